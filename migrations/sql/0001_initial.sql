@@ -1,0 +1,1250 @@
+-- msghub schema: the whole current database. Files apply in name order.
+-- Everything lives in schema "hub"; integrators read and write its tables
+-- and views (docs/INTEGRATION.md).
+
+-- IF NOT EXISTS: alembic keeps its version table in this schema and creates
+-- it before the first revision runs.
+CREATE SCHEMA IF NOT EXISTS hub;
+
+COMMENT ON SCHEMA hub IS 'msghub: unified SMS, MMS and e-mail server';
+
+-- Hub-wide settings that SQL functions need (limits, retention). Python reads
+-- its own settings from the environment; these are the ones the database
+-- enforces itself, so an integrator's INSERT is checked the same way.
+CREATE TABLE hub.settings (
+    key         text PRIMARY KEY,
+    value       text NOT NULL,
+    description text NOT NULL
+);
+
+INSERT INTO hub.settings (key, value, description) VALUES
+    ('mms_max_bytes', '307200', 'largest MMS (sum of attachments) accepted by hub.outbox, in bytes'),
+    ('email_max_bytes', '10485760', 'largest e-mail (sum of attachments) accepted by hub.outbox, in bytes'),
+    ('retry_base_s', '5', 'first retry delay of a failed send, doubled per attempt'),
+    ('retry_max_s', '3600', 'longest retry delay of a failed send'),
+    ('sending_lease_s', '60', 'a message in sending longer than this is returned to the queue'),
+    ('event_retention_days', '30', 'processed events older than this are deleted');
+
+-- Reads a numeric setting; STABLE so a statement reads it once per call site.
+CREATE FUNCTION hub.setting_int(p_key text) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT value::bigint FROM hub.settings WHERE key = p_key
+$$;
+-- People: users, groups, memberships, roles. Every user-owned row elsewhere
+-- carries owner_user_id / owner_group_id so row-level security can key on it.
+
+CREATE TABLE hub.roles (
+    name        text PRIMARY KEY,
+    description text NOT NULL
+);
+
+INSERT INTO hub.roles (name, description) VALUES
+    ('admin', 'everything'),
+    ('operator', 'the messages of their groups, and connection status'),
+    ('user', 'their own and their groups'' messages, contacts, folders and rules'),
+    ('integrator', 'SQL and API access as a named hub user');
+
+CREATE TABLE hub.users (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username        text NOT NULL UNIQUE
+                    CONSTRAINT users_username_format CHECK (username ~ '^[A-Za-z0-9_.@-]{1,64}$'),
+    display_name    text NOT NULL DEFAULT '',
+    email           text,
+    role            text NOT NULL DEFAULT 'user' REFERENCES hub.roles (name),
+    -- argon2 hash; NULL for accounts that authenticate elsewhere (PAM, LDAP)
+    password_hash   text CONSTRAINT users_password_hash_argon2 CHECK (password_hash LIKE '$argon2%'),
+    auth_source     text NOT NULL DEFAULT 'local'
+                    CONSTRAINT users_auth_source CHECK (auth_source IN ('local', 'pam', 'ldap')),
+    enabled         boolean NOT NULL DEFAULT true,
+    failed_logins   integer NOT NULL DEFAULT 0,
+    locked_until    timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    last_login_at   timestamptz
+);
+
+CREATE TABLE hub.groups (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        text NOT NULL UNIQUE CONSTRAINT groups_name_not_blank CHECK (btrim(name) <> ''),
+    description text NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE hub.memberships (
+    user_id  bigint NOT NULL REFERENCES hub.users (id) ON DELETE CASCADE,
+    group_id bigint NOT NULL REFERENCES hub.groups (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, group_id)
+);
+
+CREATE INDEX memberships_group ON hub.memberships (group_id);
+
+-- Browser sessions of the web app. The cookie carries a random token; only
+-- its SHA-256 is stored, so a leaked table does not leak sessions.
+CREATE TABLE hub.web_sessions (
+    token_sha256 bytea PRIMARY KEY,
+    user_id      bigint NOT NULL REFERENCES hub.users (id) ON DELETE CASCADE,
+    csrf_token   text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_seen_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL
+);
+
+CREATE INDEX web_sessions_user ON hub.web_sessions (user_id);
+
+CREATE TABLE hub.audit_log (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at            timestamptz NOT NULL DEFAULT now(),
+    actor_user_id bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    actor         text NOT NULL,
+    action        text NOT NULL,
+    target        text,
+    detail        jsonb NOT NULL DEFAULT '{}',
+    source        text
+);
+
+CREATE INDEX audit_log_at ON hub.audit_log (at);
+-- Links to the world (a modem, an SMSC, an MMSC, a mail server) and the hub
+-- nodes that hold them.
+
+CREATE TABLE hub.nodes (
+    name          text PRIMARY KEY,
+    host          text NOT NULL,
+    pid           integer NOT NULL,
+    roles         text[] NOT NULL,
+    started_at    timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE hub.connections (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name          text NOT NULL UNIQUE
+                  CONSTRAINT connections_name_format CHECK (name ~ '^[A-Za-z0-9_.-]{1,64}$'),
+    kind          text NOT NULL,
+    -- what the kind can carry, copied from its declaration so SQL routing
+    -- needs no Python
+    channels      text[] NOT NULL
+                  CONSTRAINT connections_channels_known
+                  CHECK (channels <@ ARRAY['sms', 'mms', 'email']::text[] AND cardinality(channels) > 0),
+    config        jsonb NOT NULL DEFAULT '{}',
+    enabled       boolean NOT NULL DEFAULT true,
+    -- routing falls back to the default connection of a channel
+    is_default    boolean NOT NULL DEFAULT false,
+    max_attempts  integer NOT NULL DEFAULT 5
+                  CONSTRAINT connections_max_attempts_range CHECK (max_attempts BETWEEN 1 AND 100),
+    state         text NOT NULL DEFAULT 'stopped'
+                  CONSTRAINT connections_state_known
+                  CHECK (state IN ('stopped', 'connecting', 'up', 'down', 'disabled')),
+    state_since   timestamptz NOT NULL DEFAULT now(),
+    last_error    text,
+    last_error_at timestamptz,
+    -- the hub node whose supervisor holds the connection's advisory lock
+    node          text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- Number-prefix routing: the longest matching prefix wins, then priority.
+CREATE TABLE hub.routes (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel       text NOT NULL CONSTRAINT routes_channel_known CHECK (channel IN ('sms', 'mms', 'email')),
+    prefix        text NOT NULL DEFAULT '',
+    connection_id bigint NOT NULL REFERENCES hub.connections (id) ON DELETE CASCADE,
+    priority      integer NOT NULL DEFAULT 0
+);
+
+CREATE INDEX routes_channel ON hub.routes (channel, prefix);
+
+-- One wake-up per transaction for supervisors and live pages. The payload is
+-- empty so PostgreSQL folds repeats within a transaction into one.
+CREATE FUNCTION hub.notify_connection_change_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('msghub_connections', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER connections_notify
+    AFTER INSERT OR UPDATE OR DELETE ON hub.connections
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.notify_connection_change_v1();
+-- Messages and what hangs off them: parts, SMS segments, delivery reports,
+-- status history; and the address book: contacts, lists, folders.
+
+CREATE TABLE hub.folders (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           text NOT NULL CONSTRAINT folders_name_not_blank CHECK (btrim(name) <> ''),
+    owner_user_id  bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    owner_group_id bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX folders_owner_user ON hub.folders (owner_user_id);
+CREATE INDEX folders_owner_group ON hub.folders (owner_group_id);
+
+CREATE TABLE hub.contacts (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           text NOT NULL DEFAULT '',
+    phone          text,
+    email          text,
+    notes          text NOT NULL DEFAULT '',
+    owner_user_id  bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    owner_group_id bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT contacts_reachable CHECK (phone IS NOT NULL OR email IS NOT NULL)
+);
+
+CREATE INDEX contacts_owner_user ON hub.contacts (owner_user_id);
+CREATE INDEX contacts_owner_group ON hub.contacts (owner_group_id);
+CREATE INDEX contacts_phone ON hub.contacts (phone);
+
+CREATE TABLE hub.lists (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           text NOT NULL CONSTRAINT lists_name_not_blank CHECK (btrim(name) <> ''),
+    description    text NOT NULL DEFAULT '',
+    owner_user_id  bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    owner_group_id bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX lists_owner_user ON hub.lists (owner_user_id);
+CREATE INDEX lists_owner_group ON hub.lists (owner_group_id);
+
+CREATE TABLE hub.list_members (
+    list_id    bigint NOT NULL REFERENCES hub.lists (id) ON DELETE CASCADE,
+    contact_id bigint NOT NULL REFERENCES hub.contacts (id) ON DELETE CASCADE,
+    PRIMARY KEY (list_id, contact_id)
+);
+
+CREATE INDEX list_members_contact ON hub.list_members (contact_id);
+
+-- What integrators queue (see 50_outbox.sql); messages point back at it.
+CREATE TABLE hub.outbox (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel         text NOT NULL DEFAULT 'sms',
+    recipient       text,
+    recipients      text[],
+    list            text,
+    sender          text,
+    subject         text,
+    text            text,
+    -- [{"filename": .., "content_type": .., "data": base64}, ...]
+    attachments     jsonb,
+    connection      text,
+    send_at         timestamptz,
+    valid_until     timestamptz,
+    delivery_report boolean NOT NULL DEFAULT false,
+    priority        smallint NOT NULL DEFAULT 1,
+    transliterate   boolean NOT NULL DEFAULT false,
+    idempotency_key text UNIQUE,
+    correlation_id  text,
+    created_by      bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    owner_group_id  bigint REFERENCES hub.groups (id) ON DELETE SET NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    -- filled in by the outbox trigger: how many messages this row queued
+    message_count   integer NOT NULL DEFAULT 0
+);
+
+CREATE TABLE hub.messages (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel            text NOT NULL CONSTRAINT messages_channel_known CHECK (channel IN ('sms', 'mms', 'email')),
+    direction          text NOT NULL CONSTRAINT messages_direction_known CHECK (direction IN ('in', 'out')),
+    connection_id      bigint REFERENCES hub.connections (id) ON DELETE SET NULL,
+    sender             text,
+    -- outbound rows have exactly one recipient (the outbox fans out);
+    -- inbound e-mail keeps every To and Cc address
+    recipients         text[] NOT NULL CONSTRAINT messages_has_recipient CHECK (cardinality(recipients) > 0),
+    subject            text,
+    body               text NOT NULL DEFAULT '',
+    status             text NOT NULL
+                       CONSTRAINT messages_status_known
+                       CHECK (status IN ('received', 'queued', 'sending', 'sent', 'delivered', 'failed')),
+    status_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    folder_id          bigint REFERENCES hub.folders (id) ON DELETE SET NULL,
+    owner_user_id      bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    owner_group_id     bigint REFERENCES hub.groups (id) ON DELETE SET NULL,
+    created_by         bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    -- the outbox row that queued it; no foreign key, because the outbox
+    -- trigger queues messages before its own row exists and a deferred check
+    -- per row would cost every insert (hub.outbox rows are never deleted
+    -- while their messages exist)
+    outbox_id          bigint,
+    -- 0 bulk, 1 normal, 2 high, 3 urgent
+    priority           smallint NOT NULL DEFAULT 1 CONSTRAINT messages_priority_range CHECK (priority BETWEEN 0 AND 3),
+    delivery_report    boolean NOT NULL DEFAULT false,
+    transliterate      boolean NOT NULL DEFAULT false,
+    valid_until        timestamptz,
+    send_at            timestamptz,
+    -- when the queue may next try it: send_at at first, then retry backoff
+    next_attempt_at    timestamptz NOT NULL DEFAULT now(),
+    attempts           integer NOT NULL DEFAULT 0,
+    claimed_by         text,
+    claimed_at         timestamptz,
+    failure_code       text,
+    failure_reason     text,
+    operator_ref       text,
+    correlation_id     text,
+    segments           smallint,
+    -- set when a send may have reached the far side although no answer came
+    -- back (a dropped link, a dead worker): the retry may be a duplicate
+    possible_duplicate boolean NOT NULL DEFAULT false,
+    -- free-form protocol details: e-mail headers, SMS encoding, partial flag
+    meta               jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT messages_send_before_expiry CHECK (send_at IS NULL OR valid_until IS NULL OR send_at <= valid_until)
+);
+
+-- The queue's claim: queued rows of one connection in priority order.
+CREATE INDEX messages_queue ON hub.messages (connection_id, priority DESC, next_attempt_at, id)
+    WHERE status = 'queued';
+CREATE INDEX messages_sending ON hub.messages (claimed_at) WHERE status = 'sending';
+CREATE INDEX messages_created ON hub.messages (created_at);
+CREATE INDEX messages_connection_created ON hub.messages (connection_id, created_at);
+CREATE INDEX messages_owner_user ON hub.messages (owner_user_id);
+CREATE INDEX messages_owner_group ON hub.messages (owner_group_id);
+CREATE INDEX messages_folder ON hub.messages (folder_id);
+CREATE INDEX messages_outbox ON hub.messages (outbox_id);
+CREATE INDEX messages_correlation ON hub.messages (correlation_id) WHERE correlation_id IS NOT NULL;
+
+CREATE TABLE hub.message_parts (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id   bigint NOT NULL REFERENCES hub.messages (id) ON DELETE CASCADE,
+    seq          integer NOT NULL,
+    content_type text NOT NULL,
+    filename     text,
+    content_id   text,
+    data         bytea NOT NULL,
+    UNIQUE (message_id, seq)
+);
+
+-- One row per SMS part sent; delivery reports are matched to these.
+CREATE TABLE hub.sms_segments (
+    message_id    bigint NOT NULL REFERENCES hub.messages (id) ON DELETE CASCADE,
+    seq           integer NOT NULL,
+    total         integer NOT NULL,
+    connection_id bigint REFERENCES hub.connections (id) ON DELETE SET NULL,
+    operator_ref  text,
+    status        text NOT NULL DEFAULT 'sent'
+                  CONSTRAINT sms_segments_status_known CHECK (status IN ('sent', 'buffered', 'delivered', 'failed')),
+    status_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    reason        text,
+    PRIMARY KEY (message_id, seq)
+);
+
+CREATE INDEX sms_segments_ref ON hub.sms_segments (connection_id, operator_ref);
+
+-- Every delivery report as received, matched or not yet: a report may
+-- overtake the record of the submit it answers.
+CREATE TABLE hub.delivery_reports (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connection_id bigint REFERENCES hub.connections (id) ON DELETE CASCADE,
+    operator_ref  text NOT NULL,
+    status        text NOT NULL CONSTRAINT delivery_reports_status_known CHECK (status IN ('buffered', 'delivered', 'failed')),
+    reason        text,
+    reported_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    message_id    bigint REFERENCES hub.messages (id) ON DELETE CASCADE
+);
+
+CREATE INDEX delivery_reports_unmatched ON hub.delivery_reports (connection_id, operator_ref)
+    WHERE message_id IS NULL;
+CREATE INDEX delivery_reports_message ON hub.delivery_reports (message_id);
+
+-- Every status a message went through, with its time.
+CREATE TABLE hub.message_status_log (
+    message_id bigint NOT NULL REFERENCES hub.messages (id) ON DELETE CASCADE,
+    status     text NOT NULL,
+    at         timestamptz NOT NULL,
+    detail     text
+);
+
+CREATE INDEX message_status_log_message ON hub.message_status_log (message_id, at);
+-- Events drive the rule runner; rules and rule tests are stored here (the
+-- runner itself is its own module).
+
+CREATE TABLE hub.events (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    type          text NOT NULL
+                  CONSTRAINT events_type_known CHECK (type IN (
+                      'message_received', 'message_sent', 'message_failed', 'delivery_report',
+                      'connection_up', 'connection_down', 'data_imported', 'schedule')),
+    message_id    bigint REFERENCES hub.messages (id) ON DELETE CASCADE,
+    connection_id bigint REFERENCES hub.connections (id) ON DELETE SET NULL,
+    payload       jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    claimed_by    text,
+    claimed_at    timestamptz,
+    done_at       timestamptz,
+    attempts      integer NOT NULL DEFAULT 0,
+    error         text
+);
+
+CREATE INDEX events_pending ON hub.events (id) WHERE done_at IS NULL;
+CREATE INDEX events_done ON hub.events (done_at) WHERE done_at IS NOT NULL;
+CREATE INDEX events_message ON hub.events (message_id);
+
+-- Integrators hand data to rules: INSERT INTO hub.import (topic, payload).
+CREATE TABLE hub.import (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    topic      text NOT NULL CONSTRAINT import_topic_not_blank CHECK (btrim(topic) <> ''),
+    payload    jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE hub.rules (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name            text NOT NULL CONSTRAINT rules_name_not_blank CHECK (btrim(name) <> ''),
+    position        integer NOT NULL DEFAULT 0,
+    enabled         boolean NOT NULL DEFAULT true,
+    -- 'javascript' is hand-written; 'visual' keeps the editor's model in
+    -- "model" and its compiled JavaScript in "source"
+    kind            text NOT NULL DEFAULT 'javascript' CONSTRAINT rules_kind_known CHECK (kind IN ('javascript', 'visual')),
+    source          text NOT NULL DEFAULT '',
+    model           jsonb,
+    stop_processing boolean NOT NULL DEFAULT false,
+    owner_user_id   bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    owner_group_id  bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX rules_owner_user ON hub.rules (owner_user_id);
+CREATE INDEX rules_owner_group ON hub.rules (owner_group_id);
+
+CREATE TABLE hub.rule_tests (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rule_id     bigint NOT NULL REFERENCES hub.rules (id) ON DELETE CASCADE,
+    name        text NOT NULL,
+    -- the simulated event, the expected actions, mock HTTP responses
+    event       jsonb NOT NULL,
+    expected    jsonb NOT NULL,
+    mocks       jsonb NOT NULL DEFAULT '[]',
+    last_run_at timestamptz,
+    last_result jsonb
+);
+
+CREATE INDEX rule_tests_rule ON hub.rule_tests (rule_id);
+
+-- Imports become data_imported events, one statement at a time.
+CREATE FUNCTION hub.import_to_events_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO hub.events (type, payload)
+    SELECT 'data_imported', jsonb_build_object('import_id', n.id, 'topic', n.topic, 'row', n.payload)
+    FROM new_rows n ORDER BY n.id;
+    PERFORM pg_notify('msghub_events', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER import_events
+    AFTER INSERT ON hub.import REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.import_to_events_v1();
+-- What happens around every change of hub.messages, statement by statement
+-- (transition tables, so a batch costs one trigger call, not one per row):
+-- the status history, events for the rule runner, statistics deltas, and
+-- NOTIFY wake-ups. NOTIFY payloads repeat within a transaction and PostgreSQL
+-- folds repeats, so a transaction sends at most one per channel and payload.
+
+CREATE TABLE hub.stats_daily (
+    day            date NOT NULL,
+    connection_id  bigint NOT NULL,   -- 0: no connection
+    owner_user_id  bigint NOT NULL,   -- 0: no owning user
+    channel        text NOT NULL,
+    direction      text NOT NULL,
+    status         text NOT NULL,
+    messages       bigint NOT NULL,
+    segments       bigint NOT NULL,
+    PRIMARY KEY (day, connection_id, owner_user_id, channel, direction, status)
+);
+
+-- Append-only deltas written by the triggers below; hub.stats_rollup_v1()
+-- folds them into stats_daily. Appending never waits on a lock, where
+-- updating a shared counter row would serialise every writer.
+CREATE TABLE hub.stats_deltas (
+    day            date NOT NULL,
+    connection_id  bigint NOT NULL,
+    owner_user_id  bigint NOT NULL,
+    channel        text NOT NULL,
+    direction      text NOT NULL,
+    status         text NOT NULL,
+    messages       bigint NOT NULL,
+    segments       bigint NOT NULL
+);
+
+-- Connections whose worker found its queue empty and waits for a NOTIFY.
+-- Unlogged: a flag, rebuilt by the workers after a crash.
+CREATE UNLOGGED TABLE hub.outbox_waiters (
+    connection_id bigint PRIMARY KEY,
+    since         timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION hub.messages_inserted_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_conn bigint;
+BEGIN
+    INSERT INTO hub.message_status_log (message_id, status, at)
+    SELECT id, status, status_at FROM new_rows;
+
+    INSERT INTO hub.stats_deltas
+    SELECT (created_at AT TIME ZONE 'UTC')::date, coalesce(connection_id, 0), coalesce(owner_user_id, 0),
+           channel, direction, status, count(*), sum(coalesce(segments, 1))
+    FROM new_rows
+    GROUP BY 1, 2, 3, 4, 5, 6;
+
+    INSERT INTO hub.events (type, message_id, connection_id)
+    SELECT 'message_received', id, connection_id FROM new_rows WHERE direction = 'in' ORDER BY id;
+    IF FOUND THEN
+        PERFORM pg_notify('msghub_events', '');
+    END IF;
+
+    -- wake only workers that wait for it: a NOTIFY holds a cluster-wide lock
+    -- through the commit's WAL flush, so a NOTIFY on every integrator insert
+    -- would serialise them all; a busy worker finds new rows by itself
+    FOR v_conn IN
+        SELECT DISTINCT n.connection_id FROM new_rows n
+        WHERE n.status = 'queued'
+          AND EXISTS (SELECT 1 FROM hub.outbox_waiters w WHERE w.connection_id = n.connection_id)
+    LOOP
+        PERFORM pg_notify('msghub_outbox', v_conn::text);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM new_rows WHERE direction = 'in') THEN
+        PERFORM pg_notify('msghub_messages', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION hub.messages_updated_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_conn bigint;
+BEGIN
+    INSERT INTO hub.message_status_log (message_id, status, at, detail)
+    SELECT n.id, n.status, n.status_at, n.failure_reason
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.status IS DISTINCT FROM o.status;
+
+    INSERT INTO hub.stats_deltas
+    SELECT day, conn, owner, channel, direction, status, sum(messages), sum(segments)
+    FROM (
+        SELECT (o.created_at AT TIME ZONE 'UTC')::date AS day, coalesce(o.connection_id, 0) AS conn,
+               coalesce(o.owner_user_id, 0) AS owner, o.channel, o.direction, o.status,
+               -1 AS messages, -coalesce(o.segments, 1) AS segments
+        FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.status, o.segments, o.connection_id, o.owner_user_id)
+              IS DISTINCT FROM (n.status, n.segments, n.connection_id, n.owner_user_id)
+        UNION ALL
+        SELECT (n.created_at AT TIME ZONE 'UTC')::date, coalesce(n.connection_id, 0),
+               coalesce(n.owner_user_id, 0), n.channel, n.direction, n.status,
+               1, coalesce(n.segments, 1)
+        FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.status, o.segments, o.connection_id, o.owner_user_id)
+              IS DISTINCT FROM (n.status, n.segments, n.connection_id, n.owner_user_id)
+    ) d
+    GROUP BY 1, 2, 3, 4, 5, 6
+    HAVING sum(messages) <> 0 OR sum(segments) <> 0;
+
+    INSERT INTO hub.events (type, message_id, connection_id, payload)
+    SELECT CASE n.status WHEN 'sent' THEN 'message_sent' ELSE 'message_failed' END,
+           n.id, n.connection_id,
+           CASE WHEN n.status = 'failed'
+                THEN jsonb_build_object('failure_code', n.failure_code, 'failure_reason', n.failure_reason)
+                ELSE '{}'::jsonb END
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE n.status IS DISTINCT FROM o.status AND n.status IN ('sent', 'failed')
+    ORDER BY n.id;
+    IF FOUND THEN
+        PERFORM pg_notify('msghub_events', '');
+    END IF;
+
+    FOR v_conn IN
+        SELECT DISTINCT n.connection_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+        WHERE n.status = 'queued' AND o.status IS DISTINCT FROM 'queued' AND n.next_attempt_at <= now()
+    LOOP
+        PERFORM pg_notify('msghub_outbox', coalesce(v_conn::text, ''));
+    END LOOP;
+    -- a claim (queued to sending) tells live pages nothing worth the
+    -- cluster-wide NOTIFY lock on the queue's hottest path
+    IF EXISTS (SELECT 1 FROM new_rows WHERE status <> 'sending') THEN
+        PERFORM pg_notify('msghub_messages', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION hub.messages_deleted_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO hub.stats_deltas
+    SELECT (created_at AT TIME ZONE 'UTC')::date, coalesce(connection_id, 0), coalesce(owner_user_id, 0),
+           channel, direction, status, -count(*), -sum(coalesce(segments, 1))
+    FROM old_rows
+    GROUP BY 1, 2, 3, 4, 5, 6;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER messages_inserted
+    AFTER INSERT ON hub.messages REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.messages_inserted_v1();
+
+CREATE TRIGGER messages_updated
+    AFTER UPDATE ON hub.messages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.messages_updated_v1();
+
+CREATE TRIGGER messages_deleted
+    AFTER DELETE ON hub.messages REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.messages_deleted_v1();
+
+-- Folds the deltas into stats_daily. Safe to run concurrently: each delta
+-- row is deleted (and so counted) by exactly one caller.
+CREATE FUNCTION hub.stats_rollup_v1() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    WITH taken AS (
+        DELETE FROM hub.stats_deltas RETURNING *
+    ), folded AS (
+        SELECT day, connection_id, owner_user_id, channel, direction, status,
+               sum(messages) AS messages, sum(segments) AS segments
+        FROM taken GROUP BY 1, 2, 3, 4, 5, 6
+    )
+    INSERT INTO hub.stats_daily AS s
+    SELECT * FROM folded
+    ON CONFLICT (day, connection_id, owner_user_id, channel, direction, status)
+    DO UPDATE SET messages = s.messages + excluded.messages, segments = s.segments + excluded.segments;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    DELETE FROM hub.stats_daily WHERE messages = 0 AND segments = 0;
+    RETURN v_rows;
+END
+$$;
+-- hub.outbox: the integrator's way to send. One INSERT queues one message per
+-- recipient; a bad row is refused with an error naming the column, and the
+-- integrator's transaction fails as a whole.
+
+-- Raises the error every refusal of the outbox uses: SQLSTATE 22023, the
+-- column in the message and in the error's COLUMN field.
+CREATE FUNCTION hub.outbox_refuse_v1(p_column text, p_reason text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'hub.outbox.%: %', p_column, p_reason
+        USING ERRCODE = 'invalid_parameter_value', SCHEMA = 'hub', TABLE = 'outbox', COLUMN = p_column;
+END
+$$;
+
+-- A phone number as the hub stores it: spaces, dashes, dots and brackets
+-- removed, a leading 00 written as +. NULL when it is not a number.
+CREATE FUNCTION hub.normalize_phone_v1(p_text text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN n ~ '^\+?[0-9]{3,20}$' THEN n END
+    FROM (SELECT regexp_replace(regexp_replace(btrim(p_text), '[\s().-]', '', 'g'), '^00', '+') AS n) s
+$$;
+
+CREATE FUNCTION hub.is_email_v1(p_text text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_text ~ '^[^@\s<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$' AND length(p_text) <= 254
+$$;
+
+-- Normalizes one recipient address for a channel; NULL when malformed.
+-- MMS may go to a phone number or an e-mail address.
+CREATE FUNCTION hub.normalize_address_v1(p_channel text, p_address text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p_channel = 'email' THEN CASE WHEN hub.is_email_v1(btrim(p_address)) THEN btrim(p_address) END
+        WHEN p_channel = 'mms' AND p_address LIKE '%@%' THEN CASE WHEN hub.is_email_v1(btrim(p_address)) THEN btrim(p_address) END
+        ELSE hub.normalize_phone_v1(p_address)
+    END
+$$;
+
+-- Picks the connection for a message: the longest matching number prefix
+-- route, then the channel's default connection, then the only enabled
+-- connection carrying the channel. Refuses when none or several remain.
+CREATE FUNCTION hub.route_v1(p_channel text, p_address text) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_id bigint;
+    v_count integer;
+BEGIN
+    SELECT r.connection_id INTO v_id
+    FROM hub.routes r JOIN hub.connections c ON c.id = r.connection_id
+    WHERE r.channel = p_channel AND p_address LIKE r.prefix || '%' AND c.enabled
+    ORDER BY length(r.prefix) DESC, r.priority DESC, r.id
+    LIMIT 1;
+    IF v_id IS NOT NULL THEN
+        RETURN v_id;
+    END IF;
+
+    SELECT c.id INTO v_id FROM hub.connections c
+    WHERE c.is_default AND p_channel = ANY (c.channels) ORDER BY c.enabled DESC, c.id LIMIT 1;
+    IF v_id IS NOT NULL THEN
+        RETURN v_id;
+    END IF;
+
+    SELECT min(c.id), count(*) INTO v_id, v_count FROM hub.connections c
+    WHERE c.enabled AND p_channel = ANY (c.channels);
+    IF v_count = 1 THEN
+        RETURN v_id;
+    END IF;
+    PERFORM hub.outbox_refuse_v1('connection', format(
+        'no route for %s to %s: name a connection, add a route, or mark a connection as default (%s candidates)',
+        p_channel, p_address, v_count));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION hub.outbox_accept_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_addresses text[] := '{}';
+    v_raw text;
+    v_norm text;
+    v_conn hub.connections;
+    v_list_id bigint;
+    v_bytes bigint := 0;
+    v_limit bigint;
+    v_part jsonb;
+    v_user bigint;
+    v_message_ids bigint[];
+BEGIN
+    IF NEW.idempotency_key IS NOT NULL THEN
+        -- serialise inserts of one key so a concurrent duplicate also queues nothing
+        PERFORM pg_advisory_xact_lock(hashtextextended('msghub.outbox:' || NEW.idempotency_key, 0));
+        IF EXISTS (SELECT 1 FROM hub.outbox WHERE idempotency_key = NEW.idempotency_key) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    IF NEW.channel IS NULL OR NEW.channel NOT IN ('sms', 'mms', 'email') THEN
+        PERFORM hub.outbox_refuse_v1('channel', format('unknown channel %L: use sms, mms or email', NEW.channel));
+    END IF;
+    IF NEW.priority NOT BETWEEN 0 AND 3 THEN
+        PERFORM hub.outbox_refuse_v1('priority', format('priority %s out of range: 0 bulk, 1 normal, 2 high, 3 urgent', NEW.priority));
+    END IF;
+
+    -- recipients: recipient, recipients and the list's members, in that order
+    IF NEW.list IS NULL AND NEW.recipients IS NULL THEN
+        -- the common case, one recipient: no query needed
+        IF NEW.recipient IS NOT NULL THEN
+            v_norm := hub.normalize_address_v1(NEW.channel, NEW.recipient);
+            IF v_norm IS NULL THEN
+                PERFORM hub.outbox_refuse_v1('recipient', format('malformed %s %L',
+                    CASE WHEN NEW.channel = 'email' THEN 'e-mail address' ELSE 'phone number' END, NEW.recipient));
+            END IF;
+            v_addresses := ARRAY[v_norm];
+        END IF;
+    ELSE
+        IF NEW.list IS NOT NULL THEN
+            SELECT id INTO v_list_id FROM hub.lists WHERE name = NEW.list ORDER BY id LIMIT 1;
+            IF v_list_id IS NULL THEN
+                PERFORM hub.outbox_refuse_v1('list', format('unknown distribution list %L', NEW.list));
+            END IF;
+        END IF;
+        FOR v_raw IN
+            SELECT a FROM unnest(ARRAY[NEW.recipient] || coalesce(NEW.recipients, '{}')) a WHERE a IS NOT NULL
+            UNION ALL
+            SELECT CASE WHEN NEW.channel = 'email' THEN c.email ELSE coalesce(c.phone, c.email) END
+            FROM hub.list_members lm JOIN hub.contacts c ON c.id = lm.contact_id
+            WHERE lm.list_id = v_list_id
+        LOOP
+            CONTINUE WHEN v_raw IS NULL;
+            v_norm := hub.normalize_address_v1(NEW.channel, v_raw);
+            IF v_norm IS NULL THEN
+                PERFORM hub.outbox_refuse_v1(CASE WHEN v_raw = NEW.recipient THEN 'recipient' ELSE 'recipients' END,
+                    format('malformed %s %L', CASE WHEN NEW.channel = 'email' THEN 'e-mail address' ELSE 'phone number' END, v_raw));
+            END IF;
+            IF NOT v_norm = ANY (v_addresses) THEN
+                v_addresses := v_addresses || v_norm;
+            END IF;
+        END LOOP;
+    END IF;
+    IF cardinality(v_addresses) = 0 THEN
+        PERFORM hub.outbox_refuse_v1('recipient', 'no recipient: give recipient, recipients or a list with members');
+    END IF;
+
+    -- content
+    IF NEW.attachments IS NULL THEN
+        IF coalesce(NEW.text, '') = '' THEN
+            PERFORM hub.outbox_refuse_v1('text', 'empty message: give text or attachments');
+        END IF;
+    ELSE
+        IF jsonb_typeof(NEW.attachments) <> 'array' THEN
+            PERFORM hub.outbox_refuse_v1('attachments', 'must be a JSON array of {"filename", "content_type", "data" (base64)}');
+        END IF;
+        IF coalesce(NEW.text, '') = '' AND jsonb_array_length(NEW.attachments) = 0 THEN
+            PERFORM hub.outbox_refuse_v1('text', 'empty message: give text or attachments');
+        END IF;
+        IF NEW.channel = 'sms' AND jsonb_array_length(NEW.attachments) > 0 THEN
+            PERFORM hub.outbox_refuse_v1('attachments', 'an SMS carries no attachments: use channel mms or email');
+        END IF;
+        FOR v_part IN SELECT * FROM jsonb_array_elements(NEW.attachments) LOOP
+            IF jsonb_typeof(v_part) <> 'object' OR jsonb_typeof(v_part -> 'data') IS DISTINCT FROM 'string'
+               OR jsonb_typeof(v_part -> 'content_type') IS DISTINCT FROM 'string' THEN
+                PERFORM hub.outbox_refuse_v1('attachments', 'each attachment needs "content_type" and "data" (base64) strings');
+            END IF;
+            BEGIN
+                v_bytes := v_bytes + length(decode(v_part ->> 'data', 'base64'));
+            EXCEPTION WHEN invalid_parameter_value THEN
+                PERFORM hub.outbox_refuse_v1('attachments', format('attachment %L is not valid base64', coalesce(v_part ->> 'filename', '?')));
+            END;
+        END LOOP;
+        v_limit := hub.setting_int(CASE NEW.channel WHEN 'email' THEN 'email_max_bytes' ELSE 'mms_max_bytes' END);
+        IF v_bytes > v_limit THEN
+            PERFORM hub.outbox_refuse_v1('attachments', format('attachments total %s bytes, over the %s limit of %s bytes', v_bytes, NEW.channel, v_limit));
+        END IF;
+    END IF;
+
+    -- sender
+    IF NEW.sender IS NOT NULL THEN
+        IF NEW.channel = 'sms'
+           AND NOT (NEW.sender ~ '^\+?[0-9]{1,20}$' OR NEW.sender ~ '^[A-Za-z0-9 ._&@!?#-]{1,11}$' AND NEW.sender ~ '[A-Za-z]') THEN
+            PERFORM hub.outbox_refuse_v1('sender', format('malformed sender %L: a number, or at most 11 letters and digits', NEW.sender));
+        END IF;
+        IF NEW.channel = 'email' AND NOT hub.is_email_v1(NEW.sender) THEN
+            PERFORM hub.outbox_refuse_v1('sender', format('malformed e-mail address %L', NEW.sender));
+        END IF;
+    END IF;
+
+    -- timing
+    IF NEW.valid_until IS NOT NULL AND NEW.valid_until <= now() THEN
+        PERFORM hub.outbox_refuse_v1('valid_until', format('already expired at %s', NEW.valid_until));
+    END IF;
+    IF NEW.send_at IS NOT NULL AND NEW.valid_until IS NOT NULL AND NEW.send_at > NEW.valid_until THEN
+        PERFORM hub.outbox_refuse_v1('send_at', format('send_at %s is after valid_until %s', NEW.send_at, NEW.valid_until));
+    END IF;
+
+    IF NEW.connection IS NOT NULL THEN
+        SELECT * INTO v_conn FROM hub.connections WHERE name = NEW.connection;
+        IF v_conn.id IS NULL THEN
+            PERFORM hub.outbox_refuse_v1('connection', format('unknown connection %L', NEW.connection));
+        END IF;
+        IF NOT NEW.channel = ANY (v_conn.channels) THEN
+            PERFORM hub.outbox_refuse_v1('connection', format('connection %L does not carry %s (it carries %s)',
+                NEW.connection, NEW.channel, array_to_string(v_conn.channels, ', ')));
+        END IF;
+    END IF;
+
+    v_user := coalesce(NEW.created_by, nullif(current_setting('msghub.user_id', true), '')::bigint);
+    NEW.created_by := v_user;
+    NEW.recipients := v_addresses;
+    NEW.message_count := cardinality(v_addresses);
+
+    WITH queued AS (
+        INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
+                                  owner_user_id, owner_group_id, created_by, outbox_id, priority, delivery_report,
+                                  transliterate, valid_until, send_at, next_attempt_at, correlation_id)
+        SELECT NEW.channel, 'out', coalesce(v_conn.id, hub.route_v1(NEW.channel, a)), NEW.sender, ARRAY[a],
+               NEW.subject, coalesce(NEW.text, ''), 'queued', v_user, NEW.owner_group_id, v_user, NEW.id,
+               NEW.priority, NEW.delivery_report, NEW.transliterate, NEW.valid_until, NEW.send_at,
+               coalesce(NEW.send_at, now()), NEW.correlation_id
+        FROM unnest(v_addresses) WITH ORDINALITY AS r(a, n)
+        ORDER BY n
+        RETURNING id
+    )
+    SELECT array_agg(id) INTO v_message_ids FROM queued;
+
+    IF NEW.attachments IS NOT NULL THEN
+        INSERT INTO hub.message_parts (message_id, seq, content_type, filename, data)
+        SELECT m.id, p.n, p.part ->> 'content_type', p.part ->> 'filename', decode(p.part ->> 'data', 'base64')
+        FROM unnest(v_message_ids) AS m(id)
+        CROSS JOIN jsonb_array_elements(NEW.attachments) WITH ORDINALITY AS p(part, n);
+        -- the attachments now live in message_parts; keep the request row small
+        NEW.attachments := (SELECT jsonb_agg(e - 'data') FROM jsonb_array_elements(NEW.attachments) e);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER outbox_accept
+    BEFORE INSERT ON hub.outbox
+    FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v1();
+
+-- The outbox is a request log: a changed row would no longer say what was asked.
+CREATE FUNCTION hub.outbox_immutable_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'hub.outbox rows cannot be changed; queue a new row, or cancel with hub.cancel_v1(message_id)'
+        USING ERRCODE = 'feature_not_supported';
+END
+$$;
+
+CREATE TRIGGER outbox_immutable
+    BEFORE UPDATE ON hub.outbox
+    FOR EACH ROW EXECUTE FUNCTION hub.outbox_immutable_v1();
+-- The outbound queue. Workers claim with SKIP LOCKED, send, and record the
+-- outcome of a whole batch in one call. "attempts" doubles as a fencing
+-- token: a result is recorded only for the attempt that claimed the row, so
+-- a worker that comes back after its message was recovered changes nothing.
+
+-- Claims up to p_limit due messages of one connection. Due rows past their
+-- validity fail as expired instead of being sent. Finding work ends the
+-- worker's wait (see hub.outbox_waiters).
+CREATE FUNCTION hub.claim_outbound_v1(p_connection_id bigint, p_node text, p_limit integer)
+RETURNS SETOF hub.messages
+LANGUAGE sql AS $$
+    WITH due AS (
+        SELECT id, valid_until IS NOT NULL AND valid_until <= now() AS expired
+        FROM hub.messages
+        WHERE connection_id = p_connection_id AND status = 'queued' AND next_attempt_at <= now()
+        ORDER BY priority DESC, next_attempt_at, id
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    ), awake AS (
+        DELETE FROM hub.outbox_waiters
+        WHERE connection_id = p_connection_id AND EXISTS (SELECT 1 FROM due)
+    ), expired AS (
+        UPDATE hub.messages m
+        SET status = 'failed', status_at = clock_timestamp(), failure_code = 'expired',
+            failure_reason = format('validity period ended at %s before it could be sent', m.valid_until)
+        FROM due WHERE m.id = due.id AND due.expired
+    )
+    UPDATE hub.messages m
+    SET status = 'sending', status_at = clock_timestamp(), claimed_by = p_node,
+        claimed_at = clock_timestamp(), attempts = m.attempts + 1
+    FROM due WHERE m.id = due.id AND NOT due.expired
+    RETURNING m.*
+$$;
+
+-- A worker found nothing to claim and will wait for a NOTIFY: from now on
+-- inserts for its connection send one. It claims once more after this, so
+-- a row committed in between is not left waiting for the next poll.
+CREATE FUNCTION hub.outbox_wait_v1(p_connection_id bigint) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO hub.outbox_waiters (connection_id) VALUES (p_connection_id)
+    ON CONFLICT (connection_id) DO NOTHING
+$$;
+
+-- Records the outcome of a batch of sends. p_outcomes[i] is one of
+--   sent       accepted by the far side; p_refs[i] is its reference
+--   retry      failed for now: queued again with backoff, until max_attempts
+--   uncertain  written to the link but no answer came: retried like "retry"
+--              and flagged possible_duplicate
+--   failed     refused for good: p_codes[i] / p_reasons[i] say why
+-- p_segments[i] is the number of SMS parts (NULL for other channels); the
+-- p_segment_* arrays list the parts of sent messages with their references.
+CREATE FUNCTION hub.record_results_v1(
+    p_ids bigint[], p_attempts integer[], p_outcomes text[], p_refs text[],
+    p_segments integer[], p_codes text[], p_reasons text[],
+    p_segment_message_ids bigint[], p_segment_seqs integer[], p_segment_totals integer[],
+    p_segment_refs text[])
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count integer;
+    v_base bigint := hub.setting_int('retry_base_s');
+    v_max bigint := hub.setting_int('retry_max_s');
+BEGIN
+    -- This transaction need not wait for its WAL flush: if a crash loses it,
+    -- its messages are back in "sending" (the claim was flushed) and the
+    -- lease recovers them flagged possible_duplicate. Nothing is lost.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    IF EXISTS (SELECT 1 FROM unnest(p_outcomes) o WHERE o NOT IN ('sent', 'retry', 'uncertain', 'failed')) THEN
+        RAISE EXCEPTION 'record_results_v1: unknown outcome in %', p_outcomes USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE hub.messages m
+    SET status = CASE
+            WHEN r.outcome = 'sent' THEN 'sent'
+            WHEN r.outcome = 'failed' OR m.attempts >= c.max_attempts THEN 'failed'
+            ELSE 'queued' END,
+        status_at = clock_timestamp(),
+        operator_ref = CASE WHEN r.outcome = 'sent' THEN r.ref ELSE m.operator_ref END,
+        segments = coalesce(r.segments, m.segments),
+        failure_code = CASE WHEN r.outcome = 'sent' THEN NULL
+            WHEN r.outcome IN ('retry', 'uncertain') AND m.attempts >= c.max_attempts THEN 'attempts_exhausted'
+            ELSE r.code END,
+        failure_reason = CASE WHEN r.outcome = 'sent' THEN NULL
+            WHEN r.outcome IN ('retry', 'uncertain') AND m.attempts >= c.max_attempts
+            THEN format('gave up after %s attempts; last error: %s', m.attempts, r.reason)
+            ELSE r.reason END,
+        possible_duplicate = m.possible_duplicate OR r.outcome = 'uncertain',
+        next_attempt_at = CASE WHEN r.outcome IN ('retry', 'uncertain')
+            THEN now() + make_interval(secs => least(v_max, v_base * 2 ^ (m.attempts - 1)))
+            ELSE m.next_attempt_at END,
+        claimed_by = NULL
+    FROM unnest(p_ids, p_attempts, p_outcomes, p_refs, p_segments, p_codes, p_reasons)
+         AS r(id, attempt, outcome, ref, segments, code, reason),
+         hub.connections c
+    WHERE m.id = r.id AND m.attempts = r.attempt AND m.status = 'sending' AND c.id = m.connection_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF cardinality(p_segment_message_ids) > 0 THEN
+        PERFORM hub.record_segments_v1(p_segment_message_ids, p_segment_seqs, p_segment_totals, p_segment_refs);
+    END IF;
+    RETURN v_count;
+END
+$$;
+
+-- Records the operator references of the SMS parts of sent messages, and
+-- applies any delivery report that arrived before them.
+CREATE FUNCTION hub.record_segments_v1(
+    p_message_ids bigint[], p_seqs integer[], p_totals integer[], p_refs text[])
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_report record;
+BEGIN
+    INSERT INTO hub.sms_segments (message_id, seq, total, connection_id, operator_ref)
+    SELECT s.message_id, s.seq, s.total, m.connection_id, s.ref
+    FROM unnest(p_message_ids, p_seqs, p_totals, p_refs) AS s(message_id, seq, total, ref)
+    JOIN hub.messages m ON m.id = s.message_id
+    ON CONFLICT (message_id, seq) DO UPDATE SET operator_ref = excluded.operator_ref, status = 'sent',
+        status_at = clock_timestamp(), reason = NULL;
+
+    FOR v_report IN
+        SELECT d.id, d.connection_id, d.operator_ref, d.status, d.reason
+        FROM hub.delivery_reports d
+        JOIN hub.messages m ON m.connection_id = d.connection_id
+        JOIN unnest(p_message_ids, p_refs) AS s(message_id, ref) ON s.message_id = m.id AND s.ref = d.operator_ref
+        WHERE d.message_id IS NULL
+        ORDER BY d.id
+    LOOP
+        PERFORM hub.apply_delivery_report_v1(v_report.id);
+    END LOOP;
+END
+$$;
+
+-- Applies one stored delivery report to its segment and message. A message
+-- is delivered when all its parts are; it fails when any part fails.
+CREATE FUNCTION hub.apply_delivery_report_v1(p_report_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_report hub.delivery_reports;
+    v_message_id bigint;
+    v_total integer;
+    v_delivered integer;
+    v_failed integer;
+BEGIN
+    SELECT * INTO v_report FROM hub.delivery_reports WHERE id = p_report_id;
+    -- references can repeat over time (an SMSC's clock-based ones): the
+    -- newest open segment with this reference is the one reported on
+    UPDATE hub.sms_segments s
+    SET status = v_report.status, status_at = v_report.reported_at, reason = v_report.reason
+    FROM (SELECT message_id, seq FROM hub.sms_segments
+          WHERE connection_id = v_report.connection_id AND operator_ref = v_report.operator_ref
+            AND status NOT IN ('delivered', 'failed')
+          ORDER BY message_id DESC LIMIT 1) t
+    WHERE s.message_id = t.message_id AND s.seq = t.seq
+    RETURNING s.message_id INTO v_message_id;
+    IF v_message_id IS NULL THEN
+        -- not a segment: a message sent as a whole (MMS, e-mail) with this reference
+        SELECT id INTO v_message_id FROM hub.messages
+        WHERE connection_id = v_report.connection_id AND operator_ref = v_report.operator_ref
+          AND direction = 'out' AND status IN ('sent', 'delivered')
+        ORDER BY id DESC LIMIT 1;
+        IF v_message_id IS NULL THEN
+            RETURN NULL;
+        END IF;
+        v_total := 1;
+        v_delivered := CASE WHEN v_report.status = 'delivered' THEN 1 ELSE 0 END;
+        v_failed := CASE WHEN v_report.status = 'failed' THEN 1 ELSE 0 END;
+    ELSE
+        SELECT count(*), count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed')
+        INTO v_total, v_delivered, v_failed
+        FROM hub.sms_segments WHERE message_id = v_message_id;
+    END IF;
+
+    UPDATE hub.delivery_reports SET message_id = v_message_id WHERE id = p_report_id;
+    UPDATE hub.messages
+    SET status = CASE WHEN v_failed > 0 THEN 'failed' ELSE 'delivered' END,
+        status_at = clock_timestamp(),
+        failure_code = CASE WHEN v_failed > 0 THEN 'undelivered' END,
+        failure_reason = CASE WHEN v_failed > 0 THEN coalesce(v_report.reason, 'not delivered') END
+    WHERE id = v_message_id AND status = 'sent' AND (v_failed > 0 OR v_delivered = v_total);
+
+    INSERT INTO hub.events (type, message_id, connection_id, payload)
+    VALUES ('delivery_report', v_message_id, v_report.connection_id,
+            jsonb_build_object('status', v_report.status, 'reason', v_report.reason,
+                               'operator_ref', v_report.operator_ref));
+    PERFORM pg_notify('msghub_events', '');
+    RETURN v_message_id;
+END
+$$;
+
+-- Stores a delivery report and applies it when its segment is known.
+-- Returns the message id, or NULL while the report waits for its submit.
+CREATE FUNCTION hub.record_delivery_v1(
+    p_connection_id bigint, p_operator_ref text, p_status text, p_reason text)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    INSERT INTO hub.delivery_reports (connection_id, operator_ref, status, reason)
+    VALUES (p_connection_id, p_operator_ref, p_status, p_reason)
+    RETURNING id INTO v_id;
+    RETURN hub.apply_delivery_report_v1(v_id);
+END
+$$;
+
+-- Returns messages stuck in "sending" to the queue: claimed longer ago than
+-- the lease, or claimed by a node that stopped sending heartbeats. They may
+-- have reached the far side, so they are flagged possible_duplicate.
+CREATE FUNCTION hub.recover_stuck_v1(p_node_timeout interval DEFAULT interval '30 seconds')
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    UPDATE hub.messages m
+    SET status = 'queued', status_at = clock_timestamp(), claimed_by = NULL,
+        possible_duplicate = true, next_attempt_at = now(),
+        failure_reason = format('recovered from sending (claimed by %s at %s)', m.claimed_by, m.claimed_at)
+    WHERE m.id IN (
+        SELECT id FROM hub.messages
+        WHERE status = 'sending'
+          AND (claimed_at < now() - make_interval(secs => hub.setting_int('sending_lease_s'))
+               OR claimed_by NOT IN (SELECT name FROM hub.nodes WHERE heartbeat_at > now() - p_node_timeout))
+        FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+
+-- Fails queued messages whose validity ended while they waited (deferred
+-- ones, or ones behind a connection that is down or disabled).
+CREATE FUNCTION hub.expire_queued_v1() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    UPDATE hub.messages m
+    SET status = 'failed', status_at = clock_timestamp(), failure_code = 'expired',
+        failure_reason = format('validity period ended at %s before it could be sent', m.valid_until)
+    WHERE m.id IN (
+        SELECT id FROM hub.messages
+        WHERE status = 'queued' AND valid_until <= now()
+        FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+
+-- Cancels a message that has not been handed to a connection yet.
+CREATE FUNCTION hub.cancel_v1(p_message_id bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE hub.messages
+    SET status = 'failed', status_at = clock_timestamp(), failure_code = 'cancelled',
+        failure_reason = 'cancelled before sending'
+    WHERE id = p_message_id AND status = 'queued';
+    RETURN FOUND;
+END
+$$;
+
+-- Stores what a connector received. One call, one message, one transaction
+-- with its parts.
+CREATE FUNCTION hub.receive_message_v1(
+    p_connection_id bigint, p_channel text, p_sender text, p_recipients text[], p_subject text,
+    p_body text, p_meta jsonb DEFAULT '{}', p_parts jsonb DEFAULT '[]', p_operator_ref text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
+                              operator_ref, meta)
+    VALUES (p_channel, 'in', p_connection_id, p_sender, p_recipients, p_subject, coalesce(p_body, ''),
+            'received', p_operator_ref, coalesce(p_meta, '{}'))
+    RETURNING id INTO v_id;
+    INSERT INTO hub.message_parts (message_id, seq, content_type, filename, content_id, data)
+    SELECT v_id, p.n, p.part ->> 'content_type', p.part ->> 'filename', p.part ->> 'content_id',
+           decode(p.part ->> 'data', 'base64')
+    FROM jsonb_array_elements(p_parts) WITH ORDINALITY AS p(part, n);
+    RETURN v_id;
+END
+$$;
+
+-- Moves a connection to a new state; going up or down records an event.
+CREATE FUNCTION hub.set_connection_state_v1(
+    p_connection_id bigint, p_state text, p_error text DEFAULT NULL, p_node text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_old text;
+BEGIN
+    SELECT state INTO v_old FROM hub.connections WHERE id = p_connection_id FOR UPDATE;
+    UPDATE hub.connections
+    SET state = p_state,
+        state_since = CASE WHEN state = p_state THEN state_since ELSE now() END,
+        last_error = coalesce(p_error, last_error),
+        last_error_at = CASE WHEN p_error IS NULL THEN last_error_at ELSE now() END,
+        node = p_node
+    WHERE id = p_connection_id;
+    IF v_old IS DISTINCT FROM p_state AND p_state IN ('up', 'down') THEN
+        INSERT INTO hub.events (type, connection_id, payload)
+        VALUES (CASE p_state WHEN 'up' THEN 'connection_up' ELSE 'connection_down' END, p_connection_id,
+                jsonb_build_object('error', p_error, 'previous', v_old));
+        PERFORM pg_notify('msghub_events', '');
+    END IF;
+END
+$$;
+-- Views for integrators and reports (docs/INTEGRATION.md).
+
+-- What arrived.
+CREATE VIEW hub.inbox AS
+SELECT m.id, m.channel, c.name AS connection, m.sender, m.recipients, m.subject, m.body AS text,
+       m.created_at AS received_at, f.name AS folder, m.owner_user_id, m.owner_group_id,
+       (SELECT count(*) FROM hub.message_parts p WHERE p.message_id = m.id) AS part_count, m.meta
+FROM hub.messages m
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+LEFT JOIN hub.folders f ON f.id = m.folder_id
+WHERE m.direction = 'in';
+
+-- The status of what was sent, by message; correlation_id and
+-- idempotency_key find an integrator's rows.
+CREATE VIEW hub.message_status AS
+SELECT m.id AS message_id, m.outbox_id, o.idempotency_key, m.correlation_id, m.channel,
+       c.name AS connection, m.recipients[1] AS recipient, m.status, m.status_at, m.attempts,
+       m.segments, m.operator_ref, m.failure_code, m.failure_reason, m.possible_duplicate,
+       m.send_at, m.valid_until, m.created_at
+FROM hub.messages m
+LEFT JOIN hub.outbox o ON o.id = m.outbox_id
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+WHERE m.direction = 'out';
+
+-- Messages and SMS segments by day (UTC), connection, owning user, channel,
+-- direction and status: the folded totals plus deltas not yet folded, so
+-- the view is exact at every moment and reads only small tables.
+CREATE VIEW hub.stats_messages AS
+SELECT s.day, s.connection_id, c.name AS connection, s.owner_user_id, u.username,
+       s.channel, s.direction, s.status, s.messages, s.segments
+FROM (
+    SELECT day, connection_id, owner_user_id, channel, direction, status,
+           sum(messages)::bigint AS messages, sum(segments)::bigint AS segments
+    FROM (
+        SELECT day, connection_id, owner_user_id, channel, direction, status, messages, segments
+        FROM hub.stats_daily
+        UNION ALL
+        SELECT day, connection_id, owner_user_id, channel, direction, status, messages, segments
+        FROM hub.stats_deltas
+    ) t
+    GROUP BY 1, 2, 3, 4, 5, 6
+    HAVING sum(messages) <> 0
+) s
+LEFT JOIN hub.connections c ON c.id = nullif(s.connection_id, 0)
+LEFT JOIN hub.users u ON u.id = nullif(s.owner_user_id, 0);
+
+CREATE VIEW hub.stats_by_connection_day AS
+SELECT day, connection_id, connection, direction,
+       sum(messages)::bigint AS messages,
+       sum(segments)::bigint AS segments,
+       (sum(messages) FILTER (WHERE status IN ('sent', 'delivered')))::bigint AS sent,
+       (sum(messages) FILTER (WHERE status = 'delivered'))::bigint AS delivered,
+       (sum(messages) FILTER (WHERE status = 'failed'))::bigint AS failed,
+       (sum(messages) FILTER (WHERE status IN ('queued', 'sending')))::bigint AS pending,
+       (sum(messages) FILTER (WHERE status = 'received'))::bigint AS received
+FROM hub.stats_messages
+GROUP BY day, connection_id, connection, direction;
+
+CREATE VIEW hub.stats_by_user_day AS
+SELECT day, owner_user_id, username, channel, direction,
+       sum(messages)::bigint AS messages, sum(segments)::bigint AS segments
+FROM hub.stats_messages
+GROUP BY day, owner_user_id, username, channel, direction;
+
+-- Connections with their queue depth, for `msghub status` and the web page.
+CREATE VIEW hub.connection_status AS
+SELECT c.id, c.name, c.kind, c.enabled, c.state, c.state_since, c.last_error, c.last_error_at, c.node,
+       (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'queued') AS queued,
+       (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'sending') AS sending
+FROM hub.connections c;

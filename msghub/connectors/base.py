@@ -1,0 +1,148 @@
+"""The connector interface: one protocol, one module, one small interface.
+
+A connector opens its link, sends one message at a time (the worker calls
+send() concurrently up to the connector's window), hands what arrives to the
+hub through a HubPort, and reports its link state. It knows nothing of SQL.
+
+Outcomes of send():
+  return SendResult           the far side accepted the message
+  raise TemporaryFailure      not sent; retry later with backoff
+  raise PermanentFailure      refused for good; do not retry
+  raise UncertainFailure      written to the link but no answer came back; the
+                              retry is flagged as a possible duplicate
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from msghub.connectors.settings import Setting
+from msghub.errors import HubError
+
+
+@dataclass(frozen=True)
+class Attachment:
+    content_type: str
+    data: bytes
+    filename: str | None = None
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    id: int
+    attempt: int
+    channel: str
+    recipient: str
+    sender: str | None
+    subject: str | None
+    text: str
+    priority: int = 1
+    delivery_report: bool = False
+    transliterate: bool = False
+    valid_until: datetime | None = None
+    send_at: datetime | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    """One SMS part as the far side acknowledged it."""
+    seq: int
+    total: int
+    operator_ref: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    operator_ref: str
+    segments: tuple[SegmentRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    sender: str | None
+    recipients: tuple[str, ...]
+    text: str
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    operator_ref: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    operator_ref: str
+    status: str  # delivered, buffered or failed
+    reason: str | None = None
+
+
+class SendFailure(HubError):
+    """Base of the failures send() raises; code is machine-readable."""
+
+    def __init__(self, reason: str, code: str = "error") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class TemporaryFailure(SendFailure):
+    pass
+
+
+class PermanentFailure(SendFailure):
+    pass
+
+
+class UncertainFailure(SendFailure):
+    pass
+
+
+class HubPort(Protocol):
+    """What a connector may ask of the hub."""
+
+    async def deliver(self, message: InboundMessage) -> int: ...
+
+    async def report_delivery(self, report: DeliveryReport) -> int | None: ...
+
+    async def set_state(self, state: str, error: str | None = None) -> None: ...
+
+
+class Connector(abc.ABC):
+    kind: ClassVar[str]
+    channels: ClassVar[tuple[str, ...]]
+    settings: ClassVar[tuple[Setting, ...]]
+    description: ClassVar[str]
+    # how many send() calls may be in flight at once
+    window: int = 1
+
+    def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
+        self.name = name
+        self.config = config
+        self.hub = hub
+        self._lost = asyncio.Event()
+        self.lost_reason = ""
+
+    def link_lost(self, reason: str) -> None:
+        """Called by the connector when its link drops; the supervisor reconnects."""
+        self.lost_reason = reason
+        self._lost.set()
+
+    async def wait_lost(self) -> str:
+        await self._lost.wait()
+        return self.lost_reason
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Brings the link up; raises on failure (the supervisor retries)."""
+
+    @abc.abstractmethod
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,19 @@
+"""The connection kinds msghub knows, by name."""
+
+from __future__ import annotations
+
+from msghub.connectors.base import Connector
+from msghub.connectors.loopback import LoopbackConnector
+from msghub.errors import ConfigError
+
+KINDS: dict[str, type[Connector]] = {
+    LoopbackConnector.kind: LoopbackConnector,
+}
+
+
+def kind_class(kind: str) -> type[Connector]:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        known = ", ".join(sorted(KINDS))
+        raise ConfigError(f"unknown connection kind {kind!r} (known kinds: {known})") from None

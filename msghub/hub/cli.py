@@ -1,0 +1,426 @@
+"""The msghub command line. A user error is one line and exit status 2;
+nothing a person types should end in a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from msghub.connectors.registry import KINDS, kind_class
+from msghub.errors import ConfigError, HubError
+from msghub.hub.config import Config
+from msghub.hub.connections import add_connection, edit_connection, get_connection, remove_connection
+from msghub.hub.db import connect, redact
+from msghub.hub.queries import QUERIES
+from msghub.hub.runtime import ROLES, open_database, prepare, serve
+from msghub.hub.users import ROLES as USER_ROLES
+from msghub.hub.users import add_user, audit, random_password, set_password
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_settings", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.settings = parse_settings(extra) if extra else {}
+    try:
+        config = Config.from_env()
+        logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for noisy in ("pgserver", "apscheduler", "alembic", "httpx"):
+            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+        handler: Callable[[argparse.Namespace, Config], int | None] = args.handler
+        return handler(args, config) or 0
+    except HubError as exc:
+        print(f"msghub: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except psycopg.Error as exc:
+        print(f"msghub: database error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def parse_settings(extra: list[str]) -> dict[str, str]:
+    """Turns `--host h --port 1 --tls` into {"host": "h", "port": "1", "tls": "true"}."""
+    settings: dict[str, str] = {}
+    i = 0
+    while i < len(extra):
+        item = extra[i]
+        if not item.startswith("--") or len(item) == 2:
+            raise SystemExit(f"msghub: unexpected argument {item!r}: settings are given as --name value")
+        name, eq, value = item[2:].partition("=")
+        if not eq:
+            if i + 1 < len(extra) and not extra[i + 1].startswith("--"):
+                value = extra[i + 1]
+                i += 1
+            else:
+                value = "true"
+        settings[name.replace("-", "_")] = value
+        i += 1
+    return settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="msghub", description="Unified SMS, MMS and e-mail server on PostgreSQL.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the hub (embedded PostgreSQL unless MSGHUB_DATABASE_URL is set)")
+    run.add_argument("--only", default=",".join(ROLES), help=f"comma-separated roles: {', '.join(ROLES)}")
+    run.add_argument("--demo", action="store_true", help="add a loopback demo connection and send a message round")
+    run.set_defaults(handler=cmd_run)
+
+    mig = sub.add_parser("migrate", help="create or upgrade the database schema (idempotent)")
+    mig.set_defaults(handler=cmd_migrate)
+
+    status = sub.add_parser("status", help="connections, queue depth and last errors")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=cmd_status)
+
+    user = sub.add_parser("user", help="manage local accounts").add_subparsers(dest="action", required=True)
+    u_add = user.add_parser("add", help="add a user; prints a random password unless --password-stdin")
+    u_add.add_argument("username")
+    u_add.add_argument("--role", default="user", choices=USER_ROLES)
+    u_add.add_argument("--display-name", default="")
+    u_add.add_argument("--email")
+    u_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    u_add.set_defaults(handler=cmd_user_add)
+    u_pw = user.add_parser("passwd", help="set a user's password (prompted, or --password-stdin)")
+    u_pw.add_argument("username")
+    u_pw.add_argument("--password-stdin", action="store_true")
+    u_pw.set_defaults(handler=cmd_user_passwd)
+    u_list = user.add_parser("list", help="list users")
+    u_list.set_defaults(handler=cmd_user_list)
+
+    conn = sub.add_parser("connection", help="manage connections").add_subparsers(dest="action", required=True)
+    c_add = conn.add_parser("add", help="add a connection: msghub connection add NAME --kind KIND [--SETTING VALUE ...]")
+    c_add.add_argument("name")
+    c_add.add_argument("--kind", required=True, help=f"one of: {', '.join(sorted(KINDS))}")
+    c_add.add_argument("--disabled", action="store_true", help="add it disabled")
+    c_add.add_argument("--default", action="store_true", help="route its channels here when nothing else matches")
+    c_add.add_argument("--max-attempts", type=int, default=5, help="send attempts before a message fails")
+    c_add.set_defaults(handler=cmd_connection_add, accepts_settings=True)
+    c_edit = conn.add_parser("edit", help="change settings: msghub connection edit NAME --SETTING VALUE ...")
+    c_edit.add_argument("name")
+    c_edit.add_argument("--max-attempts", type=int)
+    c_edit.add_argument("--default", choices=("yes", "no"), help="make it (or stop it being) the default")
+    c_edit.set_defaults(handler=cmd_connection_edit, accepts_settings=True)
+    for action, helptext in (("show", "show one connection"), ("enable", "enable a connection"),
+                             ("disable", "disable a connection (queued messages wait)")):
+        p = conn.add_parser(action, help=helptext)
+        p.add_argument("name")
+        p.set_defaults(handler=cmd_connection_simple)
+    c_rm = conn.add_parser("remove", help="remove a connection")
+    c_rm.add_argument("name")
+    c_rm.add_argument("--force", action="store_true", help="even with queued messages (they fail)")
+    c_rm.set_defaults(handler=cmd_connection_remove)
+    c_list = conn.add_parser("list", help="list connections")
+    c_list.set_defaults(handler=cmd_connection_list)
+    c_kinds = conn.add_parser("kinds", help="list connection kinds and their settings")
+    c_kinds.set_defaults(handler=cmd_connection_kinds)
+
+    send = sub.add_parser("send", help="queue a message through hub.outbox")
+    send.add_argument("text", help="the message text ('-' reads standard input)")
+    send.add_argument("--to", action="append", required=True, help="recipient (repeat for several)")
+    send.add_argument("--channel", default="sms", choices=("sms", "mms", "email"))
+    send.add_argument("--connection", help="connection name (default: routing decides)")
+    send.add_argument("--from", dest="sender", help="sender number, name or address")
+    send.add_argument("--subject")
+    send.add_argument("--attach", action="append", default=[], type=Path, help="file to attach (mms, email)")
+    send.add_argument("--send-at", type=_timestamp, help="ISO time to send at (deferred sending)")
+    send.add_argument("--valid-for", type=int, metavar="MINUTES", help="give up after this many minutes")
+    send.add_argument("--delivery-report", action="store_true", help="ask for a delivery report")
+    send.add_argument("--priority", type=int, default=1, choices=(0, 1, 2, 3))
+    send.add_argument("--transliterate", action="store_true", help="replace non-GSM characters to stay 7-bit")
+    send.add_argument("--correlation-id")
+    send.add_argument("--idempotency-key")
+    send.set_defaults(handler=cmd_send)
+
+    bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="what", required=True)
+    b_out = bench.add_parser("outbox", help="hub.outbox insert to sent through a loopback connection")
+    b_out.add_argument("--messages", type=int, default=5000)
+    b_out.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
+    b_out.add_argument("--concurrency", type=int, default=4, help="inserting connections when no --rate")
+    b_out.set_defaults(handler=cmd_bench_outbox)
+    b_stats = bench.add_parser("stats", help="statistics views at volume (day-by-connection query time)")
+    b_stats.add_argument("--messages", type=int, default=10_000_000)
+    b_stats.add_argument("--days", type=int, default=100)
+    b_stats.set_defaults(handler=cmd_bench_stats)
+
+    codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
+    sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)
+    split = sms.add_parser("split", help="show encoding, parts and segment count of a text")
+    split.add_argument("text")
+    split.add_argument("--transliterate", action="store_true")
+    split.add_argument("--json", action="store_true")
+    split.set_defaults(handler=cmd_codec_sms_split)
+    return parser
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} (e.g. 2026-12-01T09:00+01:00)") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], int | None]) -> int | None:
+    with open_database(config) as db:
+        from msghub.hub.migrate import check_not_newer
+
+        check_not_newer(db.url)
+        with connect(db.url) as conn:
+            result = fn(conn)
+            conn.commit()
+            return result
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    roles = tuple(r.strip() for r in args.only.split(",") if r.strip())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise ConfigError(f"unknown role {unknown[0] if unknown else '(none)'!r}: use {', '.join(ROLES)}")
+    with open_database(config) as db:
+        new_admin_password = prepare(config, db.url)
+        on_ready = None
+        if args.demo:
+            from msghub.hub.demo import ensure_demo_connection, show_round_trip
+
+            with connect(db.url) as conn:
+                ensure_demo_connection(conn)
+                conn.commit()
+            on_ready = show_round_trip
+        print(f"msghub: database {redact(db.url)}{' (embedded)' if db.embedded else ''}", flush=True)
+        if "web" in roles:
+            print(f"msghub: web app on http://{config.http_host}:{config.http_port}/", flush=True)
+        if new_admin_password:
+            print("msghub: created the first admin account. Shown once, keep it safe:", flush=True)
+            print(f"msghub:   user name: admin    password: {new_admin_password}", flush=True)
+        asyncio.run(serve(config, db.url, roles, on_ready))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
+    from msghub.hub.migrate import migrate
+
+    with open_database(config) as db:
+        before, after = migrate(db.url)
+    print(f"schema at {after}" + (" (already)" if before == after else f" (was {before or 'empty'})"))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    def show(conn: psycopg.Connection[Any]) -> None:
+        connections = conn.execute(QUERIES["connection_status"]).fetchall()
+        depth = {r["status"]: r["messages"] for r in conn.execute(QUERIES["queue_depth"]).fetchall()}
+        if args.json:
+            print(json.dumps({"connections": connections, "queue": depth}, default=str, indent=2))
+            return
+        print(f"queue: {depth.get('queued', 0)} queued, {depth.get('sending', 0)} sending")
+        for c in connections:
+            state = c["state"] + ("" if c["enabled"] else " (disabled)")
+            print(f"{c['name']:<20} {c['kind']:<10} {state:<18} queued {c['queued']:<6} "
+                  f"node {c['node'] or '-'}")
+            if c["last_error"]:
+                print(f"{'':<20} last error at {c['last_error_at']:%Y-%m-%d %H:%M:%S}: {c['last_error']}")
+    _with_db(config, show)
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Again: "):
+        raise HubError("the two passwords differ")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace, config: Config) -> int:
+    password = _read_password(True) if args.password_stdin else random_password()
+
+    def add(conn: psycopg.Connection[Any]) -> None:
+        add_user(conn, args.username, password, role=args.role, display_name=args.display_name, email=args.email)
+        audit(conn, getpass.getuser(), "user.create", args.username, {"role": args.role})
+    _with_db(config, add)
+    print(f"added {args.role} {args.username}")
+    if not args.password_stdin:
+        print(f"password (shown once): {password}")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace, config: Config) -> int:
+    password = _read_password(args.password_stdin)
+
+    def change(conn: psycopg.Connection[Any]) -> None:
+        set_password(conn, args.username, password)
+        audit(conn, getpass.getuser(), "user.passwd", args.username)
+    _with_db(config, change)
+    print(f"password of {args.username} changed")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, config: Config) -> int:
+    def show(conn: psycopg.Connection[Any]) -> None:
+        for u in conn.execute(QUERIES["list_users"]).fetchall():
+            flags = "" if u["enabled"] else " (disabled)"
+            print(f"{u['username']:<24} {u['role']:<11} {u['auth_source']:<6} "
+                  f"groups: {', '.join(u['groups']) or '-'}{flags}")
+    _with_db(config, show)
+    return 0
+
+
+def _describe(row: dict[str, Any]) -> str:
+    cls = kind_class(row["kind"])
+    secret = {s.name for s in cls.settings if s.secret}
+    lines = [f"{row['name']} ({row['kind']}, carries {', '.join(row['channels'])})",
+             f"  enabled: {'yes' if row['enabled'] else 'no'}   default: {'yes' if row['is_default'] else 'no'}"
+             f"   max attempts: {row['max_attempts']}",
+             f"  state: {row['state']} since {row['state_since']:%Y-%m-%d %H:%M:%S}"
+             + (f" on {row['node']}" if row["node"] else "")]
+    if row["last_error"]:
+        lines.append(f"  last error: {row['last_error']}")
+    for key, value in sorted(row["config"].items()):
+        lines.append(f"  {key}: {'***' if key in secret and value else value}")
+    return "\n".join(lines)
+
+
+def cmd_connection_add(args: argparse.Namespace, config: Config) -> int:
+    def add(conn: psycopg.Connection[Any]) -> None:
+        add_connection(conn, args.name, args.kind, args.settings, enabled=not args.disabled,
+                       is_default=args.default, max_attempts=args.max_attempts)
+        audit(conn, getpass.getuser(), "connection.create", args.name, {"kind": args.kind})
+        print(_describe(get_connection(conn, args.name)))
+    _with_db(config, add)
+    return 0
+
+
+def cmd_connection_edit(args: argparse.Namespace, config: Config) -> int:
+    def edit(conn: psycopg.Connection[Any]) -> None:
+        default = None if args.default is None else args.default == "yes"
+        row = edit_connection(conn, args.name, args.settings, is_default=default, max_attempts=args.max_attempts)
+        audit(conn, getpass.getuser(), "connection.edit", args.name, {"settings": sorted(args.settings)})
+        print(_describe(row))
+    _with_db(config, edit)
+    return 0
+
+
+def cmd_connection_simple(args: argparse.Namespace, config: Config) -> int:
+    def act(conn: psycopg.Connection[Any]) -> None:
+        if args.action == "show":
+            print(_describe(get_connection(conn, args.name)))
+            return
+        edit_connection(conn, args.name, {}, enabled=args.action == "enable")
+        audit(conn, getpass.getuser(), f"connection.{args.action}", args.name)
+        print(f"connection {args.name} {args.action}d")
+    _with_db(config, act)
+    return 0
+
+
+def cmd_connection_remove(args: argparse.Namespace, config: Config) -> int:
+    def rm(conn: psycopg.Connection[Any]) -> None:
+        remove_connection(conn, args.name, force=args.force)
+        audit(conn, getpass.getuser(), "connection.remove", args.name, {"force": args.force})
+        print(f"connection {args.name} removed")
+    _with_db(config, rm)
+    return 0
+
+
+def cmd_connection_list(args: argparse.Namespace, config: Config) -> int:
+    def show(conn: psycopg.Connection[Any]) -> None:
+        rows = conn.execute(QUERIES["list_connections"]).fetchall()
+        if not rows:
+            print("no connections (add one: msghub connection add NAME --kind loopback)")
+        for r in rows:
+            flags = ("" if r["enabled"] else " disabled") + (" default" if r["is_default"] else "")
+            print(f"{r['name']:<20} {r['kind']:<10} {r['state']:<10}{flags}")
+    _with_db(config, show)
+    return 0
+
+
+def cmd_connection_kinds(args: argparse.Namespace, config: Config) -> int:
+    for name, cls in sorted(KINDS.items()):
+        print(f"{name}: {cls.description} (carries {', '.join(cls.channels)})")
+        for s in cls.settings:
+            extra = " (required)" if s.required else f" (default {s.default!r})"
+            print(f"  --{s.name.replace('_', '-')} {s.type.__name__}: {s.help}{extra}")
+    return 0
+
+
+def cmd_send(args: argparse.Namespace, config: Config) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    attachments = []
+    for path in args.attach:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise HubError(f"cannot read attachment {path}: {exc.strerror}") from None
+        import mimetypes
+
+        attachments.append({"filename": path.name, "content_type": mimetypes.guess_type(path.name)[0]
+                            or "application/octet-stream", "data": base64.b64encode(data).decode()})
+    valid_until = (datetime.now(timezone.utc) + timedelta(minutes=args.valid_for)) if args.valid_for else None
+
+    def queue(conn: psycopg.Connection[Any]) -> None:
+        try:
+            row = conn.execute(QUERIES["queue_message_full"], {
+                "channel": args.channel, "recipients": args.to, "sender": args.sender, "subject": args.subject,
+                "text": text, "attachments": Jsonb(attachments) if attachments else None,
+                "connection": args.connection, "send_at": args.send_at, "valid_until": valid_until,
+                "delivery_report": args.delivery_report, "priority": args.priority,
+                "transliterate": args.transliterate, "correlation_id": args.correlation_id,
+                "idempotency_key": args.idempotency_key}).fetchone()
+        except psycopg.errors.InvalidParameterValue as exc:
+            raise HubError(str(exc.diag.message_primary)) from None
+        if row is None:
+            print(f"already queued with idempotency key {args.idempotency_key!r}: nothing new queued")
+            return
+        ids = [r["id"] for r in conn.execute(QUERIES["outbox_messages"], {"id": row["id"]}).fetchall()]
+        print(f"queued {len(ids)} message(s): {', '.join(map(str, ids))}")
+    _with_db(config, queue)
+    return 0
+
+
+def cmd_bench_outbox(args: argparse.Namespace, config: Config) -> int:
+    from msghub.hub.bench import bench_outbox
+
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_outbox(db.url, messages=args.messages, rate=args.rate, concurrency=args.concurrency)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench_stats(args: argparse.Namespace, config: Config) -> int:
+    from msghub.hub.bench import bench_stats
+
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_stats(db.url, messages=args.messages, days=args.days)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_codec_sms_split(args: argparse.Namespace, config: Config) -> int:
+    from msghub.sms.cli import split_command
+
+    print(split_command(args.text, args.transliterate, args.json))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

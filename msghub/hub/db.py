@@ -1,0 +1,45 @@
+"""Database access: which PostgreSQL, and connections to it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.rows import dict_row
+
+from msghub.errors import HubError
+
+
+class DatabaseError(HubError):
+    """The database could not be reached or refused what was asked."""
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as an SQLAlchemy URL using the psycopg 3 driver."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise DatabaseError(f"not a PostgreSQL URL: {redact(url)}")
+    return f"postgresql+psycopg://{rest}"
+
+
+def redact(url: str) -> str:
+    """A URL safe to print: the password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[str, object]]:
+    try:
+        return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {redact(url)}: {str(exc).strip()}") from None
+
+
+async def connect_async(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[dict[str, object]]:
+    try:
+        return await psycopg.AsyncConnection.connect(url, autocommit=autocommit, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {redact(url)}: {str(exc).strip()}") from None

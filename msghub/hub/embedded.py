@@ -1,0 +1,60 @@
+"""The embedded PostgreSQL: msghub's own server under the data directory.
+
+pgserver ships the server binaries as a wheel, so pip alone is enough. When
+started as root it runs the server as a system user of its own, because
+PostgreSQL refuses to run as root. It reuses a running server on the same
+data directory, clears a stale pid file left by a crash, and stops the server
+when the last process that started it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from msghub.errors import HubError
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "msghub"
+
+
+class EmbeddedDatabaseError(HubError):
+    """The embedded PostgreSQL could not be started."""
+
+
+def start_embedded(data_dir: Path, *, keep_running: bool = False) -> tuple[str, Any]:
+    """Starts (or joins) the embedded server; returns its URL and a handle.
+
+    The handle must stay referenced while the server is in use. With
+    keep_running the server outlives this process (tests share one server).
+    """
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
+    pgdata = data_dir / "pg"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns about XDG variables
+            import pgserver
+
+            server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+    except Exception as exc:  # pgserver raises bare exceptions with the log tail
+        raise EmbeddedDatabaseError(
+            f"cannot start the embedded PostgreSQL in {pgdata}: {exc}; "
+            f"see {pgdata / 'log'} or set MSGHUB_DATABASE_URL to use another server") from None
+    admin_url = server.get_uri()
+    _ensure_database(admin_url, DATABASE_NAME)
+    return server.get_uri(DATABASE_NAME), server
+
+
+def _ensure_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            log.info("creating database %s", name)
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))

@@ -1,0 +1,230 @@
+-- Named queries used by msghub's Python code (see queries.py).
+
+-- name: claim_outbound
+SELECT * FROM hub.claim_outbound_v1(%(connection_id)s, %(node)s, %(limit)s)
+
+-- name: outbox_wait
+SELECT hub.outbox_wait_v1(%(connection_id)s)
+
+-- name: message_attachments
+SELECT message_id, content_type, filename, content_id, data
+FROM hub.message_parts WHERE message_id = ANY(%(ids)s) ORDER BY message_id, seq
+
+-- name: record_results
+SELECT hub.record_results_v1(%(ids)s, %(attempts)s, %(outcomes)s, %(refs)s, %(segments)s,
+                             %(codes)s, %(reasons)s, %(segment_message_ids)s, %(segment_seqs)s,
+                             %(segment_totals)s, %(segment_refs)s) AS recorded
+
+-- name: record_delivery
+SELECT hub.record_delivery_v1(%(connection_id)s, %(operator_ref)s, %(status)s, %(reason)s) AS message_id
+
+-- name: receive_message
+SELECT hub.receive_message_v1(%(connection_id)s, %(channel)s, %(sender)s, %(recipients)s, %(subject)s,
+                              %(body)s, %(meta)s, %(parts)s, %(operator_ref)s) AS id
+
+-- name: set_connection_state
+SELECT hub.set_connection_state_v1(%(connection_id)s, %(state)s, %(error)s, %(node)s)
+
+-- name: list_connections
+SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, state, state_since,
+       last_error, last_error_at, node, updated_at
+FROM hub.connections ORDER BY name
+
+-- name: connection_by_name
+SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, state, state_since,
+       last_error, last_error_at, node, updated_at
+FROM hub.connections WHERE name = %(name)s
+
+-- name: insert_connection
+INSERT INTO hub.connections (name, kind, channels, config, enabled, is_default, max_attempts)
+VALUES (%(name)s, %(kind)s, %(channels)s, %(config)s, %(enabled)s, %(is_default)s, %(max_attempts)s)
+RETURNING id
+
+-- name: update_connection
+UPDATE hub.connections
+SET config = %(config)s, enabled = %(enabled)s, is_default = %(is_default)s,
+    max_attempts = %(max_attempts)s, updated_at = now()
+WHERE id = %(id)s
+
+-- name: fail_connection_messages
+UPDATE hub.messages SET status = 'failed', status_at = clock_timestamp(),
+    failure_code = 'connection_removed', failure_reason = 'its connection was removed'
+WHERE connection_id = %(id)s AND status IN ('queued', 'sending')
+
+-- name: delete_connection
+DELETE FROM hub.connections WHERE id = %(id)s
+
+-- name: connection_pending
+SELECT count(*) AS pending FROM hub.messages
+WHERE connection_id = %(id)s AND status IN ('queued', 'sending')
+
+-- name: try_lock_connection
+SELECT pg_try_advisory_lock(hashtext('msghub.connection'), %(id)s::integer) AS locked
+
+-- name: unlock_connection
+SELECT pg_advisory_unlock(hashtext('msghub.connection'), %(id)s::integer) AS unlocked
+
+-- name: node_heartbeat
+INSERT INTO hub.nodes (name, host, pid, roles) VALUES (%(name)s, %(host)s, %(pid)s, %(roles)s)
+ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), host = excluded.host, pid = excluded.pid,
+    roles = excluded.roles
+
+-- name: node_leave
+DELETE FROM hub.nodes WHERE name = %(name)s
+
+-- name: release_node_connections
+UPDATE hub.connections SET state = 'stopped', state_since = now(), node = NULL
+WHERE node = %(name)s
+
+-- name: recover_stuck
+SELECT hub.recover_stuck_v1() AS recovered
+
+-- name: expire_queued
+SELECT hub.expire_queued_v1() AS expired
+
+-- name: stats_rollup
+SELECT hub.stats_rollup_v1() AS folded
+
+-- name: purge_events
+DELETE FROM hub.events
+WHERE done_at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
+
+-- name: purge_web_sessions
+DELETE FROM hub.web_sessions WHERE expires_at < now()
+
+-- name: connection_status
+SELECT * FROM hub.connection_status ORDER BY name
+
+-- name: queue_depth
+SELECT status, count(*) AS messages FROM hub.messages
+WHERE status IN ('queued', 'sending') GROUP BY status
+
+-- name: recent_messages
+SELECT m.id, m.channel, m.direction, c.name AS connection, m.sender, m.recipients, m.body,
+       m.status, m.status_at, m.failure_reason
+FROM hub.messages m LEFT JOIN hub.connections c ON c.id = m.connection_id
+ORDER BY m.id DESC LIMIT %(limit)s
+
+-- name: message_history
+SELECT status, at, detail FROM hub.message_status_log WHERE message_id = %(id)s ORDER BY at
+
+-- name: user_by_name
+SELECT id, username, display_name, role, password_hash, auth_source, enabled, failed_logins,
+       locked_until
+FROM hub.users WHERE username = %(username)s
+
+-- name: user_by_id
+SELECT id, username, display_name, role, enabled FROM hub.users WHERE id = %(id)s
+
+-- name: insert_user
+INSERT INTO hub.users (username, display_name, email, role, password_hash)
+VALUES (%(username)s, %(display_name)s, %(email)s, %(role)s, %(password_hash)s)
+RETURNING id
+
+-- name: set_password
+UPDATE hub.users SET password_hash = %(password_hash)s, failed_logins = 0, locked_until = NULL
+WHERE username = %(username)s
+
+-- name: list_users
+SELECT u.id, u.username, u.display_name, u.role, u.auth_source, u.enabled, u.last_login_at,
+       coalesce(array_agg(g.name ORDER BY g.name) FILTER (WHERE g.name IS NOT NULL), '{}') AS groups
+FROM hub.users u
+LEFT JOIN hub.memberships m ON m.user_id = u.id
+LEFT JOIN hub.groups g ON g.id = m.group_id
+GROUP BY u.id ORDER BY u.username
+
+-- name: count_users
+SELECT count(*) AS users FROM hub.users
+
+-- name: login_failed
+UPDATE hub.users
+SET failed_logins = failed_logins + 1,
+    locked_until = CASE WHEN failed_logins + 1 >= %(threshold)s
+        THEN now() + make_interval(secs => least(900, 2 ^ (failed_logins + 1 - %(threshold)s) * 30))
+        ELSE locked_until END
+WHERE id = %(id)s
+RETURNING failed_logins, locked_until
+
+-- name: login_succeeded
+UPDATE hub.users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = %(id)s
+
+-- name: audit
+INSERT INTO hub.audit_log (actor_user_id, actor, action, target, detail, source)
+VALUES (%(actor_user_id)s, %(actor)s, %(action)s, %(target)s, %(detail)s, %(source)s)
+
+-- name: create_web_session
+INSERT INTO hub.web_sessions (token_sha256, user_id, csrf_token, expires_at)
+VALUES (%(token_sha256)s, %(user_id)s, %(csrf_token)s, now() + make_interval(secs => %(ttl_s)s))
+
+-- name: web_session
+UPDATE hub.web_sessions s SET last_seen_at = now()
+FROM hub.users u
+WHERE s.token_sha256 = %(token_sha256)s AND s.expires_at > now() AND u.id = s.user_id AND u.enabled
+RETURNING s.user_id, s.csrf_token, u.username, u.display_name, u.role
+
+-- name: delete_web_session
+DELETE FROM hub.web_sessions WHERE token_sha256 = %(token_sha256)s
+
+-- name: outbox_messages
+SELECT id FROM hub.messages WHERE outbox_id = %(id)s ORDER BY id
+
+-- name: loopback_reply
+SELECT sender, text FROM hub.inbox WHERE (meta ->> 'loopback_of')::bigint = %(id)s
+
+-- name: queue_message_full
+INSERT INTO hub.outbox (channel, recipients, sender, subject, text, attachments, connection, send_at,
+                        valid_until, delivery_report, priority, transliterate, correlation_id,
+                        idempotency_key)
+VALUES (%(channel)s, %(recipients)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s, %(connection)s,
+        %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(transliterate)s,
+        %(correlation_id)s, %(idempotency_key)s)
+RETURNING id
+
+-- name: bench_insert
+INSERT INTO hub.outbox (recipient, text, connection, correlation_id)
+VALUES (%(recipient)s, %(text)s, %(connection)s, %(correlation_id)s)
+
+-- name: bench_sent_times
+SELECT m.correlation_id, l.at AS sent_at
+FROM hub.messages m JOIN hub.message_status_log l ON l.message_id = m.id AND l.status = 'sent'
+WHERE m.correlation_id LIKE %(pattern)s
+
+-- name: bench_cleanup
+DELETE FROM hub.messages WHERE correlation_id LIKE %(pattern)s
+
+-- name: bench_raw_create
+CREATE TABLE IF NOT EXISTS public.msghub_bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL,
+                                                   created_at timestamptz NOT NULL DEFAULT now())
+
+-- name: bench_raw_insert
+INSERT INTO public.msghub_bench_raw (payload) VALUES (%(payload)s)
+
+-- name: bench_raw_drop
+DROP TABLE IF EXISTS public.msghub_bench_raw
+
+-- name: bench_stats_connections
+INSERT INTO hub.connections (name, kind, channels)
+SELECT 'bench-stats-' || n, 'loopback', '{sms,mms,email}' FROM generate_series(1, 10) n
+ON CONFLICT (name) DO NOTHING
+
+-- name: bench_stats_fill
+INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, body, status,
+                          created_at, segments)
+SELECT CASE WHEN n %% 10 = 0 THEN 'email' ELSE 'sms' END,
+       CASE WHEN n %% 3 = 0 THEN 'in' ELSE 'out' END,
+       c.id, '+15550000', ARRAY['+1555' || lpad((n %% 10000000)::text, 7, '0')], 'bench stats',
+       CASE WHEN n %% 3 = 0 THEN 'received' WHEN n %% 17 = 0 THEN 'failed' ELSE 'delivered' END,
+       now() - make_interval(days => (n %% %(days)s)::integer, secs => (n %% 86400)::double precision),
+       1 + (n %% 4 = 0)::integer
+FROM generate_series(1, %(messages)s) n
+JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM hub.connections
+      WHERE name LIKE 'bench-stats-%%') c ON c.k = n %% 10
+
+-- name: bench_stats_query
+SELECT day, connection, direction, messages, segments, sent, delivered, failed
+FROM hub.stats_by_connection_day
+WHERE day >= current_date - %(days)s
+ORDER BY day, connection
+
+-- name: bench_stats_total
+SELECT count(*) AS messages FROM hub.messages

@@ -1,0 +1,252 @@
+-- hub.outbox: the integrator's way to send. One INSERT queues one message per
+-- recipient; a bad row is refused with an error naming the column, and the
+-- integrator's transaction fails as a whole.
+
+-- Raises the error every refusal of the outbox uses: SQLSTATE 22023, the
+-- column in the message and in the error's COLUMN field.
+CREATE FUNCTION hub.outbox_refuse_v1(p_column text, p_reason text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'hub.outbox.%: %', p_column, p_reason
+        USING ERRCODE = 'invalid_parameter_value', SCHEMA = 'hub', TABLE = 'outbox', COLUMN = p_column;
+END
+$$;
+
+-- A phone number as the hub stores it: spaces, dashes, dots and brackets
+-- removed, a leading 00 written as +. NULL when it is not a number.
+CREATE FUNCTION hub.normalize_phone_v1(p_text text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN n ~ '^\+?[0-9]{3,20}$' THEN n END
+    FROM (SELECT regexp_replace(regexp_replace(btrim(p_text), '[\s().-]', '', 'g'), '^00', '+') AS n) s
+$$;
+
+CREATE FUNCTION hub.is_email_v1(p_text text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_text ~ '^[^@\s<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$' AND length(p_text) <= 254
+$$;
+
+-- Normalizes one recipient address for a channel; NULL when malformed.
+-- MMS may go to a phone number or an e-mail address.
+CREATE FUNCTION hub.normalize_address_v1(p_channel text, p_address text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p_channel = 'email' THEN CASE WHEN hub.is_email_v1(btrim(p_address)) THEN btrim(p_address) END
+        WHEN p_channel = 'mms' AND p_address LIKE '%@%' THEN CASE WHEN hub.is_email_v1(btrim(p_address)) THEN btrim(p_address) END
+        ELSE hub.normalize_phone_v1(p_address)
+    END
+$$;
+
+-- Picks the connection for a message: the longest matching number prefix
+-- route, then the channel's default connection, then the only enabled
+-- connection carrying the channel. Refuses when none or several remain.
+CREATE FUNCTION hub.route_v1(p_channel text, p_address text) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_id bigint;
+    v_count integer;
+BEGIN
+    SELECT r.connection_id INTO v_id
+    FROM hub.routes r JOIN hub.connections c ON c.id = r.connection_id
+    WHERE r.channel = p_channel AND p_address LIKE r.prefix || '%' AND c.enabled
+    ORDER BY length(r.prefix) DESC, r.priority DESC, r.id
+    LIMIT 1;
+    IF v_id IS NOT NULL THEN
+        RETURN v_id;
+    END IF;
+
+    SELECT c.id INTO v_id FROM hub.connections c
+    WHERE c.is_default AND p_channel = ANY (c.channels) ORDER BY c.enabled DESC, c.id LIMIT 1;
+    IF v_id IS NOT NULL THEN
+        RETURN v_id;
+    END IF;
+
+    SELECT min(c.id), count(*) INTO v_id, v_count FROM hub.connections c
+    WHERE c.enabled AND p_channel = ANY (c.channels);
+    IF v_count = 1 THEN
+        RETURN v_id;
+    END IF;
+    PERFORM hub.outbox_refuse_v1('connection', format(
+        'no route for %s to %s: name a connection, add a route, or mark a connection as default (%s candidates)',
+        p_channel, p_address, v_count));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION hub.outbox_accept_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_addresses text[] := '{}';
+    v_raw text;
+    v_norm text;
+    v_conn hub.connections;
+    v_list_id bigint;
+    v_bytes bigint := 0;
+    v_limit bigint;
+    v_part jsonb;
+    v_user bigint;
+    v_message_ids bigint[];
+BEGIN
+    IF NEW.idempotency_key IS NOT NULL THEN
+        -- serialise inserts of one key so a concurrent duplicate also queues nothing
+        PERFORM pg_advisory_xact_lock(hashtextextended('msghub.outbox:' || NEW.idempotency_key, 0));
+        IF EXISTS (SELECT 1 FROM hub.outbox WHERE idempotency_key = NEW.idempotency_key) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    IF NEW.channel IS NULL OR NEW.channel NOT IN ('sms', 'mms', 'email') THEN
+        PERFORM hub.outbox_refuse_v1('channel', format('unknown channel %L: use sms, mms or email', NEW.channel));
+    END IF;
+    IF NEW.priority NOT BETWEEN 0 AND 3 THEN
+        PERFORM hub.outbox_refuse_v1('priority', format('priority %s out of range: 0 bulk, 1 normal, 2 high, 3 urgent', NEW.priority));
+    END IF;
+
+    -- recipients: recipient, recipients and the list's members, in that order
+    IF NEW.list IS NULL AND NEW.recipients IS NULL THEN
+        -- the common case, one recipient: no query needed
+        IF NEW.recipient IS NOT NULL THEN
+            v_norm := hub.normalize_address_v1(NEW.channel, NEW.recipient);
+            IF v_norm IS NULL THEN
+                PERFORM hub.outbox_refuse_v1('recipient', format('malformed %s %L',
+                    CASE WHEN NEW.channel = 'email' THEN 'e-mail address' ELSE 'phone number' END, NEW.recipient));
+            END IF;
+            v_addresses := ARRAY[v_norm];
+        END IF;
+    ELSE
+        IF NEW.list IS NOT NULL THEN
+            SELECT id INTO v_list_id FROM hub.lists WHERE name = NEW.list ORDER BY id LIMIT 1;
+            IF v_list_id IS NULL THEN
+                PERFORM hub.outbox_refuse_v1('list', format('unknown distribution list %L', NEW.list));
+            END IF;
+        END IF;
+        FOR v_raw IN
+            SELECT a FROM unnest(ARRAY[NEW.recipient] || coalesce(NEW.recipients, '{}')) a WHERE a IS NOT NULL
+            UNION ALL
+            SELECT CASE WHEN NEW.channel = 'email' THEN c.email ELSE coalesce(c.phone, c.email) END
+            FROM hub.list_members lm JOIN hub.contacts c ON c.id = lm.contact_id
+            WHERE lm.list_id = v_list_id
+        LOOP
+            CONTINUE WHEN v_raw IS NULL;
+            v_norm := hub.normalize_address_v1(NEW.channel, v_raw);
+            IF v_norm IS NULL THEN
+                PERFORM hub.outbox_refuse_v1(CASE WHEN v_raw = NEW.recipient THEN 'recipient' ELSE 'recipients' END,
+                    format('malformed %s %L', CASE WHEN NEW.channel = 'email' THEN 'e-mail address' ELSE 'phone number' END, v_raw));
+            END IF;
+            IF NOT v_norm = ANY (v_addresses) THEN
+                v_addresses := v_addresses || v_norm;
+            END IF;
+        END LOOP;
+    END IF;
+    IF cardinality(v_addresses) = 0 THEN
+        PERFORM hub.outbox_refuse_v1('recipient', 'no recipient: give recipient, recipients or a list with members');
+    END IF;
+
+    -- content
+    IF NEW.attachments IS NULL THEN
+        IF coalesce(NEW.text, '') = '' THEN
+            PERFORM hub.outbox_refuse_v1('text', 'empty message: give text or attachments');
+        END IF;
+    ELSE
+        IF jsonb_typeof(NEW.attachments) <> 'array' THEN
+            PERFORM hub.outbox_refuse_v1('attachments', 'must be a JSON array of {"filename", "content_type", "data" (base64)}');
+        END IF;
+        IF coalesce(NEW.text, '') = '' AND jsonb_array_length(NEW.attachments) = 0 THEN
+            PERFORM hub.outbox_refuse_v1('text', 'empty message: give text or attachments');
+        END IF;
+        IF NEW.channel = 'sms' AND jsonb_array_length(NEW.attachments) > 0 THEN
+            PERFORM hub.outbox_refuse_v1('attachments', 'an SMS carries no attachments: use channel mms or email');
+        END IF;
+        FOR v_part IN SELECT * FROM jsonb_array_elements(NEW.attachments) LOOP
+            IF jsonb_typeof(v_part) <> 'object' OR jsonb_typeof(v_part -> 'data') IS DISTINCT FROM 'string'
+               OR jsonb_typeof(v_part -> 'content_type') IS DISTINCT FROM 'string' THEN
+                PERFORM hub.outbox_refuse_v1('attachments', 'each attachment needs "content_type" and "data" (base64) strings');
+            END IF;
+            BEGIN
+                v_bytes := v_bytes + length(decode(v_part ->> 'data', 'base64'));
+            EXCEPTION WHEN invalid_parameter_value THEN
+                PERFORM hub.outbox_refuse_v1('attachments', format('attachment %L is not valid base64', coalesce(v_part ->> 'filename', '?')));
+            END;
+        END LOOP;
+        v_limit := hub.setting_int(CASE NEW.channel WHEN 'email' THEN 'email_max_bytes' ELSE 'mms_max_bytes' END);
+        IF v_bytes > v_limit THEN
+            PERFORM hub.outbox_refuse_v1('attachments', format('attachments total %s bytes, over the %s limit of %s bytes', v_bytes, NEW.channel, v_limit));
+        END IF;
+    END IF;
+
+    -- sender
+    IF NEW.sender IS NOT NULL THEN
+        IF NEW.channel = 'sms'
+           AND NOT (NEW.sender ~ '^\+?[0-9]{1,20}$' OR NEW.sender ~ '^[A-Za-z0-9 ._&@!?#-]{1,11}$' AND NEW.sender ~ '[A-Za-z]') THEN
+            PERFORM hub.outbox_refuse_v1('sender', format('malformed sender %L: a number, or at most 11 letters and digits', NEW.sender));
+        END IF;
+        IF NEW.channel = 'email' AND NOT hub.is_email_v1(NEW.sender) THEN
+            PERFORM hub.outbox_refuse_v1('sender', format('malformed e-mail address %L', NEW.sender));
+        END IF;
+    END IF;
+
+    -- timing
+    IF NEW.valid_until IS NOT NULL AND NEW.valid_until <= now() THEN
+        PERFORM hub.outbox_refuse_v1('valid_until', format('already expired at %s', NEW.valid_until));
+    END IF;
+    IF NEW.send_at IS NOT NULL AND NEW.valid_until IS NOT NULL AND NEW.send_at > NEW.valid_until THEN
+        PERFORM hub.outbox_refuse_v1('send_at', format('send_at %s is after valid_until %s', NEW.send_at, NEW.valid_until));
+    END IF;
+
+    IF NEW.connection IS NOT NULL THEN
+        SELECT * INTO v_conn FROM hub.connections WHERE name = NEW.connection;
+        IF v_conn.id IS NULL THEN
+            PERFORM hub.outbox_refuse_v1('connection', format('unknown connection %L', NEW.connection));
+        END IF;
+        IF NOT NEW.channel = ANY (v_conn.channels) THEN
+            PERFORM hub.outbox_refuse_v1('connection', format('connection %L does not carry %s (it carries %s)',
+                NEW.connection, NEW.channel, array_to_string(v_conn.channels, ', ')));
+        END IF;
+    END IF;
+
+    v_user := coalesce(NEW.created_by, nullif(current_setting('msghub.user_id', true), '')::bigint);
+    NEW.created_by := v_user;
+    NEW.recipients := v_addresses;
+    NEW.message_count := cardinality(v_addresses);
+
+    WITH queued AS (
+        INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
+                                  owner_user_id, owner_group_id, created_by, outbox_id, priority, delivery_report,
+                                  transliterate, valid_until, send_at, next_attempt_at, correlation_id)
+        SELECT NEW.channel, 'out', coalesce(v_conn.id, hub.route_v1(NEW.channel, a)), NEW.sender, ARRAY[a],
+               NEW.subject, coalesce(NEW.text, ''), 'queued', v_user, NEW.owner_group_id, v_user, NEW.id,
+               NEW.priority, NEW.delivery_report, NEW.transliterate, NEW.valid_until, NEW.send_at,
+               coalesce(NEW.send_at, now()), NEW.correlation_id
+        FROM unnest(v_addresses) WITH ORDINALITY AS r(a, n)
+        ORDER BY n
+        RETURNING id
+    )
+    SELECT array_agg(id) INTO v_message_ids FROM queued;
+
+    IF NEW.attachments IS NOT NULL THEN
+        INSERT INTO hub.message_parts (message_id, seq, content_type, filename, data)
+        SELECT m.id, p.n, p.part ->> 'content_type', p.part ->> 'filename', decode(p.part ->> 'data', 'base64')
+        FROM unnest(v_message_ids) AS m(id)
+        CROSS JOIN jsonb_array_elements(NEW.attachments) WITH ORDINALITY AS p(part, n);
+        -- the attachments now live in message_parts; keep the request row small
+        NEW.attachments := (SELECT jsonb_agg(e - 'data') FROM jsonb_array_elements(NEW.attachments) e);
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER outbox_accept
+    BEFORE INSERT ON hub.outbox
+    FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v1();
+
+-- The outbox is a request log: a changed row would no longer say what was asked.
+CREATE FUNCTION hub.outbox_immutable_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'hub.outbox rows cannot be changed; queue a new row, or cancel with hub.cancel_v1(message_id)'
+        USING ERRCODE = 'feature_not_supported';
+END
+$$;
+
+CREATE TRIGGER outbox_immutable
+    BEFORE UPDATE ON hub.outbox
+    FOR EACH ROW EXECUTE FUNCTION hub.outbox_immutable_v1();

@@ -1,0 +1,70 @@
+-- Views for integrators and reports (docs/INTEGRATION.md).
+
+-- What arrived.
+CREATE VIEW hub.inbox AS
+SELECT m.id, m.channel, c.name AS connection, m.sender, m.recipients, m.subject, m.body AS text,
+       m.created_at AS received_at, f.name AS folder, m.owner_user_id, m.owner_group_id,
+       (SELECT count(*) FROM hub.message_parts p WHERE p.message_id = m.id) AS part_count, m.meta
+FROM hub.messages m
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+LEFT JOIN hub.folders f ON f.id = m.folder_id
+WHERE m.direction = 'in';
+
+-- The status of what was sent, by message; correlation_id and
+-- idempotency_key find an integrator's rows.
+CREATE VIEW hub.message_status AS
+SELECT m.id AS message_id, m.outbox_id, o.idempotency_key, m.correlation_id, m.channel,
+       c.name AS connection, m.recipients[1] AS recipient, m.status, m.status_at, m.attempts,
+       m.segments, m.operator_ref, m.failure_code, m.failure_reason, m.possible_duplicate,
+       m.send_at, m.valid_until, m.created_at
+FROM hub.messages m
+LEFT JOIN hub.outbox o ON o.id = m.outbox_id
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+WHERE m.direction = 'out';
+
+-- Messages and SMS segments by day (UTC), connection, owning user, channel,
+-- direction and status: the folded totals plus deltas not yet folded, so
+-- the view is exact at every moment and reads only small tables.
+CREATE VIEW hub.stats_messages AS
+SELECT s.day, s.connection_id, c.name AS connection, s.owner_user_id, u.username,
+       s.channel, s.direction, s.status, s.messages, s.segments
+FROM (
+    SELECT day, connection_id, owner_user_id, channel, direction, status,
+           sum(messages)::bigint AS messages, sum(segments)::bigint AS segments
+    FROM (
+        SELECT day, connection_id, owner_user_id, channel, direction, status, messages, segments
+        FROM hub.stats_daily
+        UNION ALL
+        SELECT day, connection_id, owner_user_id, channel, direction, status, messages, segments
+        FROM hub.stats_deltas
+    ) t
+    GROUP BY 1, 2, 3, 4, 5, 6
+    HAVING sum(messages) <> 0
+) s
+LEFT JOIN hub.connections c ON c.id = nullif(s.connection_id, 0)
+LEFT JOIN hub.users u ON u.id = nullif(s.owner_user_id, 0);
+
+CREATE VIEW hub.stats_by_connection_day AS
+SELECT day, connection_id, connection, direction,
+       sum(messages)::bigint AS messages,
+       sum(segments)::bigint AS segments,
+       (sum(messages) FILTER (WHERE status IN ('sent', 'delivered')))::bigint AS sent,
+       (sum(messages) FILTER (WHERE status = 'delivered'))::bigint AS delivered,
+       (sum(messages) FILTER (WHERE status = 'failed'))::bigint AS failed,
+       (sum(messages) FILTER (WHERE status IN ('queued', 'sending')))::bigint AS pending,
+       (sum(messages) FILTER (WHERE status = 'received'))::bigint AS received
+FROM hub.stats_messages
+GROUP BY day, connection_id, connection, direction;
+
+CREATE VIEW hub.stats_by_user_day AS
+SELECT day, owner_user_id, username, channel, direction,
+       sum(messages)::bigint AS messages, sum(segments)::bigint AS segments
+FROM hub.stats_messages
+GROUP BY day, owner_user_id, username, channel, direction;
+
+-- Connections with their queue depth, for `msghub status` and the web page.
+CREATE VIEW hub.connection_status AS
+SELECT c.id, c.name, c.kind, c.enabled, c.state, c.state_since, c.last_error, c.last_error_at, c.node,
+       (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'queued') AS queued,
+       (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'sending') AS sending
+FROM hub.connections c;
