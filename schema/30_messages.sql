@@ -136,6 +136,7 @@ CREATE INDEX messages_owner_group ON hub.messages (owner_group_id);
 CREATE INDEX messages_folder ON hub.messages (folder_id);
 CREATE INDEX messages_outbox ON hub.messages (outbox_id);
 CREATE INDEX messages_correlation ON hub.messages (correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX messages_operator_ref ON hub.messages (connection_id, operator_ref) WHERE operator_ref IS NOT NULL;
 
 CREATE TABLE hub.message_parts (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -37,13 +37,15 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Picks the connection for a message: the longest matching number prefix
--- route, then the channel's default connection, then the only enabled
--- connection carrying the channel. Refuses when none or several remain.
+-- route, then the channel's default connection, then the only connection
+-- carrying the channel. Refuses when none or several remain.
 CREATE FUNCTION hub.route_v1(p_channel text, p_address text) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_id bigint;
     v_count integer;
+    v_only bigint;
+    v_total integer;
 BEGIN
     SELECT r.connection_id INTO v_id
     FROM hub.routes r JOIN hub.connections c ON c.id = r.connection_id
@@ -60,10 +62,15 @@ BEGIN
         RETURN v_id;
     END IF;
 
-    SELECT min(c.id), count(*) INTO v_id, v_count FROM hub.connections c
-    WHERE c.enabled AND p_channel = ANY (c.channels);
+    -- the only enabled connection for the channel; or, when none is enabled,
+    -- the only one there is (its messages wait until it is enabled again)
+    SELECT min(c.id) FILTER (WHERE c.enabled), count(*) FILTER (WHERE c.enabled), min(c.id), count(*)
+    INTO v_id, v_count, v_only, v_total
+    FROM hub.connections c WHERE p_channel = ANY (c.channels);
     IF v_count = 1 THEN
         RETURN v_id;
+    ELSIF v_count = 0 AND v_total = 1 THEN
+        RETURN v_only;
     END IF;
     PERFORM hub.outbox_refuse_v1('connection', format(
         'no route for %s to %s: name a connection, add a route, or mark a connection as default (%s candidates)',

@@ -203,6 +203,34 @@ BEGIN
 END
 $$;
 
+-- Applies reports still waiting for their submit. A report and the record
+-- of its submit can commit at the same moment, each not yet seeing the
+-- other; this sweep (run every few seconds) settles them. Reports older
+-- than an hour that match nothing stay unmatched for good.
+CREATE FUNCTION hub.apply_pending_reports_v1() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_report_id bigint;
+    v_applied integer := 0;
+BEGIN
+    FOR v_report_id IN
+        SELECT d.id FROM hub.delivery_reports d
+        WHERE d.message_id IS NULL AND d.reported_at > now() - interval '1 hour'
+          AND (EXISTS (SELECT 1 FROM hub.sms_segments s
+                       WHERE s.connection_id = d.connection_id AND s.operator_ref = d.operator_ref)
+               OR EXISTS (SELECT 1 FROM hub.messages m
+                          WHERE m.connection_id = d.connection_id AND m.operator_ref = d.operator_ref))
+        ORDER BY d.id
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        IF hub.apply_delivery_report_v1(v_report_id) IS NOT NULL THEN
+            v_applied := v_applied + 1;
+        END IF;
+    END LOOP;
+    RETURN v_applied;
+END
+$$;
+
 -- Returns messages stuck in "sending" to the queue: claimed longer ago than
 -- the lease, or claimed by a node that stopped sending heartbeats. They may
 -- have reached the far side, so they are flagged possible_duplicate.

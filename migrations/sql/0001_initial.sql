@@ -304,6 +304,7 @@ CREATE INDEX messages_owner_group ON hub.messages (owner_group_id);
 CREATE INDEX messages_folder ON hub.messages (folder_id);
 CREATE INDEX messages_outbox ON hub.messages (outbox_id);
 CREATE INDEX messages_correlation ON hub.messages (correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX messages_operator_ref ON hub.messages (connection_id, operator_ref) WHERE operator_ref IS NOT NULL;
 
 CREATE TABLE hub.message_parts (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -658,13 +659,15 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Picks the connection for a message: the longest matching number prefix
--- route, then the channel's default connection, then the only enabled
--- connection carrying the channel. Refuses when none or several remain.
+-- route, then the channel's default connection, then the only connection
+-- carrying the channel. Refuses when none or several remain.
 CREATE FUNCTION hub.route_v1(p_channel text, p_address text) RETURNS bigint
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_id bigint;
     v_count integer;
+    v_only bigint;
+    v_total integer;
 BEGIN
     SELECT r.connection_id INTO v_id
     FROM hub.routes r JOIN hub.connections c ON c.id = r.connection_id
@@ -681,10 +684,15 @@ BEGIN
         RETURN v_id;
     END IF;
 
-    SELECT min(c.id), count(*) INTO v_id, v_count FROM hub.connections c
-    WHERE c.enabled AND p_channel = ANY (c.channels);
+    -- the only enabled connection for the channel; or, when none is enabled,
+    -- the only one there is (its messages wait until it is enabled again)
+    SELECT min(c.id) FILTER (WHERE c.enabled), count(*) FILTER (WHERE c.enabled), min(c.id), count(*)
+    INTO v_id, v_count, v_only, v_total
+    FROM hub.connections c WHERE p_channel = ANY (c.channels);
     IF v_count = 1 THEN
         RETURN v_id;
+    ELSIF v_count = 0 AND v_total = 1 THEN
+        RETURN v_only;
     END IF;
     PERFORM hub.outbox_refuse_v1('connection', format(
         'no route for %s to %s: name a connection, add a route, or mark a connection as default (%s candidates)',
@@ -1073,6 +1081,34 @@ BEGIN
     VALUES (p_connection_id, p_operator_ref, p_status, p_reason)
     RETURNING id INTO v_id;
     RETURN hub.apply_delivery_report_v1(v_id);
+END
+$$;
+
+-- Applies reports still waiting for their submit. A report and the record
+-- of its submit can commit at the same moment, each not yet seeing the
+-- other; this sweep (run every few seconds) settles them. Reports older
+-- than an hour that match nothing stay unmatched for good.
+CREATE FUNCTION hub.apply_pending_reports_v1() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_report_id bigint;
+    v_applied integer := 0;
+BEGIN
+    FOR v_report_id IN
+        SELECT d.id FROM hub.delivery_reports d
+        WHERE d.message_id IS NULL AND d.reported_at > now() - interval '1 hour'
+          AND (EXISTS (SELECT 1 FROM hub.sms_segments s
+                       WHERE s.connection_id = d.connection_id AND s.operator_ref = d.operator_ref)
+               OR EXISTS (SELECT 1 FROM hub.messages m
+                          WHERE m.connection_id = d.connection_id AND m.operator_ref = d.operator_ref))
+        ORDER BY d.id
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        IF hub.apply_delivery_report_v1(v_report_id) IS NOT NULL THEN
+            v_applied := v_applied + 1;
+        END IF;
+    END LOOP;
+    RETURN v_applied;
 END
 $$;
 

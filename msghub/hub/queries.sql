@@ -79,6 +79,9 @@ WHERE node = %(name)s
 -- name: recover_stuck
 SELECT hub.recover_stuck_v1() AS recovered
 
+-- name: apply_pending_reports
+SELECT hub.apply_pending_reports_v1() AS applied
+
 -- name: expire_queued
 SELECT hub.expire_queued_v1() AS expired
 

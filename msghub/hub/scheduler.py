@@ -4,6 +4,7 @@
 - recover: messages stuck in "sending" go back to the queue (lease 60 s,
   every 10 s: recovered within 70 s of the claim, or within 40 s of a node's
   last heartbeat)
+- reports: delivery reports that raced the record of their submit
 - expire: queued messages past their validity fail as expired
 - stats: fold statistics deltas into hub.stats_daily
 - purge: processed events and expired web sessions
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_S = 5
 RECOVER_INTERVAL_S = 10
 EXPIRE_INTERVAL_S = 15
+REPORTS_INTERVAL_S = 5
 STATS_INTERVAL_S = 10
 PURGE_INTERVAL_S = 3600
 
@@ -49,6 +51,7 @@ class Housekeeping:
         await self.heartbeat()
         self._every(HEARTBEAT_INTERVAL_S, self.heartbeat, "heartbeat")
         self._every(RECOVER_INTERVAL_S, self._named("recover_stuck", "recovered"), "recover")
+        self._every(REPORTS_INTERVAL_S, self._named("apply_pending_reports", None), "reports")
         self._every(EXPIRE_INTERVAL_S, self._named("expire_queued", "expired"), "expire")
         self._every(STATS_INTERVAL_S, self._named("stats_rollup", None), "stats")
         self._every(PURGE_INTERVAL_S, self.purge, "purge")
