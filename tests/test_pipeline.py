@@ -28,7 +28,8 @@ def test_message_goes_out_and_comes_back(db_url, db):
     try:
         wait_for(lambda: _state(db) == "up", what="the loopback connection to come up")
         db.execute("INSERT INTO hub.outbox (recipient, sender, text, delivery_report, correlation_id) "
-                   "VALUES ('+447700900123', '+15550001', 'Ünïcode and a long text ' || repeat('x', 200), true, 'e2e-1')")
+                   "VALUES ('+447700900123', '+15550001', 'Ünïcode and a long text ' || repeat('x', 200), "
+                   "true, 'e2e-1')")
         status = wait_for(lambda: db.execute(
             "SELECT * FROM hub.message_status WHERE correlation_id = 'e2e-1' AND status = 'delivered'").fetchone(),
             timeout=15, what="delivery")

@@ -79,8 +79,8 @@ def test_sent_result_records_reference_and_segments(db):
     _record(db, rows, "sent", ref="ref-1", segments=[(message_id, 1, 2, "ref-1a"), (message_id, 2, 2, "ref-1b")])
     msg = _status(db, message_id)
     assert (msg["status"], msg["operator_ref"], msg["claimed_by"]) == ("sent", "ref-1", None)
-    segs = db.execute("SELECT seq, total, operator_ref, status FROM hub.sms_segments WHERE message_id = %s ORDER BY seq",
-                      (message_id,)).fetchall()
+    segs = db.execute("SELECT seq, total, operator_ref, status FROM hub.sms_segments "
+                      "WHERE message_id = %s ORDER BY seq", (message_id,)).fetchall()
     assert [(s["seq"], s["operator_ref"], s["status"]) for s in segs] == [(1, "ref-1a", "sent"), (2, "ref-1b", "sent")]
     history = [r["status"] for r in db.execute(
         "SELECT status FROM hub.message_status_log WHERE message_id = %s ORDER BY at", (message_id,))]
@@ -189,7 +189,8 @@ def test_delivery_report_before_its_submit_is_recorded_is_applied_later(db):
     _record(db, rows, "sent", ref="r", segments=[(message_id, 1, 1, "r-1")])
     msg = _status(db, message_id)
     assert msg["status"] == "delivered"
-    types = [r["type"] for r in db.execute("SELECT type FROM hub.events WHERE message_id = %s ORDER BY id", (message_id,))]
+    types = [r["type"] for r in db.execute(
+        "SELECT type FROM hub.events WHERE message_id = %s ORDER BY id", (message_id,))]
     assert types == ["message_sent", "delivery_report"]
 
 
@@ -212,7 +213,8 @@ def test_a_failed_part_fails_the_message(db):
     _record(db, _claim(db, conn_id), "sent", ref="r", segments=[(message_id, 1, 2, "q1"), (message_id, 2, 2, "q2")])
     db.execute("SELECT hub.record_delivery_v1(%s, 'q2', 'failed', 'unknown subscriber')", (conn_id,))
     msg = _status(db, message_id)
-    assert (msg["status"], msg["failure_code"], msg["failure_reason"]) == ("failed", "undelivered", "unknown subscriber")
+    assert (msg["status"], msg["failure_code"]) == ("failed", "undelivered")
+    assert msg["failure_reason"] == "unknown subscriber"
 
 
 def test_cancel_only_before_sending(db):
@@ -275,7 +277,8 @@ def test_concurrent_idempotent_inserts_queue_once(db_url, db):
 
     def insert(conn):
         try:
-            conn.execute("INSERT INTO hub.outbox (recipient, text, idempotency_key) VALUES ('+447700900123', 'x', 'k-1')")
+            conn.execute("INSERT INTO hub.outbox (recipient, text, idempotency_key) "
+                         "VALUES ('+447700900123', 'x', 'k-1')")
         except Exception as exc:  # recorded for the assertion below
             errors.append(exc)
 

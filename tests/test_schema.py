@@ -43,6 +43,6 @@ def test_migrate_is_idempotent(pg_server):
 def test_migrate_refuses_a_database_newer_than_the_code(db_url):
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("UPDATE hub.alembic_version SET version_num = '9999_from_the_future'")
-    with pytest.raises(SchemaTooNewError, match="9999_from_the_future.*newer than this msghub"):
+    with pytest.raises(SchemaTooNewError, match=r"9999_from_the_future.*newer than this msghub"):
         migrate(db_url)
     assert current_revision(db_url) == "9999_from_the_future"

@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     u_list.set_defaults(handler=cmd_user_list)
 
     conn = sub.add_parser("connection", help="manage connections").add_subparsers(dest="action", required=True)
-    c_add = conn.add_parser("add", help="add a connection: msghub connection add NAME --kind KIND [--SETTING VALUE ...]")
+    c_add = conn.add_parser("add", help="add a connection: NAME --kind KIND [--SETTING VALUE ...]")
     c_add.add_argument("name")
     c_add.add_argument("--kind", required=True, help=f"one of: {', '.join(sorted(KINDS))}")
     c_add.add_argument("--disabled", action="store_true", help="add it disabled")
@@ -373,7 +373,7 @@ def cmd_send(args: argparse.Namespace, config: Config) -> int:
 
         attachments.append({"filename": path.name, "content_type": mimetypes.guess_type(path.name)[0]
                             or "application/octet-stream", "data": base64.b64encode(data).decode()})
-    valid_until = (datetime.now(timezone.utc) + timedelta(minutes=args.valid_for)) if args.valid_for else None
+    valid_until = (datetime.now(UTC) + timedelta(minutes=args.valid_for)) if args.valid_for else None
 
     def queue(conn: psycopg.Connection[Any]) -> None:
         try:

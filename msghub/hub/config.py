@@ -50,7 +50,8 @@ def _number(name: str, kind: type[int] | type[float]) -> int | float:
     try:
         return kind(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from None
+        what = "whole number" if kind is int else "number"
+        raise ConfigError(f"{name}={raw!r} is not a {what}") from None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from msghub.errors import HubError
+
+Row = dict[str, Any]
+# the hub's pools hand out autocommit connections with dict rows
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[Row]]
 
 
 class DatabaseError(HubError):
@@ -31,14 +37,14 @@ def redact(url: str) -> str:
     return url
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[str, object]]:
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Row]:
     try:
         return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row)
     except psycopg.OperationalError as exc:
         raise DatabaseError(f"cannot connect to {redact(url)}: {str(exc).strip()}") from None
 
 
-async def connect_async(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[dict[str, object]]:
+async def connect_async(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[Row]:
     try:
         return await psycopg.AsyncConnection.connect(url, autocommit=autocommit, row_factory=dict_row)
     except psycopg.OperationalError as exc:

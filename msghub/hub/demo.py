@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from msghub.hub.connections import add_connection
+from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
 
 DEMO_CONNECTION = "demo"
@@ -24,7 +24,7 @@ def ensure_demo_connection(conn: psycopg.Connection[Any]) -> None:
         add_connection(conn, DEMO_CONNECTION, "loopback", {"delay_ms": 1500}, is_default=True)
 
 
-async def show_round_trip(pool: AsyncConnectionPool, say: Any = print) -> None:
+async def show_round_trip(pool: Pool, say: Any = print) -> None:
     """Queues a message through hub.outbox and prints each step of its trip."""
     start = time.monotonic()
     async with pool.connection() as conn:

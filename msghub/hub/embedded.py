@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 
 from msghub.errors import HubError
@@ -37,12 +38,13 @@ def start_embedded(data_dir: Path, *, keep_running: bool = False) -> tuple[str, 
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir / "run"))
     pgdata = data_dir / "pg"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale_pid_file(pgdata)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG variables
-            import pgserver
+            from pgserver import postgres_server
 
-            server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+            server = postgres_server.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     except Exception as exc:  # pgserver raises bare exceptions with the log tail
         raise EmbeddedDatabaseError(
             f"cannot start the embedded PostgreSQL in {pgdata}: {exc}; "
@@ -50,6 +52,31 @@ def start_embedded(data_dir: Path, *, keep_running: bool = False) -> tuple[str, 
     admin_url = server.get_uri()
     _ensure_database(admin_url, DATABASE_NAME)
     return server.get_uri(DATABASE_NAME), server
+
+
+def _clear_stale_pid_file(pgdata: Path) -> None:
+    """Removes postmaster.pid when its server is gone.
+
+    PostgreSQL clears a stale file itself, but pgserver first asks whether the
+    pid still exists, and a crashed server that nobody reaped (a zombie, as in
+    containers whose init does not reap) still does: it would then hand out
+    the address of a dead server.
+    """
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    try:
+        running = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        running = False
+    if not running:
+        # the socket lock names the same pid and would stop the next start too
+        stale = [pid_file, *pgdata.glob(".s.PGSQL.*.lock"), *pgdata.glob(".s.PGSQL.[0-9]*[0-9]")]
+        log.warning("removing stale files of stopped server pid %s: %s", pid, ", ".join(p.name for p in stale))
+        for path in stale:
+            path.unlink(missing_ok=True)
 
 
 def _ensure_database(admin_url: str, name: str) -> None:

@@ -6,9 +6,9 @@ import base64
 import logging
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from msghub.connectors.base import DeliveryReport, InboundMessage
+from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 class HubLink:
     """A HubPort for one connection, backed by a connection pool."""
 
-    def __init__(self, pool: AsyncConnectionPool, connection_id: int, node: str) -> None:
+    def __init__(self, pool: Pool, connection_id: int, node: str) -> None:
         self.pool = pool
         self.connection_id = connection_id
         self.node = node

@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import uvicorn
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from msghub.hub.config import Config
-from msghub.hub.db import connect, redact
+from msghub.hub.db import Pool, Row, connect, redact
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
@@ -54,8 +55,9 @@ def open_database(config: Config) -> Iterator[Database]:
         handle.cleanup()
 
 
-def make_pool(url: str, max_size: int = 10) -> AsyncConnectionPool:
+def make_pool(url: str, max_size: int = 10) -> Pool:
     return AsyncConnectionPool(url, min_size=2, max_size=max_size, open=False,
+                               connection_class=psycopg.AsyncConnection[Row],
                                kwargs={"autocommit": True, "row_factory": dict_row})
 
 
@@ -90,8 +92,8 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         app = create_app(pool, secure_cookies=config.secure_cookies)
         server = uvicorn.Server(uvicorn.Config(app, host=config.http_host, port=config.http_port,
                                                log_level="warning", lifespan="off"))
-        # we own the signals; uvicorn must not replace our handlers
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # we own the signals: uvicorn must neither take nor re-raise them
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         tasks.append(asyncio.create_task(server.serve(), name="web"))
     log.info("msghub node %s running (%s) on %s", config.node_name, ", ".join(roles), redact(url))
     if on_ready is not None:

@@ -19,8 +19,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-
+from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ PURGE_INTERVAL_S = 3600
 
 
 class Housekeeping:
-    def __init__(self, pool: AsyncConnectionPool, node: str, roles: list[str]) -> None:
+    def __init__(self, pool: Pool, node: str, roles: list[str]) -> None:
         self.pool = pool
         self.node = node
         self.roles = roles

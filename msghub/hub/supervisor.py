@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from msghub.connectors.base import Connector
 from msghub.connectors.registry import kind_class
-from msghub.hub.db import connect_async
+from msghub.hub.db import Pool, connect_async
 from msghub.hub.hublink import HubLink
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
@@ -38,11 +37,11 @@ BACKOFF_MAX_S = 60.0
 def backoff_delay(failures: int, rng: random.Random) -> float:
     """Exponential backoff with full jitter: spreads reconnects of many links."""
     ceiling = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** max(failures - 1, 0))
-    return ceiling / 2 + rng.random() * ceiling / 2
+    return float(ceiling / 2 + rng.random() * ceiling / 2)
 
 
 class ConnectionRunner:
-    def __init__(self, pool: AsyncConnectionPool, row: dict[str, Any], node: str,
+    def __init__(self, pool: Pool, row: dict[str, Any], node: str,
                  poll_interval_s: float) -> None:
         self.pool = pool
         self.id: int = row["id"]
@@ -124,7 +123,7 @@ class ConnectionRunner:
 
 
 class Supervisor:
-    def __init__(self, url: str, pool: AsyncConnectionPool, listener: Listener, node: str,
+    def __init__(self, url: str, pool: Pool, listener: Listener, node: str,
                  poll_interval_s: float) -> None:
         self.url = url
         self.pool = pool

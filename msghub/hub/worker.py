@@ -14,8 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-
 from msghub.connectors.base import (
     Attachment,
     Connector,
@@ -25,6 +23,7 @@ from msghub.connectors.base import (
     TemporaryFailure,
     UncertainFailure,
 )
+from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def message_from_row(row: dict[str, Any], attachments: tuple[Attachment, ...]) -
 
 
 class ConnectionWorker:
-    def __init__(self, pool: AsyncConnectionPool, connection_id: int, connector: Connector,
+    def __init__(self, pool: Pool, connection_id: int, connector: Connector,
                  node: str, poll_interval_s: float) -> None:
         self.pool = pool
         self.connection_id = connection_id

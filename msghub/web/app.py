@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-
-from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -24,6 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
 from msghub.hub.users import check_login
 from msghub.web.security import (
@@ -50,7 +49,7 @@ async def _security_headers(request: Request, call_next: Callable[[Request], Awa
     return response
 
 
-def create_app(pool: AsyncConnectionPool, *, secure_cookies: bool = False) -> Starlette:
+def create_app(pool: Pool, *, secure_cookies: bool = False) -> Starlette:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
 
