@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--transliterate", action="store_true")
     split.add_argument("--json", action="store_true")
     split.set_defaults(handler=cmd_codec_sms_split)
+    ucp = codec.add_parser("ucp", help="EMI/UCP frames").add_subparsers(dest="op", required=True)
+    decode = ucp.add_parser("decode", help="decode a frame (with or without STX/ETX) to JSON")
+    decode.add_argument("frame")
+    decode.set_defaults(handler=cmd_codec_ucp_decode)
+    encode = ucp.add_parser("encode", help="encode the JSON of `decode` (on standard input) to a frame")
+    encode.set_defaults(handler=cmd_codec_ucp_encode)
     return parser
 
 
@@ -419,6 +425,20 @@ def cmd_codec_sms_split(args: argparse.Namespace, config: Config) -> int:
     from msghub.sms.cli import split_command
 
     print(split_command(args.text, args.transliterate, args.json))
+    return 0
+
+
+def cmd_codec_ucp_decode(args: argparse.Namespace, config: Config) -> int:
+    from msghub.connectors.emi.cli import decode_command
+
+    print(decode_command(args.frame))
+    return 0
+
+
+def cmd_codec_ucp_encode(args: argparse.Namespace, config: Config) -> int:
+    from msghub.connectors.emi.cli import encode_command
+
+    print(encode_command(sys.stdin.read()))
     return 0
 
 

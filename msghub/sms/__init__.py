@@ -8,4 +8,7 @@ No I/O and no clock: callers pass bytes, text and time in.
 - split: encoding choice, segmentation and cost (3GPP TS 23.040 9.2.3.16)
 - reassembly: inbound concatenated parts back into one message
 - transliterate: optional mapping of non-GSM characters to GSM look-alikes
+- cli: the `msghub codec sms split` command's output
+
+See docs/SMS_ENCODING.md for limits, policies and timeout semantics.
 """
