@@ -12,12 +12,14 @@ BEGIN
 END
 $$;
 
--- A phone number as the hub stores it: spaces, dashes, dots and brackets
--- removed, a leading 00 written as +. NULL when it is not a number.
+-- A phone number as the hub stores it: the "(0)" trunk prefix written after
+-- a country code dropped, spaces, dashes, dots and brackets removed, a
+-- leading 00 written as +. NULL when it is not a number.
 CREATE FUNCTION hub.normalize_phone_v1(p_text text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN n ~ '^\+?[0-9]{3,20}$' THEN n END
-    FROM (SELECT regexp_replace(regexp_replace(btrim(p_text), '[\s().-]', '', 'g'), '^00', '+') AS n) s
+    FROM (SELECT regexp_replace(regexp_replace(replace(btrim(p_text), '(0)', ''), '[\s().-]', '', 'g'),
+                                '^00', '+') AS n) s
 $$;
 
 CREATE FUNCTION hub.is_email_v1(p_text text) RETURNS boolean
@@ -104,8 +106,15 @@ BEGIN
     IF NEW.channel IS NULL OR NEW.channel NOT IN ('sms', 'mms', 'email') THEN
         PERFORM hub.outbox_refuse_v1('channel', format('unknown channel %L: use sms, mms or email', NEW.channel));
     END IF;
-    IF NEW.priority NOT BETWEEN 0 AND 3 THEN
-        PERFORM hub.outbox_refuse_v1('priority', format('priority %s out of range: 0 bulk, 1 normal, 2 high, 3 urgent', NEW.priority));
+    IF NEW.priority IS NULL OR NEW.priority NOT BETWEEN 0 AND 3 THEN
+        PERFORM hub.outbox_refuse_v1('priority', format('priority %s out of range: 0 bulk, 1 normal, 2 high, 3 urgent',
+            coalesce(NEW.priority::text, 'NULL')));
+    END IF;
+    IF NEW.delivery_report IS NULL THEN
+        PERFORM hub.outbox_refuse_v1('delivery_report', 'must be true or false, not NULL');
+    END IF;
+    IF NEW.transliterate IS NULL THEN
+        PERFORM hub.outbox_refuse_v1('transliterate', 'must be true or false, not NULL');
     END IF;
 
     -- recipients: recipient, recipients and the list's members, in that order
@@ -129,7 +138,9 @@ BEGIN
         FOR v_raw IN
             SELECT a FROM unnest(ARRAY[NEW.recipient] || coalesce(NEW.recipients, '{}')) a WHERE a IS NOT NULL
             UNION ALL
-            SELECT CASE WHEN NEW.channel = 'email' THEN c.email ELSE coalesce(c.phone, c.email) END
+            -- a member without an address for this channel is skipped
+            SELECT CASE NEW.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone
+                                    ELSE coalesce(c.phone, c.email) END
             FROM hub.list_members lm JOIN hub.contacts c ON c.id = lm.contact_id
             WHERE lm.list_id = v_list_id
         LOOP
@@ -245,15 +256,16 @@ CREATE TRIGGER outbox_accept
     BEFORE INSERT ON hub.outbox
     FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v1();
 
--- The outbox is a request log: a changed row would no longer say what was asked.
+-- The outbox is a request log: a changed row would no longer say what was
+-- asked, and a deleted one would free its idempotency key for a duplicate.
 CREATE FUNCTION hub.outbox_immutable_v1() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'hub.outbox rows cannot be changed; queue a new row, or cancel with hub.cancel_v1(message_id)'
+    RAISE EXCEPTION 'hub.outbox rows cannot be changed or deleted; queue a new row, or cancel with hub.cancel_v1(message_id)'
         USING ERRCODE = 'feature_not_supported';
 END
 $$;
 
 CREATE TRIGGER outbox_immutable
-    BEFORE UPDATE ON hub.outbox
+    BEFORE UPDATE OR DELETE ON hub.outbox
     FOR EACH ROW EXECUTE FUNCTION hub.outbox_immutable_v1();

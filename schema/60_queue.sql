@@ -4,8 +4,10 @@
 -- a worker that comes back after its message was recovered changes nothing.
 
 -- Claims up to p_limit due messages of one connection. Due rows past their
--- validity fail as expired instead of being sent. Finding work ends the
--- worker's wait (see hub.outbox_waiters).
+-- validity fail as expired instead of being sent. A full batch means more
+-- may be waiting: the worker is busy and will look again by itself, so it
+-- stops waiting for NOTIFYs (see hub.outbox_waiters). A partial batch
+-- drained the queue, and the next insert should wake the worker at once.
 CREATE FUNCTION hub.claim_outbound_v1(p_connection_id bigint, p_node text, p_limit integer)
 RETURNS SETOF hub.messages
 LANGUAGE sql AS $$
@@ -18,7 +20,7 @@ LANGUAGE sql AS $$
         FOR UPDATE SKIP LOCKED
     ), awake AS (
         DELETE FROM hub.outbox_waiters
-        WHERE connection_id = p_connection_id AND EXISTS (SELECT 1 FROM due)
+        WHERE connection_id = p_connection_id AND (SELECT count(*) FROM due) = p_limit
     ), expired AS (
         UPDATE hub.messages m
         SET status = 'failed', status_at = clock_timestamp(), failure_code = 'expired',

@@ -48,11 +48,11 @@ CREATE VIEW hub.stats_by_connection_day AS
 SELECT day, connection_id, connection, direction,
        sum(messages)::bigint AS messages,
        sum(segments)::bigint AS segments,
-       (sum(messages) FILTER (WHERE status IN ('sent', 'delivered')))::bigint AS sent,
-       (sum(messages) FILTER (WHERE status = 'delivered'))::bigint AS delivered,
-       (sum(messages) FILTER (WHERE status = 'failed'))::bigint AS failed,
-       (sum(messages) FILTER (WHERE status IN ('queued', 'sending')))::bigint AS pending,
-       (sum(messages) FILTER (WHERE status = 'received'))::bigint AS received
+       coalesce(sum(messages) FILTER (WHERE status IN ('sent', 'delivered')), 0)::bigint AS sent,
+       coalesce(sum(messages) FILTER (WHERE status = 'delivered'), 0)::bigint AS delivered,
+       coalesce(sum(messages) FILTER (WHERE status = 'failed'), 0)::bigint AS failed,
+       coalesce(sum(messages) FILTER (WHERE status IN ('queued', 'sending')), 0)::bigint AS pending,
+       coalesce(sum(messages) FILTER (WHERE status = 'received'), 0)::bigint AS received
 FROM hub.stats_messages
 GROUP BY day, connection_id, connection, direction;
 

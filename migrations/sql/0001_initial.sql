@@ -634,12 +634,14 @@ BEGIN
 END
 $$;
 
--- A phone number as the hub stores it: spaces, dashes, dots and brackets
--- removed, a leading 00 written as +. NULL when it is not a number.
+-- A phone number as the hub stores it: the "(0)" trunk prefix written after
+-- a country code dropped, spaces, dashes, dots and brackets removed, a
+-- leading 00 written as +. NULL when it is not a number.
 CREATE FUNCTION hub.normalize_phone_v1(p_text text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN n ~ '^\+?[0-9]{3,20}$' THEN n END
-    FROM (SELECT regexp_replace(regexp_replace(btrim(p_text), '[\s().-]', '', 'g'), '^00', '+') AS n) s
+    FROM (SELECT regexp_replace(regexp_replace(replace(btrim(p_text), '(0)', ''), '[\s().-]', '', 'g'),
+                                '^00', '+') AS n) s
 $$;
 
 CREATE FUNCTION hub.is_email_v1(p_text text) RETURNS boolean
@@ -726,8 +728,15 @@ BEGIN
     IF NEW.channel IS NULL OR NEW.channel NOT IN ('sms', 'mms', 'email') THEN
         PERFORM hub.outbox_refuse_v1('channel', format('unknown channel %L: use sms, mms or email', NEW.channel));
     END IF;
-    IF NEW.priority NOT BETWEEN 0 AND 3 THEN
-        PERFORM hub.outbox_refuse_v1('priority', format('priority %s out of range: 0 bulk, 1 normal, 2 high, 3 urgent', NEW.priority));
+    IF NEW.priority IS NULL OR NEW.priority NOT BETWEEN 0 AND 3 THEN
+        PERFORM hub.outbox_refuse_v1('priority', format('priority %s out of range: 0 bulk, 1 normal, 2 high, 3 urgent',
+            coalesce(NEW.priority::text, 'NULL')));
+    END IF;
+    IF NEW.delivery_report IS NULL THEN
+        PERFORM hub.outbox_refuse_v1('delivery_report', 'must be true or false, not NULL');
+    END IF;
+    IF NEW.transliterate IS NULL THEN
+        PERFORM hub.outbox_refuse_v1('transliterate', 'must be true or false, not NULL');
     END IF;
 
     -- recipients: recipient, recipients and the list's members, in that order
@@ -751,7 +760,9 @@ BEGIN
         FOR v_raw IN
             SELECT a FROM unnest(ARRAY[NEW.recipient] || coalesce(NEW.recipients, '{}')) a WHERE a IS NOT NULL
             UNION ALL
-            SELECT CASE WHEN NEW.channel = 'email' THEN c.email ELSE coalesce(c.phone, c.email) END
+            -- a member without an address for this channel is skipped
+            SELECT CASE NEW.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone
+                                    ELSE coalesce(c.phone, c.email) END
             FROM hub.list_members lm JOIN hub.contacts c ON c.id = lm.contact_id
             WHERE lm.list_id = v_list_id
         LOOP
@@ -867,17 +878,18 @@ CREATE TRIGGER outbox_accept
     BEFORE INSERT ON hub.outbox
     FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v1();
 
--- The outbox is a request log: a changed row would no longer say what was asked.
+-- The outbox is a request log: a changed row would no longer say what was
+-- asked, and a deleted one would free its idempotency key for a duplicate.
 CREATE FUNCTION hub.outbox_immutable_v1() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'hub.outbox rows cannot be changed; queue a new row, or cancel with hub.cancel_v1(message_id)'
+    RAISE EXCEPTION 'hub.outbox rows cannot be changed or deleted; queue a new row, or cancel with hub.cancel_v1(message_id)'
         USING ERRCODE = 'feature_not_supported';
 END
 $$;
 
 CREATE TRIGGER outbox_immutable
-    BEFORE UPDATE ON hub.outbox
+    BEFORE UPDATE OR DELETE ON hub.outbox
     FOR EACH ROW EXECUTE FUNCTION hub.outbox_immutable_v1();
 -- The outbound queue. Workers claim with SKIP LOCKED, send, and record the
 -- outcome of a whole batch in one call. "attempts" doubles as a fencing
@@ -885,8 +897,10 @@ CREATE TRIGGER outbox_immutable
 -- a worker that comes back after its message was recovered changes nothing.
 
 -- Claims up to p_limit due messages of one connection. Due rows past their
--- validity fail as expired instead of being sent. Finding work ends the
--- worker's wait (see hub.outbox_waiters).
+-- validity fail as expired instead of being sent. A full batch means more
+-- may be waiting: the worker is busy and will look again by itself, so it
+-- stops waiting for NOTIFYs (see hub.outbox_waiters). A partial batch
+-- drained the queue, and the next insert should wake the worker at once.
 CREATE FUNCTION hub.claim_outbound_v1(p_connection_id bigint, p_node text, p_limit integer)
 RETURNS SETOF hub.messages
 LANGUAGE sql AS $$
@@ -899,7 +913,7 @@ LANGUAGE sql AS $$
         FOR UPDATE SKIP LOCKED
     ), awake AS (
         DELETE FROM hub.outbox_waiters
-        WHERE connection_id = p_connection_id AND EXISTS (SELECT 1 FROM due)
+        WHERE connection_id = p_connection_id AND (SELECT count(*) FROM due) = p_limit
     ), expired AS (
         UPDATE hub.messages m
         SET status = 'failed', status_at = clock_timestamp(), failure_code = 'expired',
@@ -1264,11 +1278,11 @@ CREATE VIEW hub.stats_by_connection_day AS
 SELECT day, connection_id, connection, direction,
        sum(messages)::bigint AS messages,
        sum(segments)::bigint AS segments,
-       (sum(messages) FILTER (WHERE status IN ('sent', 'delivered')))::bigint AS sent,
-       (sum(messages) FILTER (WHERE status = 'delivered'))::bigint AS delivered,
-       (sum(messages) FILTER (WHERE status = 'failed'))::bigint AS failed,
-       (sum(messages) FILTER (WHERE status IN ('queued', 'sending')))::bigint AS pending,
-       (sum(messages) FILTER (WHERE status = 'received'))::bigint AS received
+       coalesce(sum(messages) FILTER (WHERE status IN ('sent', 'delivered')), 0)::bigint AS sent,
+       coalesce(sum(messages) FILTER (WHERE status = 'delivered'), 0)::bigint AS delivered,
+       coalesce(sum(messages) FILTER (WHERE status = 'failed'), 0)::bigint AS failed,
+       coalesce(sum(messages) FILTER (WHERE status IN ('queued', 'sending')), 0)::bigint AS pending,
+       coalesce(sum(messages) FILTER (WHERE status = 'received'), 0)::bigint AS received
 FROM hub.stats_messages
 GROUP BY day, connection_id, connection, direction;
 

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 CHANNELS: dict[str, str] = {
     "msghub_outbox": "id of a connection with newly queued messages ('' when unrouted)",
     "msghub_events": "empty: new rows in hub.events",
-    "msghub_messages": "empty: messages were inserted or changed",
+    "msghub_messages": "empty: messages were received, or reached sent, delivered or failed",
     "msghub_connections": "empty: connections were added, changed or removed",
 }
 

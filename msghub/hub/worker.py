@@ -86,14 +86,13 @@ class ConnectionWorker:
                     task = asyncio.create_task(self._send(message))
                     self._in_flight[task] = (message.id, message.attempt)
                     task.add_done_callback(self._sent)
-                if claimed:
-                    waiting = False  # the claim removed our waiter row
-                    idle_polls = list(RACE_POLLS_S)
                 if len(claimed) == free:
+                    waiting = False  # a full batch removed our waiter row
                     continue
-                if not claimed and not waiting:
+                if not waiting:
                     await self._register_wait()
                     waiting = True
+                    idle_polls = list(RACE_POLLS_S)
                     continue  # claim once more: a row may have come in between
                 await self._wait(self.wake, idle_polls.pop(0) if idle_polls else self.poll_interval_s)
         finally:
