@@ -15,19 +15,13 @@ import pytest
 from psycopg import errors
 from psycopg.rows import dict_row
 
+from tests.sql_fixtures import EXAMPLES_SETUP
+
 Conn = psycopg.Connection[dict[str, Any]]
 
-SETUP = """
-INSERT INTO hub.connections (name, kind, channels, config, is_default)
-VALUES ('demo', 'loopback', '{sms,mms,email}', '{}', true);
+SETUP = EXAMPLES_SETUP + """
 INSERT INTO hub.connections (name, kind, channels, config)
 VALUES ('mailer', 'loopback', '{email}', '{}');
-INSERT INTO hub.lists (name, description) VALUES ('customers', 'customers who opted in');
-INSERT INTO hub.contacts (name, phone, email) VALUES
-    ('Jane Doe', '+447700900123', 'jane.doe@example.com'),
-    ('Sam Patel', '+44 7700 900321', 'sam.patel@example.com');
-INSERT INTO hub.list_members (list_id, contact_id)
-SELECT l.id, c.id FROM hub.lists l CROSS JOIN hub.contacts c WHERE l.name = 'customers';
 """
 
 GOOD = "('+447700900123', 'Your parcel arrives today.')"

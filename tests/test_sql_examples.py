@@ -22,6 +22,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from msghub.hub.notify import CHANNELS
+from tests.sql_fixtures import EXAMPLES_SETUP
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "sql_examples"
@@ -31,16 +32,7 @@ Conn = psycopg.Connection[dict[str, Any]]
 Rows = list[dict[str, Any]]
 
 # what the example files assume
-SETUP = """
-INSERT INTO hub.connections (name, kind, channels, config, is_default)
-VALUES ('demo', 'loopback', '{sms,mms,email}', '{}', true);
-INSERT INTO hub.lists (name, description) VALUES ('customers', 'customers who opted in');
-INSERT INTO hub.contacts (name, phone, email) VALUES
-    ('Jane Doe', '+447700900123', 'jane.doe@example.com'),
-    ('Sam Patel', '+44 7700 900321', 'sam.patel@example.com');
-INSERT INTO hub.list_members (list_id, contact_id)
-SELECT l.id, c.id FROM hub.lists l CROSS JOIN hub.contacts c WHERE l.name = 'customers';
-"""
+SETUP = EXAMPLES_SETUP
 
 # a 1x1 PNG, as an MMS picture would carry
 PNG = base64.b64decode(
