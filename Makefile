@@ -32,9 +32,10 @@ test: $(VENV)/.test-installed
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# benchmarks write real rows: they get a database of their own
 bench: $(VENV)/.installed
-	$(BIN)/msghub bench outbox --messages 20000
-	$(BIN)/msghub bench outbox --messages 5000 --rate 500
+	MSGHUB_DATA_DIR=./var/bench $(BIN)/msghub bench outbox --messages 20000
+	MSGHUB_DATA_DIR=./var/bench $(BIN)/msghub bench outbox --messages 5000 --rate 500
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,5 +1,9 @@
 """Benchmarks that print JSON (never timed assertions in the test suite).
 
+They write real rows (tagged with correlation ids "bench-...") into the
+configured database: run them on a database of their own, e.g.
+MSGHUB_DATA_DIR=./var/bench (as `make bench` does).
+
 bench_outbox: rows inserted into hub.outbox, sent through a loopback
 connection by a real hub process (`msghub run --only connectors`); latency is
 from each insert's commit to its "sent" status. In the same run it measures
@@ -131,8 +135,6 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
     latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
     last_sent = max(sent.values()) if sent else wall0
     raw = _raw_insert_rate(url, 1 if rate else concurrency)
-    with connect(url, autocommit=True) as conn:
-        conn.execute(QUERIES["bench_cleanup"], {"pattern": f"{tag}-%"})
     throughput = len(sent) / (last_sent - wall0) if sent else 0.0
     return {
         "benchmark": "outbox",

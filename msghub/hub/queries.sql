@@ -192,9 +192,6 @@ SELECT m.correlation_id, l.at AS sent_at
 FROM hub.messages m JOIN hub.message_status_log l ON l.message_id = m.id AND l.status = 'sent'
 WHERE m.correlation_id LIKE %(pattern)s
 
--- name: bench_cleanup
-DELETE FROM hub.messages WHERE correlation_id LIKE %(pattern)s
-
 -- name: bench_raw_create
 CREATE TABLE IF NOT EXISTS public.msghub_bench_raw (id bigserial PRIMARY KEY, payload text NOT NULL,
                                                    created_at timestamptz NOT NULL DEFAULT now())
