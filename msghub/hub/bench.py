@@ -73,19 +73,24 @@ def _start_hub(url: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("the bench connection did not come up")
 
 
-def _insert_rows(url: str, tag: str, indices: range, rate: float | None, t0: float,
+def _insert_rows(url: str, tag: str, indices: list[int], rate: float | None, t0: float, batch: int,
                  commits: dict[int, float]) -> None:
+    """Inserts the rows `batch` at a time, one transaction each."""
     with connect(url, autocommit=True) as conn:
-        for i in indices:
+        for start in range(0, len(indices), batch):
+            chunk = indices[start:start + batch]
             if rate:
-                delay = t0 + i / rate - time.perf_counter()
+                delay = t0 + chunk[0] / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            conn.execute(QUERIES["bench_insert"], {"recipient": f"+1555{i % 10_000_000:07d}",
-                                                   "text": f"bench message {i}",
-                                                   "connection": BENCH_CONNECTION,
-                                                   "correlation_id": f"{tag}-{i}"})
-            commits[i] = time.time()
+            conn.execute(QUERIES["bench_insert"], {
+                "recipients": [f"+1555{i % 10_000_000:07d}" for i in chunk],
+                "texts": [f"bench message {i}" for i in chunk],
+                "connection": BENCH_CONNECTION,
+                "correlation_ids": [f"{tag}-{i}" for i in chunk]})
+            committed = time.time()
+            for i in chunk:
+                commits[i] = committed
 
 
 def _raw_insert_rate(url: str, concurrency: int) -> float:
@@ -110,7 +115,8 @@ def _raw_insert_rate(url: str, concurrency: int) -> float:
     return per_thread * concurrency / elapsed
 
 
-def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: int) -> dict[str, Any]:
+def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: int,
+                 batch: int = 1) -> dict[str, Any]:
     _ensure_bench_connection(url)
     tag = f"bench-{uuid.uuid4().hex[:8]}"
     hub = _start_hub(url)
@@ -120,9 +126,12 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         workers = 1 if rate else max(1, concurrency)
         t0 = time.perf_counter()
         wall0 = time.time()
-        threads = [threading.Thread(target=_insert_rows,
-                                    args=(url, tag, range(w, messages, workers), rate, t0, commits))
-                   for w in range(workers)]
+        # worker w takes batches w, w + workers, ...: rows stay in order
+        shares: list[list[int]] = [[] for _ in range(workers)]
+        for i in range(messages):
+            shares[(i // batch) % workers].append(i)
+        threads = [threading.Thread(target=_insert_rows, args=(url, tag, share, rate, t0, batch, commits))
+                   for share in shares]
         for t in threads:
             t.start()
         for t in threads:
@@ -141,6 +150,8 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         "messages": messages,
         "sent": len(sent),
         "offered_rate_per_s": rate,
+        "rows_per_insert": batch,
+        "inserting_connections": 1 if rate else max(1, concurrency),
         "insert_rate_per_s": round(messages / insert_s, 1),
         "throughput_per_s": round(throughput, 1),
         "p50_ms": round(_percentile(latencies, 0.50), 2) if latencies else None,

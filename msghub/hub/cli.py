@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     b_out.add_argument("--messages", type=int, default=5000)
     b_out.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
     b_out.add_argument("--concurrency", type=int, default=4, help="inserting connections when no --rate")
+    b_out.add_argument("--batch", type=int, default=1, help="rows per INSERT statement (one transaction each)")
     b_out.set_defaults(handler=cmd_bench_outbox)
     b_stats = bench.add_parser("stats", help="statistics views at volume (day-by-connection query time)")
     b_stats.add_argument("--messages", type=int, default=10_000_000)
@@ -406,7 +407,8 @@ def cmd_bench_outbox(args: argparse.Namespace, config: Config) -> int:
 
     with open_database(config) as db:
         prepare(config, db.url)
-        result = bench_outbox(db.url, messages=args.messages, rate=args.rate, concurrency=args.concurrency)
+        result = bench_outbox(db.url, messages=args.messages, rate=args.rate, concurrency=args.concurrency,
+                              batch=max(1, args.batch))
     print(json.dumps(result, indent=2))
     return 0
 

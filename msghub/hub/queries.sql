@@ -185,7 +185,7 @@ RETURNING id
 
 -- name: bench_insert
 INSERT INTO hub.outbox (recipient, text, connection, correlation_id)
-VALUES (%(recipient)s, %(text)s, %(connection)s, %(correlation_id)s)
+SELECT r, t, %(connection)s, c FROM unnest(%(recipients)s::text[], %(texts)s::text[], %(correlation_ids)s::text[]) AS u(r, t, c)
 
 -- name: bench_sent_times
 SELECT m.correlation_id, l.at AS sent_at
