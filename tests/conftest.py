@@ -95,5 +95,6 @@ def db(db_url: str) -> Iterator[psycopg.Connection[dict[str, object]]]:
     """An autocommit connection (dict rows) to a fresh database."""
     from psycopg.rows import dict_row
 
-    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
+    # as the database owner, asking to see every row through the views
+    with psycopg.connect(db_url, autocommit=True, row_factory=dict_row, options="-c msghub.system=on") as conn:
         yield conn

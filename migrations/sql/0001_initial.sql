@@ -102,6 +102,97 @@ CREATE TABLE hub.audit_log (
 );
 
 CREATE INDEX audit_log_at ON hub.audit_log (at);
+-- Who is asking: the hub user of the current transaction, for row-level
+-- security (policies in 80_access_control.sql) and for the views.
+--
+-- Three kinds of session:
+--   * the hub's own processes: members of role msghub_app. Their connections
+--     run as msghub_app (SET ROLE) and say who they act for per transaction:
+--     msghub.user_id (a web request) or msghub.system = on (the workers).
+--   * integrators: database logins mapped to a hub user or group in
+--     hub.integrator_logins. Settings they set themselves are ignored.
+--   * anyone else (the schema owner, a DBA): no hub identity, so the views
+--     show nothing unless they SET msghub.system = on.
+-- Everything keys on session_user, which SECURITY DEFINER functions do not
+-- change, so the outbox trigger sees the same identity as its caller. The
+-- identity functions are SECURITY DEFINER themselves: integrators may not
+-- read the mapping tables they consult.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'msghub_app') THEN
+        CREATE ROLE msghub_app NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'msghub_integrator') THEN
+        CREATE ROLE msghub_integrator NOLOGIN;
+    END IF;
+    -- whoever migrates runs the hub too unless told otherwise: let them
+    -- SET ROLE msghub_app (superusers may already)
+    IF NOT pg_has_role(current_user, 'msghub_app', 'MEMBER') THEN
+        EXECUTE format('GRANT msghub_app TO %I', current_user);
+    END IF;
+END
+$$;
+
+CREATE TABLE hub.integrator_logins (
+    role_name  text PRIMARY KEY,
+    user_id    bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    group_id   bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT integrator_logins_maps_to_someone CHECK (user_id IS NOT NULL OR group_id IS NOT NULL)
+);
+
+CREATE FUNCTION hub.is_app_session_v1() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+    SELECT pg_has_role(session_user, 'msghub_app', 'MEMBER')
+$$;
+
+CREATE FUNCTION hub.current_user_id_v1() RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+    SELECT CASE WHEN hub.is_app_session_v1()
+                THEN nullif(current_setting('msghub.user_id', true), '')::bigint
+                ELSE (SELECT user_id FROM hub.integrator_logins WHERE role_name = session_user) END
+$$;
+
+-- The groups whose rows the current user sees: their memberships, and for
+-- an integrator login mapped to a group, that group.
+CREATE FUNCTION hub.my_groups_v1() RETURNS bigint[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+    SELECT coalesce(array_agg(g), '{}') FROM (
+        SELECT group_id AS g FROM hub.memberships WHERE user_id = hub.current_user_id_v1()
+        UNION
+        SELECT group_id FROM hub.integrator_logins
+        WHERE role_name = session_user AND group_id IS NOT NULL AND NOT hub.is_app_session_v1()
+    ) s
+$$;
+
+CREATE FUNCTION hub.current_role_v1() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+    SELECT role FROM hub.users WHERE id = hub.current_user_id_v1() AND enabled
+$$;
+
+-- Sees every row: the hub's workers, admins, and sessions without any hub
+-- identity that asked for it (SET msghub.system = on: the owner or a DBA;
+-- integrators cannot, their settings are ignored).
+CREATE FUNCTION hub.sees_all_v1() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+    SELECT CASE
+        WHEN hub.is_app_session_v1() OR NOT EXISTS (SELECT FROM hub.integrator_logins WHERE role_name = session_user)
+        THEN coalesce(current_setting('msghub.system', true), '') = 'on' OR coalesce(hub.current_role_v1() = 'admin', false)
+        ELSE coalesce(hub.current_role_v1() = 'admin', false)
+    END
+$$;
+
+-- The visibility rule of every user-owned row. The sub-selects become
+-- init plans: evaluated once per query, not once per row.
+CREATE FUNCTION hub.visible_v1(p_owner_user bigint, p_owner_group bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (SELECT hub.sees_all_v1())
+        OR p_owner_user = (SELECT hub.current_user_id_v1())
+        OR p_owner_group = ANY ((SELECT hub.my_groups_v1())::bigint[])
+        -- unassigned rows wait for someone to take them: operators see them
+        OR (p_owner_user IS NULL AND p_owner_group IS NULL AND (SELECT hub.current_role_v1()) = 'operator')
+$$;
 -- Links to the world (a modem, an SMSC, an MMSC, a mail server) and the hub
 -- nodes that hold them.
 
@@ -716,6 +807,7 @@ DECLARE
     v_part jsonb;
     v_user bigint;
     v_message_ids bigint[];
+    v_denied text;
 BEGIN
     IF NEW.idempotency_key IS NOT NULL THEN
         -- serialise inserts of one key so a concurrent duplicate also queues nothing
@@ -843,7 +935,16 @@ BEGIN
         END IF;
     END IF;
 
-    v_user := coalesce(NEW.created_by, nullif(current_setting('msghub.user_id', true), '')::bigint);
+    -- the row belongs to whoever inserts it (an integrator cannot claim
+    -- another user); the hub itself may queue on someone's behalf
+    v_user := CASE WHEN hub.sees_all_v1() THEN coalesce(NEW.created_by, hub.current_user_id_v1())
+                   ELSE hub.current_user_id_v1() END;
+    IF NEW.owner_group_id IS NULL AND NOT hub.is_app_session_v1() THEN
+        NEW.owner_group_id := (SELECT group_id FROM hub.integrator_logins WHERE role_name = session_user);
+    ELSIF NEW.owner_group_id IS NOT NULL AND NOT hub.sees_all_v1()
+          AND NOT NEW.owner_group_id = ANY (hub.my_groups_v1()) THEN
+        PERFORM hub.outbox_refuse_v1('owner_group_id', 'you are not a member of that group');
+    END IF;
     NEW.created_by := v_user;
     NEW.recipients := v_addresses;
     NEW.message_count := cardinality(v_addresses);
@@ -861,6 +962,12 @@ BEGIN
         RETURNING id
     )
     SELECT array_agg(id) INTO v_message_ids FROM queued;
+
+    SELECT c.name INTO v_denied FROM hub.messages m JOIN hub.connections c ON c.id = m.connection_id
+    WHERE m.id = ANY (v_message_ids) AND NOT hub.may_use_connection_v1(c.id) LIMIT 1;
+    IF v_denied IS NOT NULL THEN
+        PERFORM hub.outbox_refuse_v1('connection', format('you may not send through connection %L', v_denied));
+    END IF;
 
     IF NEW.attachments IS NOT NULL THEN
         INSERT INTO hub.message_parts (message_id, seq, content_type, filename, data)
@@ -1228,7 +1335,10 @@ BEGIN
     END IF;
 END
 $$;
--- Views for integrators and reports (docs/INTEGRATION.md).
+-- Views for integrators and reports (docs/INTEGRATION.md). Views run with
+-- their owner's rights, which row-level security does not restrict, so the
+-- message views apply the same visibility rule themselves (this also works
+-- on PostgreSQL 13 and 14, which have no security_invoker views).
 
 -- What arrived.
 CREATE VIEW hub.inbox AS
@@ -1238,7 +1348,7 @@ SELECT m.id, m.channel, c.name AS connection, m.sender, m.recipients, m.subject,
 FROM hub.messages m
 LEFT JOIN hub.connections c ON c.id = m.connection_id
 LEFT JOIN hub.folders f ON f.id = m.folder_id
-WHERE m.direction = 'in';
+WHERE m.direction = 'in' AND hub.visible_v1(m.owner_user_id, m.owner_group_id);
 
 -- The status of what was sent, by message; correlation_id and
 -- idempotency_key find an integrator's rows.
@@ -1250,7 +1360,7 @@ SELECT m.id AS message_id, m.outbox_id, o.idempotency_key, m.correlation_id, m.c
 FROM hub.messages m
 LEFT JOIN hub.outbox o ON o.id = m.outbox_id
 LEFT JOIN hub.connections c ON c.id = m.connection_id
-WHERE m.direction = 'out';
+WHERE m.direction = 'out' AND hub.visible_v1(m.owner_user_id, m.owner_group_id);
 
 -- Messages and SMS segments by day (UTC), connection, owning user, channel,
 -- direction and status: the folded totals plus deltas not yet folded, so
@@ -1298,3 +1408,166 @@ SELECT c.id, c.name, c.kind, c.enabled, c.state, c.state_since, c.last_error, c.
        (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'queued') AS queued,
        (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'sending') AS sending
 FROM hub.connections c;
+-- Access control: who may see and send what. The rule lives in the database
+-- so that it holds for the web app, the API and SQL integrators alike.
+-- Identity: 15_identity.sql. Policies apply to the role msghub_app, the
+-- role every hub process works as; integrators reach messages only through
+-- the views and the SECURITY DEFINER functions below.
+
+-- Which connections a user or group may send through. A connection without
+-- any grant is open to everyone; admins and the hub itself use any.
+CREATE TABLE hub.connection_grants (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connection_id bigint NOT NULL REFERENCES hub.connections (id) ON DELETE CASCADE,
+    user_id       bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    group_id      bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    CONSTRAINT connection_grants_one_grantee CHECK ((user_id IS NULL) <> (group_id IS NULL)),
+    UNIQUE (connection_id, user_id, group_id)
+);
+
+CREATE INDEX connection_grants_connection ON hub.connection_grants (connection_id);
+
+-- Every assignment of a message: who, when, from whom to whom.
+CREATE TABLE hub.assignments (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id    bigint NOT NULL REFERENCES hub.messages (id) ON DELETE CASCADE,
+    at            timestamptz NOT NULL DEFAULT now(),
+    by_user_id    bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    by_actor      text NOT NULL,
+    from_user_id  bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    from_group_id bigint REFERENCES hub.groups (id) ON DELETE SET NULL,
+    to_user_id    bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    to_group_id   bigint REFERENCES hub.groups (id) ON DELETE SET NULL
+);
+
+CREATE INDEX assignments_message ON hub.assignments (message_id, at);
+
+CREATE FUNCTION hub.may_use_connection_v1(p_connection_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (SELECT hub.sees_all_v1())
+        OR NOT EXISTS (SELECT FROM hub.connection_grants g WHERE g.connection_id = p_connection_id)
+        OR EXISTS (SELECT FROM hub.connection_grants g
+                   WHERE g.connection_id = p_connection_id
+                     AND (g.user_id = (SELECT hub.current_user_id_v1())
+                          OR g.group_id = ANY ((SELECT hub.my_groups_v1())::bigint[])))
+$$;
+
+-- Assigns a message to a user or a group (or back to nobody). The caller
+-- must see the message; otherwise it does not exist for them (false), so a
+-- guessed id tells nothing.
+CREATE FUNCTION hub.assign_v1(p_message_id bigint, p_user_id bigint, p_group_id bigint,
+                              p_actor text DEFAULT NULL) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+DECLARE
+    v_from_user bigint;
+    v_from_group bigint;
+BEGIN
+    IF p_user_id IS NOT NULL AND p_group_id IS NOT NULL THEN
+        RAISE EXCEPTION 'assign a message to a user or to a group, not both' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT owner_user_id, owner_group_id INTO v_from_user, v_from_group
+    FROM hub.messages WHERE id = p_message_id AND hub.visible_v1(owner_user_id, owner_group_id)
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE hub.messages SET owner_user_id = p_user_id, owner_group_id = p_group_id WHERE id = p_message_id;
+    INSERT INTO hub.assignments (message_id, by_user_id, by_actor, from_user_id, from_group_id, to_user_id, to_group_id)
+    VALUES (p_message_id, hub.current_user_id_v1(),
+            coalesce(p_actor, (SELECT username FROM hub.users WHERE id = hub.current_user_id_v1()), session_user),
+            v_from_user, v_from_group, p_user_id, p_group_id);
+    PERFORM pg_notify('msghub_messages', '');
+    RETURN true;
+END
+$$;
+
+-- Functions integrators call, or that run for them, work with msghub's own
+-- rights; each checks what it needs itself.
+ALTER FUNCTION hub.outbox_accept_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
+ALTER FUNCTION hub.import_to_events_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
+
+CREATE OR REPLACE FUNCTION hub.cancel_v1(p_message_id bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+BEGIN
+    UPDATE hub.messages
+    SET status = 'failed', status_at = clock_timestamp(), failure_code = 'cancelled',
+        failure_reason = 'cancelled before sending'
+    WHERE id = p_message_id AND status = 'queued' AND hub.visible_v1(owner_user_id, owner_group_id);
+    RETURN FOUND;
+END
+$$;
+
+-- Row-level security. One policy per table for the hub's role: a row is
+-- there if its owner is visible; rows hanging off a message inherit the
+-- message's visibility (the sub-select is itself subject to its policy).
+ALTER TABLE hub.messages ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.messages TO msghub_app
+    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+
+ALTER TABLE hub.contacts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.contacts TO msghub_app
+    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+
+ALTER TABLE hub.lists ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.lists TO msghub_app
+    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+
+ALTER TABLE hub.folders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.folders TO msghub_app
+    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+
+ALTER TABLE hub.rules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.rules TO msghub_app
+    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+
+ALTER TABLE hub.outbox ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.outbox TO msghub_app, msghub_integrator
+    USING (hub.visible_v1(created_by, owner_group_id)) WITH CHECK (true);
+
+ALTER TABLE hub.message_parts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.message_parts TO msghub_app
+    USING (EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id)) WITH CHECK (true);
+
+ALTER TABLE hub.sms_segments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.sms_segments TO msghub_app
+    USING (EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id)) WITH CHECK (true);
+
+ALTER TABLE hub.message_status_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.message_status_log TO msghub_app
+    USING (EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id)) WITH CHECK (true);
+
+ALTER TABLE hub.delivery_reports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.delivery_reports TO msghub_app
+    USING ((SELECT hub.sees_all_v1()) OR EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id))
+    WITH CHECK (true);
+
+ALTER TABLE hub.assignments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.assignments TO msghub_app
+    USING (EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id)) WITH CHECK (true);
+
+ALTER TABLE hub.list_members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.list_members TO msghub_app
+    USING (EXISTS (SELECT FROM hub.lists l WHERE l.id = list_id)) WITH CHECK (true);
+
+ALTER TABLE hub.rule_tests ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.rule_tests TO msghub_app
+    USING (EXISTS (SELECT FROM hub.rules r WHERE r.id = rule_id)) WITH CHECK (true);
+
+ALTER TABLE hub.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.events TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+
+ALTER TABLE hub.audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.audit_log TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+
+-- Privileges. The hub's role works with every table; policies above limit
+-- the rows. Integrators read the views, queue through hub.outbox, hand data
+-- over through hub.import, and cancel and assign through functions.
+GRANT USAGE ON SCHEMA hub TO msghub_app, msghub_integrator;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA hub TO msghub_app;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;
+GRANT SELECT ON hub.inbox, hub.message_status, hub.stats_messages, hub.stats_by_connection_day,
+    hub.stats_by_user_day TO msghub_integrator;
+GRANT INSERT ON hub.outbox, hub.import TO msghub_integrator;
+GRANT SELECT (id, channel, recipients, message_count, idempotency_key, correlation_id, created_at)
+    ON hub.outbox TO msghub_integrator;
+GRANT SELECT (id, topic, created_at) ON hub.import TO msghub_integrator;

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from msghub.connectors.registry import KINDS, kind_class
 from msghub.errors import ConfigError, HubError
+from msghub.hub import access
 from msghub.hub.config import Config
 from msghub.hub.connections import add_connection, edit_connection, get_connection, remove_connection
 from msghub.hub.db import connect, redact
@@ -105,6 +106,43 @@ def build_parser() -> argparse.ArgumentParser:
     u_list = user.add_parser("list", help="list users")
     u_list.set_defaults(handler=cmd_user_list)
 
+    group = sub.add_parser("group", help="manage groups").add_subparsers(dest="action", required=True)
+    g_add = group.add_parser("add", help="add a group")
+    g_add.add_argument("name")
+    g_add.add_argument("--description", default="")
+    g_add.set_defaults(handler=cmd_group)
+    g_rm = group.add_parser("remove", help="remove a group (its rows become unassigned)")
+    g_rm.add_argument("name")
+    g_rm.set_defaults(handler=cmd_group)
+    g_list = group.add_parser("list", help="list groups with their members")
+    g_list.set_defaults(handler=cmd_group)
+    for action in ("join", "leave"):
+        g_m = group.add_parser(action, help=f"{action} a group: msghub group {action} GROUP USER")
+        g_m.add_argument("name")
+        g_m.add_argument("username")
+        g_m.set_defaults(handler=cmd_group)
+
+    integ = sub.add_parser("integrator", help="database logins for SQL integrators").add_subparsers(
+        dest="action", required=True)
+    i_add = integ.add_parser("add", help="create a login that sees what a hub user or group sees")
+    i_add.add_argument("login")
+    i_add.add_argument("--user", help="the hub user it acts as")
+    i_add.add_argument("--group", help="the hub group it acts for")
+    i_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    i_add.set_defaults(handler=cmd_integrator)
+    i_rm = integ.add_parser("remove", help="drop an integrator login")
+    i_rm.add_argument("login")
+    i_rm.set_defaults(handler=cmd_integrator)
+    i_list = integ.add_parser("list", help="list integrator logins")
+    i_list.set_defaults(handler=cmd_integrator)
+
+    message = sub.add_parser("message", help="act on messages").add_subparsers(dest="action", required=True)
+    m_assign = message.add_parser("assign", help="assign a message to a user or group (neither: to nobody)")
+    m_assign.add_argument("message_id", type=int)
+    m_assign.add_argument("--user")
+    m_assign.add_argument("--group")
+    m_assign.set_defaults(handler=cmd_message_assign)
+
     conn = sub.add_parser("connection", help="manage connections").add_subparsers(dest="action", required=True)
     c_add = conn.add_parser("add", help="add a connection: NAME --kind KIND [--SETTING VALUE ...]")
     c_add.add_argument("name")
@@ -127,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     c_rm.add_argument("name")
     c_rm.add_argument("--force", action="store_true", help="even with queued messages (they fail)")
     c_rm.set_defaults(handler=cmd_connection_remove)
+    for action, helptext in (("allow", "let a user or group send through a connection (then only those may)"),
+                             ("disallow", "take a user's or group's permission away")):
+        c_perm = conn.add_parser(action, help=helptext)
+        c_perm.add_argument("name")
+        c_perm.add_argument("--user")
+        c_perm.add_argument("--group")
+        c_perm.set_defaults(handler=cmd_connection_permission)
     c_list = conn.add_parser("list", help="list connections")
     c_list.set_defaults(handler=cmd_connection_list)
     c_kinds = conn.add_parser("kinds", help="list connection kinds and their settings")
@@ -160,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     b_stats.add_argument("--messages", type=int, default=10_000_000)
     b_stats.add_argument("--days", type=int, default=100)
     b_stats.set_defaults(handler=cmd_bench_stats)
+
+    simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
+    smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")
+    from msghub.connectors.emi.simulator_cli import add_arguments as smsc_arguments
+
+    smsc_arguments(smsc)
+    smsc.set_defaults(handler=cmd_simulate_smsc)
 
     codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
     sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)
@@ -306,6 +358,71 @@ def _describe(row: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cmd_group(args: argparse.Namespace, config: Config) -> int:
+    def act(conn: psycopg.Connection[Any]) -> None:
+        if args.action == "list":
+            for g in conn.execute(QUERIES["list_groups"]).fetchall():
+                print(f"{g['name']:<24} members: {', '.join(g['members']) or '-'}")
+            return
+        if args.action == "add":
+            access.add_group(conn, args.name, args.description)
+        elif args.action == "remove":
+            access.remove_group(conn, args.name)
+        else:
+            access.set_membership(conn, args.username, args.name, member=args.action == "join")
+        audit(conn, getpass.getuser(), f"group.{args.action}", args.name,
+              {"user": getattr(args, "username", None)})
+        print(f"group {args.name}: {args.action} done")
+    _with_db(config, act)
+    return 0
+
+
+def cmd_integrator(args: argparse.Namespace, config: Config) -> int:
+    password = None
+    if args.action == "add":
+        password = _read_password(True) if args.password_stdin else random_password()
+
+    def act(conn: psycopg.Connection[Any]) -> None:
+        if args.action == "list":
+            for i in conn.execute(QUERIES["list_integrator_logins"]).fetchall():
+                acts_as = f"user {i['username']}" if i["username"] else f"group {i['group_name']}"
+                print(f"{i['role_name']:<24} acts as {acts_as}")
+            return
+        if args.action == "add":
+            assert password is not None
+            access.add_integrator(conn, args.login, password, username=args.user, group=args.group)
+        else:
+            access.remove_integrator(conn, args.login)
+        audit(conn, getpass.getuser(), f"integrator.{args.action}", args.login,
+              {"user": getattr(args, "user", None), "group": getattr(args, "group", None)})
+    _with_db(config, act)
+    if args.action == "add":
+        print(f"integrator login {args.login} created")
+        if not args.password_stdin:
+            print(f"password (shown once): {password}")
+    elif args.action == "remove":
+        print(f"integrator login {args.login} removed")
+    return 0
+
+
+def cmd_message_assign(args: argparse.Namespace, config: Config) -> int:
+    def act(conn: psycopg.Connection[Any]) -> None:
+        access.assign(conn, args.message_id, username=args.user, group=args.group, actor=getpass.getuser())
+        print(f"message {args.message_id} assigned to {args.user or args.group or 'nobody'}")
+    _with_db(config, act)
+    return 0
+
+
+def cmd_connection_permission(args: argparse.Namespace, config: Config) -> int:
+    def act(conn: psycopg.Connection[Any]) -> None:
+        row = get_connection(conn, args.name)
+        access.grant_connection(conn, row["id"], username=args.user, group=args.group, allow=args.action == "allow")
+        audit(conn, getpass.getuser(), f"connection.{args.action}", args.name, {"user": args.user, "group": args.group})
+        print(f"connection {args.name}: {args.action} {args.user or args.group}")
+    _with_db(config, act)
+    return 0
+
+
 def cmd_connection_add(args: argparse.Namespace, config: Config) -> int:
     def add(conn: psycopg.Connection[Any]) -> None:
         add_connection(conn, args.name, args.kind, args.settings, enabled=not args.disabled,
@@ -428,6 +545,12 @@ def cmd_codec_sms_split(args: argparse.Namespace, config: Config) -> int:
 
     print(split_command(args.text, args.transliterate, args.json))
     return 0
+
+
+def cmd_simulate_smsc(args: argparse.Namespace, config: Config) -> int:
+    from msghub.connectors.emi.simulator_cli import run
+
+    return run(args)
 
 
 def cmd_codec_ucp_decode(args: argparse.Namespace, config: Config) -> int:

@@ -228,3 +228,67 @@ ORDER BY day, connection
 
 -- name: bench_stats_total
 SELECT count(*) AS messages FROM hub.messages
+
+-- name: act_as_user
+SELECT set_config('msghub.user_id', %(user_id)s, true), set_config('msghub.system', 'off', true)
+
+-- name: message_by_id
+SELECT m.id, m.channel, m.direction, c.name AS connection, m.sender, m.recipients, m.subject, m.body,
+       m.status, m.status_at, m.created_at, m.failure_reason, m.possible_duplicate,
+       u.username AS owner_user, g.name AS owner_group
+FROM hub.messages m
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+LEFT JOIN hub.users u ON u.id = m.owner_user_id
+LEFT JOIN hub.groups g ON g.id = m.owner_group_id
+WHERE m.id = %(id)s
+
+-- name: insert_group
+INSERT INTO hub.groups (name, description) VALUES (%(name)s, %(description)s) RETURNING id
+
+-- name: group_by_name
+SELECT id, name, description FROM hub.groups WHERE name = %(name)s
+
+-- name: delete_group
+DELETE FROM hub.groups WHERE id = %(id)s
+
+-- name: list_groups
+SELECT g.name, g.description,
+       coalesce(array_agg(u.username ORDER BY u.username) FILTER (WHERE u.id IS NOT NULL), '{}') AS members
+FROM hub.groups g
+LEFT JOIN hub.memberships m ON m.group_id = g.id
+LEFT JOIN hub.users u ON u.id = m.user_id
+GROUP BY g.id ORDER BY g.name
+
+-- name: add_membership
+INSERT INTO hub.memberships (user_id, group_id) VALUES (%(user_id)s, %(group_id)s) ON CONFLICT DO NOTHING
+
+-- name: remove_membership
+DELETE FROM hub.memberships WHERE user_id = %(user_id)s AND group_id = %(group_id)s
+
+-- name: insert_integrator_login
+INSERT INTO hub.integrator_logins (role_name, user_id, group_id) VALUES (%(role_name)s, %(user_id)s, %(group_id)s)
+
+-- name: delete_integrator_login
+DELETE FROM hub.integrator_logins WHERE role_name = %(role_name)s
+
+-- name: list_integrator_logins
+SELECT i.role_name, u.username, g.name AS group_name, i.created_at
+FROM hub.integrator_logins i
+LEFT JOIN hub.users u ON u.id = i.user_id
+LEFT JOIN hub.groups g ON g.id = i.group_id
+ORDER BY i.role_name
+
+-- name: role_exists
+SELECT 1 AS present FROM pg_roles WHERE rolname = %(name)s
+
+-- name: grant_connection
+INSERT INTO hub.connection_grants (connection_id, user_id, group_id)
+VALUES (%(connection_id)s, %(user_id)s, %(group_id)s) ON CONFLICT DO NOTHING
+
+-- name: revoke_connection
+DELETE FROM hub.connection_grants
+WHERE connection_id = %(connection_id)s AND user_id IS NOT DISTINCT FROM %(user_id)s
+  AND group_id IS NOT DISTINCT FROM %(group_id)s
+
+-- name: assign_message
+SELECT hub.assign_v1(%(message_id)s, %(user_id)s, %(group_id)s, %(actor)s) AS assigned

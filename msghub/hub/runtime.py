@@ -55,9 +55,17 @@ def open_database(config: Config) -> Iterator[Database]:
         handle.cleanup()
 
 
+async def _as_hub(conn: psycopg.AsyncConnection[Row]) -> None:
+    """Every pooled connection works as msghub_app, so row-level security
+    applies to it, in system mode (all rows) unless a web request narrows
+    it to one user for its transaction (msghub.web.app.as_user)."""
+    await conn.execute("SET ROLE msghub_app")
+    await conn.execute("SET msghub.system = 'on'")
+
+
 def make_pool(url: str, max_size: int = 10) -> Pool:
     return AsyncConnectionPool(url, min_size=2, max_size=max_size, open=False,
-                               connection_class=psycopg.AsyncConnection[Row],
+                               connection_class=psycopg.AsyncConnection[Row], configure=_as_hub,
                                kwargs={"autocommit": True, "row_factory": dict_row})
 
 

@@ -7,12 +7,14 @@ CSRF tokens on every POST, a strict Content-Security-Policy.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import psycopg
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -22,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from msghub.hub.db import Pool
+from msghub.hub.db import Pool, Row
 from msghub.hub.queries import QUERIES
 from msghub.hub.users import check_login
 from msghub.web.security import (
@@ -40,6 +42,15 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 64 * 1024
+
+
+@contextlib.asynccontextmanager
+async def as_user(pool: Pool, user_id: int) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+    """A transaction that sees only what this hub user may see: row-level
+    security keys on msghub.user_id (schema/15_identity.sql)."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(QUERIES["act_as_user"], {"user_id": str(user_id)})
+        yield conn
 
 
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -122,11 +133,28 @@ def create_app(pool: Pool, *, secure_cookies: bool = False) -> Starlette:
         user = await current_user(request)
         if user is None:
             return RedirectResponse("/login", status_code=303)
-        async with pool.connection() as conn:
+        async with as_user(pool, user.user_id) as conn:
             connections = await (await conn.execute(QUERIES["connection_status"])).fetchall()
             messages = await (await conn.execute(QUERIES["recent_messages"], {"limit": 50})).fetchall()
         context: dict[str, Any] = {"user": user, "connections": connections, "messages": messages}
         return templates.TemplateResponse(request, "status.html", context)
+
+    async def message(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            message_id = int(request.path_params["message_id"])
+        except ValueError:
+            message_id = -1
+        async with as_user(pool, user.user_id) as conn:
+            row = await (await conn.execute(QUERIES["message_by_id"], {"id": message_id})).fetchone()
+            history = await (await conn.execute(QUERIES["message_history"], {"id": message_id})).fetchall()
+        if row is None:
+            # the same answer whether it does not exist or is someone else's
+            return templates.TemplateResponse(request, "not_found.html", {"user": user}, status_code=404)
+        return templates.TemplateResponse(request, "message.html",
+                                          {"user": user, "message": row, "history": history})
 
     async def health(request: Request) -> Response:
         try:
@@ -140,6 +168,7 @@ def create_app(pool: Pool, *, secure_cookies: bool = False) -> Starlette:
         Route("/", status),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/messages/{message_id}", message),
         Route("/healthz", health),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
