@@ -11,8 +11,8 @@
 --     show nothing unless they SET msghub.system = on.
 -- Everything keys on session_user, which SECURITY DEFINER functions do not
 -- change, so the outbox trigger sees the same identity as its caller. The
--- identity functions are SECURITY DEFINER themselves: integrators may not
--- read the mapping tables they consult.
+-- viewer function is SECURITY DEFINER: integrators may not read the
+-- mapping tables it consults.
 
 DO $$
 BEGIN
@@ -39,53 +39,84 @@ CREATE TABLE hub.integrator_logins (
 );
 
 CREATE FUNCTION hub.is_app_session_v1() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+LANGUAGE sql STABLE AS $$
     SELECT pg_has_role(session_user, 'msghub_app', 'MEMBER')
 $$;
 
+-- Everything the visibility rule needs to know about the current session,
+-- in one call with cached plans.
+CREATE TYPE hub.viewer AS (sees_all boolean, user_id bigint, groups bigint[], sees_unassigned boolean);
+
+CREATE FUNCTION hub.viewer_v1() RETURNS hub.viewer
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+DECLARE
+    v_app boolean := pg_has_role(session_user, 'msghub_app', 'MEMBER');
+    v_user bigint;
+    v_group bigint;
+    v_integrator boolean := false;
+    v_role text;
+    v_groups bigint[];
+BEGIN
+    IF v_app THEN
+        v_user := nullif(current_setting('msghub.user_id', true), '')::bigint;
+    ELSE
+        SELECT user_id, group_id INTO v_user, v_group FROM hub.integrator_logins WHERE role_name = session_user;
+        v_integrator := FOUND;
+    END IF;
+    SELECT role INTO v_role FROM hub.users WHERE id = v_user AND enabled;
+    SELECT coalesce(array_agg(group_id), '{}') INTO v_groups FROM hub.memberships WHERE user_id = v_user;
+    IF v_group IS NOT NULL THEN
+        v_groups := v_groups || v_group;
+    END IF;
+    RETURN ROW(coalesce(v_role = 'admin', false)
+                   OR (NOT v_integrator AND coalesce(current_setting('msghub.system', true), '') = 'on'),
+               v_user, v_groups, coalesce(v_role = 'operator', false))::hub.viewer;
+END
+$$;
+
+-- Projections of the viewer, for functions and triggers.
 CREATE FUNCTION hub.current_user_id_v1() RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
-    SELECT CASE WHEN hub.is_app_session_v1()
-                THEN nullif(current_setting('msghub.user_id', true), '')::bigint
-                ELSE (SELECT user_id FROM hub.integrator_logins WHERE role_name = session_user) END
+LANGUAGE sql STABLE AS $$
+    SELECT (hub.viewer_v1()).user_id
 $$;
 
 -- The groups whose rows the current user sees: their memberships, and for
 -- an integrator login mapped to a group, that group.
 CREATE FUNCTION hub.my_groups_v1() RETURNS bigint[]
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
-    SELECT coalesce(array_agg(g), '{}') FROM (
-        SELECT group_id AS g FROM hub.memberships WHERE user_id = hub.current_user_id_v1()
-        UNION
-        SELECT group_id FROM hub.integrator_logins
-        WHERE role_name = session_user AND group_id IS NOT NULL AND NOT hub.is_app_session_v1()
-    ) s
+LANGUAGE sql STABLE AS $$
+    SELECT (hub.viewer_v1()).groups
 $$;
 
-CREATE FUNCTION hub.current_role_v1() RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
-    SELECT role FROM hub.users WHERE id = hub.current_user_id_v1() AND enabled
-$$;
-
--- Sees every row: the hub's workers, admins, and sessions without any hub
--- identity that asked for it (SET msghub.system = on: the owner or a DBA;
--- integrators cannot, their settings are ignored).
+-- Sees every row: the hub's workers (msghub.system = on), admins, and
+-- sessions without any hub identity that asked for it (the owner or a
+-- DBA); integrators cannot, their settings are ignored.
 CREATE FUNCTION hub.sees_all_v1() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
-    SELECT CASE
-        WHEN hub.is_app_session_v1() OR NOT EXISTS (SELECT FROM hub.integrator_logins WHERE role_name = session_user)
-        THEN coalesce(current_setting('msghub.system', true), '') = 'on' OR coalesce(hub.current_role_v1() = 'admin', false)
-        ELSE coalesce(hub.current_role_v1() = 'admin', false)
-    END
+LANGUAGE sql STABLE AS $$
+    SELECT (hub.viewer_v1()).sees_all
 $$;
 
--- The visibility rule of every user-owned row. The sub-selects become
--- init plans: evaluated once per query, not once per row.
+-- The visibility rule of every user-owned row: its owner is the viewer or
+-- one of the viewer's groups; unassigned rows wait for an operator to take
+-- them. Policies and views call it as
+--   hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all),
+--       (SELECT (hub.viewer_v1()).user_id), (SELECT (hub.viewer_v1()).groups),
+--       (SELECT (hub.viewer_v1()).sees_unassigned))
+-- so that the planner inlines this plain expression and turns each
+-- sub-select into an init plan, run once per query rather than per row. (A
+-- function whose own body holds sub-selects is never inlined.)
+CREATE FUNCTION hub.visible_to_v1(p_owner_user bigint, p_owner_group bigint, p_sees_all boolean,
+                                  p_user bigint, p_groups bigint[], p_sees_unassigned boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_sees_all
+        OR p_owner_user = p_user
+        OR p_owner_group = ANY (p_groups)
+        OR (p_owner_user IS NULL AND p_owner_group IS NULL AND p_sees_unassigned)
+$$;
+
+-- The same rule for one row at a time, for functions (not for policies:
+-- it asks who the viewer is on every call).
 CREATE FUNCTION hub.visible_v1(p_owner_user bigint, p_owner_group bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT (SELECT hub.sees_all_v1())
-        OR p_owner_user = (SELECT hub.current_user_id_v1())
-        OR p_owner_group = ANY ((SELECT hub.my_groups_v1())::bigint[])
-        -- unassigned rows wait for someone to take them: operators see them
-        OR (p_owner_user IS NULL AND p_owner_group IS NULL AND (SELECT hub.current_role_v1()) = 'operator')
+    SELECT hub.visible_to_v1(p_owner_user, p_owner_group, v.sees_all, v.user_id, v.groups, v.sees_unassigned)
+    FROM hub.viewer_v1() v
 $$;

@@ -11,7 +11,8 @@ SELECT m.id, m.channel, c.name AS connection, m.sender, m.recipients, m.subject,
 FROM hub.messages m
 LEFT JOIN hub.connections c ON c.id = m.connection_id
 LEFT JOIN hub.folders f ON f.id = m.folder_id
-WHERE m.direction = 'in' AND hub.visible_v1(m.owner_user_id, m.owner_group_id);
+WHERE m.direction = 'in' AND hub.visible_to_v1(m.owner_user_id, m.owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned));
 
 -- The status of what was sent, by message; correlation_id and
 -- idempotency_key find an integrator's rows.
@@ -23,7 +24,8 @@ SELECT m.id AS message_id, m.outbox_id, o.idempotency_key, m.correlation_id, m.c
 FROM hub.messages m
 LEFT JOIN hub.outbox o ON o.id = m.outbox_id
 LEFT JOIN hub.connections c ON c.id = m.connection_id
-WHERE m.direction = 'out' AND hub.visible_v1(m.owner_user_id, m.owner_group_id);
+WHERE m.direction = 'out' AND hub.visible_to_v1(m.owner_user_id, m.owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned));
 
 -- Messages and SMS segments by day (UTC), connection, owning user, channel,
 -- direction and status: the folded totals plus deltas not yet folded, so

@@ -92,27 +92,33 @@ $$;
 -- message's visibility (the sub-select is itself subject to its policy).
 ALTER TABLE hub.messages ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.messages TO msghub_app
-    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
 
 ALTER TABLE hub.contacts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.contacts TO msghub_app
-    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
 
 ALTER TABLE hub.lists ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.lists TO msghub_app
-    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
 
 ALTER TABLE hub.folders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.folders TO msghub_app
-    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
 
 ALTER TABLE hub.rules ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.rules TO msghub_app
-    USING (hub.visible_v1(owner_user_id, owner_group_id)) WITH CHECK (true);
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
 
 ALTER TABLE hub.outbox ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.outbox TO msghub_app, msghub_integrator
-    USING (hub.visible_v1(created_by, owner_group_id)) WITH CHECK (true);
+    USING (hub.visible_to_v1(created_by, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
 
 ALTER TABLE hub.message_parts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.message_parts TO msghub_app

@@ -16,33 +16,19 @@ day-by-connection statistics query.
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from typing import Any
 
+from msghub.hub.benchkit import insert_rows, machine, percentile, start_hub, wait_sent
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
 
 BENCH_CONNECTION = "bench-loopback"
-HUB_START_TIMEOUT_S = 30.0
-DRAIN_TIMEOUT_S = 300.0
 RAW_INSERTS = 3000
-
-
-def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _ensure_bench_connection(url: str) -> None:
@@ -53,44 +39,6 @@ def _ensure_bench_connection(url: str) -> None:
         else:
             add_connection(conn, BENCH_CONNECTION, "loopback", settings)
         conn.commit()
-
-
-def _start_hub(url: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="WARNING",
-               MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}")
-    proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", "connectors,scheduler"],
-                            env=env)
-    deadline = time.monotonic() + HUB_START_TIMEOUT_S
-    with connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone()
-            if row and row["state"] == "up":
-                return proc
-            if proc.poll() is not None:
-                raise RuntimeError("the hub process exited during start-up")
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("the bench connection did not come up")
-
-
-def _insert_rows(url: str, tag: str, indices: list[int], rate: float | None, t0: float, batch: int,
-                 commits: dict[int, float]) -> None:
-    """Inserts the rows `batch` at a time, one transaction each."""
-    with connect(url, autocommit=True) as conn:
-        for start in range(0, len(indices), batch):
-            chunk = indices[start:start + batch]
-            if rate:
-                delay = t0 + chunk[0] / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            conn.execute(QUERIES["bench_insert"], {
-                "recipients": [f"+1555{i % 10_000_000:07d}" for i in chunk],
-                "texts": [f"bench message {i}" for i in chunk],
-                "connection": BENCH_CONNECTION,
-                "correlation_ids": [f"{tag}-{i}" for i in chunk]})
-            committed = time.time()
-            for i in chunk:
-                commits[i] = committed
 
 
 def _raw_insert_rate(url: str, concurrency: int) -> float:
@@ -119,7 +67,7 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
                  batch: int = 1) -> dict[str, Any]:
     _ensure_bench_connection(url)
     tag = f"bench-{uuid.uuid4().hex[:8]}"
-    hub = _start_hub(url)
+    hub = start_hub(url, BENCH_CONNECTION)
     try:
         commits: dict[int, float] = {}
         # a paced run uses one inserting connection; a flat-out run several
@@ -130,14 +78,15 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         shares: list[list[int]] = [[] for _ in range(workers)]
         for i in range(messages):
             shares[(i // batch) % workers].append(i)
-        threads = [threading.Thread(target=_insert_rows, args=(url, tag, share, rate, t0, batch, commits))
+        threads = [threading.Thread(target=insert_rows,
+                                    args=(url, BENCH_CONNECTION, tag, share, rate, t0, batch, commits))
                    for share in shares]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         insert_s = time.perf_counter() - t0
-        sent = _wait_sent(url, tag, messages)
+        sent = wait_sent(url, tag, messages)
     finally:
         hub.terminate()
         hub.wait(timeout=30)
@@ -154,26 +103,14 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         "inserting_connections": 1 if rate else max(1, concurrency),
         "insert_rate_per_s": round(messages / insert_s, 1),
         "throughput_per_s": round(throughput, 1),
-        "p50_ms": round(_percentile(latencies, 0.50), 2) if latencies else None,
-        "p99_ms": round(_percentile(latencies, 0.99), 2) if latencies else None,
+        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
         "max_ms": round(max(latencies), 2) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
         "raw_insert_per_s": round(raw, 1),
         "throughput_to_raw": round(throughput / raw, 3) if raw else None,
         "machine": machine(),
     }
-
-
-def _wait_sent(url: str, tag: str, messages: int) -> dict[str, float]:
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    with connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
-            if len(rows) >= messages:
-                return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
-            time.sleep(0.2)
-        rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
-    return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
 
 
 def bench_stats(url: str, *, messages: int, days: int) -> dict[str, Any]:
@@ -200,8 +137,50 @@ def bench_stats(url: str, *, messages: int, days: int) -> dict[str, Any]:
         "rollup_s": round(rollup_s, 2),
         "query": "messages per day and connection over the whole period (hub.stats_by_connection_day)",
         "result_rows": len(rows),
-        "p50_ms": round(_percentile(timings, 0.5), 2),
+        "p50_ms": round(percentile(timings, 0.5), 2),
         "max_ms": round(max(timings), 2),
         "machine": machine(),
     }
 
+
+
+def bench_rls(url: str, *, messages: int, runs: int = 300) -> dict[str, Any]:
+    """The inbox query of one user under row-level security, against the
+    same query with the same filter written out, run by the table owner
+    (whom the policies do not apply to). Both must return the same rows."""
+    with connect(url, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        conn.execute(QUERIES["bench_rls_fill"], {"messages": messages})
+        conn.execute(QUERIES["bench_rls_analyze"])
+        fill_s = time.perf_counter() - t0
+        user = conn.execute(QUERIES["bench_rls_user"]).fetchone()
+        assert user is not None
+        explicit = {"user_id": user["id"], "groups": user["groups"]}
+        with_rls = connect(url, autocommit=True)
+        with with_rls:
+            with_rls.execute(QUERIES["bench_rls_as_hub"])
+            with_rls.execute(QUERIES["bench_rls_as_user"], {"user_id": str(user["id"])})
+            same = (with_rls.execute(QUERIES["bench_rls_inbox"]).fetchall()
+                    == conn.execute(QUERIES["bench_rls_inbox_explicit"], explicit).fetchall())
+            timings: dict[str, list[float]] = {"policies": [], "explicit": []}
+            for _ in range(runs):  # interleaved, so both see the same machine
+                t0 = time.perf_counter()
+                with_rls.execute(QUERIES["bench_rls_inbox"]).fetchall()
+                timings["policies"].append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                conn.execute(QUERIES["bench_rls_inbox_explicit"], explicit).fetchall()
+                timings["explicit"].append((time.perf_counter() - t0) * 1000)
+    p99 = {k: percentile(v, 0.99) for k, v in timings.items()}
+    return {
+        "benchmark": "rls",
+        "messages": messages,
+        "fill_s": round(fill_s, 1),
+        "same_rows": same,
+        "runs": runs,
+        "p50_ms_policies": round(percentile(timings["policies"], 0.5), 3),
+        "p50_ms_without": round(percentile(timings["explicit"], 0.5), 3),
+        "p99_ms_policies": round(p99["policies"], 3),
+        "p99_ms_without": round(p99["explicit"], 3),
+        "p99_ratio": round(p99["policies"] / p99["explicit"], 3),
+        "machine": machine(),
+    }

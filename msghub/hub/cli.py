@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     b_stats.add_argument("--messages", type=int, default=10_000_000)
     b_stats.add_argument("--days", type=int, default=100)
     b_stats.set_defaults(handler=cmd_bench_stats)
+    b_rls = bench.add_parser("rls", help="a user's inbox query with row-level security against without")
+    b_rls.add_argument("--messages", type=int, default=1_000_000)
+    b_rls.set_defaults(handler=cmd_bench_rls)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
     smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")
@@ -536,6 +539,16 @@ def cmd_bench_stats(args: argparse.Namespace, config: Config) -> int:
     with open_database(config) as db:
         prepare(config, db.url)
         result = bench_stats(db.url, messages=args.messages, days=args.days)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench_rls(args: argparse.Namespace, config: Config) -> int:
+    from msghub.hub.bench import bench_rls
+
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_rls(db.url, messages=args.messages)
     print(json.dumps(result, indent=2))
     return 0
 

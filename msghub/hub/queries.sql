@@ -292,3 +292,47 @@ WHERE connection_id = %(connection_id)s AND user_id IS NOT DISTINCT FROM %(user_
 
 -- name: assign_message
 SELECT hub.assign_v1(%(message_id)s, %(user_id)s, %(group_id)s, %(actor)s) AS assigned
+
+-- name: bench_rls_fill
+WITH u AS (
+    INSERT INTO hub.users (username, role)
+    SELECT 'bench-rls-' || n, 'user' FROM generate_series(1, 100) n
+    ON CONFLICT (username) DO UPDATE SET role = excluded.role
+    RETURNING id
+), g AS (
+    INSERT INTO hub.groups (name) SELECT 'bench-rls-' || n FROM generate_series(1, 20) n
+    ON CONFLICT (name) DO UPDATE SET description = hub.groups.description
+    RETURNING id
+), uu AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM u),
+   gg AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM g),
+   members AS (
+    INSERT INTO hub.memberships (user_id, group_id)
+    SELECT uu.id, gg.id FROM uu JOIN gg ON gg.k IN (uu.k %% 20, (uu.k + 7) %% 20)
+    ON CONFLICT DO NOTHING
+)
+INSERT INTO hub.messages (channel, direction, sender, recipients, body, status, owner_user_id, owner_group_id)
+SELECT 'sms', 'in', '+1555' || lpad((n %% 10000000)::text, 7, '0'), '{+15550000}', 'bench rls ' || n, 'received',
+       CASE WHEN n %% 2 = 0 THEN (SELECT id FROM uu WHERE k = n %% 100) END,
+       CASE WHEN n %% 2 = 1 THEN (SELECT id FROM gg WHERE k = n %% 20) END
+FROM generate_series(1, %(messages)s) n
+
+-- name: bench_rls_user
+SELECT u.id, array_agg(m.group_id) AS groups FROM hub.users u JOIN hub.memberships m ON m.user_id = u.id
+WHERE u.username = 'bench-rls-1' GROUP BY u.id
+
+-- name: bench_rls_inbox
+SELECT id, sender, body, created_at FROM hub.messages WHERE direction = 'in' ORDER BY id DESC LIMIT 50
+
+-- name: bench_rls_inbox_explicit
+SELECT id, sender, body, created_at FROM hub.messages
+WHERE direction = 'in' AND (owner_user_id = %(user_id)s OR owner_group_id = ANY (%(groups)s))
+ORDER BY id DESC LIMIT 50
+
+-- name: bench_rls_analyze
+ANALYZE hub.messages
+
+-- name: bench_rls_as_hub
+SET ROLE msghub_app
+
+-- name: bench_rls_as_user
+SELECT set_config('msghub.user_id', %(user_id)s, false), set_config('msghub.system', 'off', false)
