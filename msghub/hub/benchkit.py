@@ -1,0 +1,86 @@
+"""Helpers shared by the benchmarks that drive a real hub process: start it,
+insert outbox rows (paced or flat out), wait for them to be sent, summarise.
+
+Latency is measured from each insert's commit to its "sent" status in
+hub.message_status_log (the moment the far side acknowledged the submit).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from msghub.hub.db import connect
+from msghub.hub.queries import QUERIES
+
+HUB_START_TIMEOUT_S = 30.0
+DRAIN_TIMEOUT_S = 300.0
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def start_hub(url: str, connection: str) -> subprocess.Popen[bytes]:
+    """`msghub run --only connectors,scheduler`, returned once `connection` is up."""
+    env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="WARNING",
+               MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}")
+    proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", "connectors,scheduler"],
+                            env=env)
+    deadline = time.monotonic() + HUB_START_TIMEOUT_S
+    with connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(QUERIES["connection_by_name"], {"name": connection}).fetchone()
+            if row and row["state"] == "up":
+                return proc
+            if proc.poll() is not None:
+                raise RuntimeError("the hub process exited during start-up")
+            time.sleep(0.1)
+    proc.terminate()
+    proc.wait(timeout=30)
+    raise RuntimeError(f"the bench connection {connection} did not come up")
+
+
+def insert_rows(url: str, connection: str, tag: str, indices: list[int], rate: float | None, t0: float,
+                batch: int, commits: dict[int, float]) -> None:
+    """Inserts the rows into hub.outbox `batch` at a time, one transaction each,
+    at `rate` rows per second from t0 if given; commits[i] is each row's
+    commit time (wall clock)."""
+    with connect(url, autocommit=True) as conn:
+        for start in range(0, len(indices), batch):
+            chunk = indices[start:start + batch]
+            if rate:
+                delay = t0 + chunk[0] / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            conn.execute(QUERIES["bench_insert"], {
+                "recipients": [f"+1555{i % 10_000_000:07d}" for i in chunk],
+                "texts": [f"bench message {i}" for i in chunk],
+                "connection": connection,
+                "correlation_ids": [f"{tag}-{i}" for i in chunk]})
+            committed = time.time()
+            for i in chunk:
+                commits[i] = committed
+
+
+def wait_sent(url: str, tag: str, messages: int) -> dict[str, float]:
+    """correlation_id -> time it was sent, once all are (or the drain timeout)."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    with connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
+            if len(rows) >= messages:
+                return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
+            time.sleep(0.2)
+        rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
+    return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
