@@ -25,8 +25,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from msghub.hub.db import Pool, Row
+from msghub.hub.external_auth import ExternalAuthSettings, check_external_login
 from msghub.hub.queries import QUERIES
-from msghub.hub.users import check_login
 from msghub.web.security import (
     PRELOGIN_COOKIE,
     SECURITY_HEADERS,
@@ -60,7 +60,10 @@ async def _security_headers(request: Request, call_next: Callable[[Request], Awa
     return response
 
 
-def create_app(pool: Pool, *, secure_cookies: bool = False) -> Starlette:
+def create_app(pool: Pool, *, secure_cookies: bool = False,
+               auth_settings: ExternalAuthSettings | None = None) -> Starlette:
+    # read once: a wrong LDAP or PAM setting stops the start, not a login
+    auth_settings = auth_settings or ExternalAuthSettings.from_env()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
 
@@ -101,7 +104,9 @@ def create_app(pool: Pool, *, secure_cookies: bool = False) -> Starlette:
             return login_page(request, error="The form expired. Please log in again.", status_code=403)
         username = form.get("username", "").strip()
         async with pool.connection() as conn:
-            result = await check_login(conn, username, form.get("password", ""))
+            # local accounts, host accounts (PAM) and directory accounts (LDAP)
+            result = await check_external_login(conn, username, form.get("password", ""), settings=auth_settings,
+                                                client=request.client.host if request.client else None)
             await conn.execute(QUERIES["audit"], {
                 "actor_user_id": result.user_id, "actor": username[:64],
                 "action": "login" if result.user_id else "login.failed", "target": None,
