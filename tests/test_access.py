@@ -178,3 +178,31 @@ def test_web_routes_show_only_what_the_user_may_see(db_url, world):
     assert others.text == missing.text
     assert "m_alice" in status.text and "m_helpdesk" in status.text
     assert "m_sales" not in status.text and "m_nobody" not in status.text
+
+
+def test_assigning_through_the_web_hands_the_message_over(db_url, world, db):
+    import re
+
+    async def main() -> tuple[int, int, int]:
+        pool = make_pool(db_url, max_size=2)
+        await pool.open(wait=True)
+        try:
+            transport = httpx.ASGITransport(app=create_app(pool))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                page = await client.get("/login")
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+                await client.post("/login", data={"csrf_token": token, "username": "alice", "password": PASSWORD})
+                view = await client.get(f"/messages/{world['m_helpdesk']}")
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', view.text).group(1)
+                forged = await client.post(f"/messages/{world['m_helpdesk']}/assign",
+                                           data={"csrf_token": "x", "assignee": f"user:{world['bob']}"})
+                moved = await client.post(f"/messages/{world['m_helpdesk']}/assign",
+                                          data={"csrf_token": csrf, "assignee": f"user:{world['bob']}"})
+                after = await client.get(f"/messages/{world['m_helpdesk']}")
+                return forged.status_code, moved.status_code, after.status_code
+        finally:
+            await pool.close()
+
+    assert asyncio.run(main()) == (403, 303, 404)
+    row = db.execute("SELECT by_actor, to_user_id FROM hub.assignments").fetchone()
+    assert (row["by_actor"], row["to_user_id"]) == ("alice", world["bob"])

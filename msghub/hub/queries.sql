@@ -336,3 +336,11 @@ SET ROLE msghub_app
 
 -- name: bench_rls_as_user
 SELECT set_config('msghub.user_id', %(user_id)s, false), set_config('msghub.system', 'off', false)
+
+-- name: assignees
+SELECT 'user:' || id AS value, username || CASE WHEN display_name <> '' THEN ' (' || display_name || ')' ELSE '' END
+       AS label
+FROM hub.users WHERE enabled
+UNION ALL
+SELECT 'group:' || id, 'group ' || name FROM hub.groups
+ORDER BY 2

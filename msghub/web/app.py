@@ -148,18 +148,37 @@ def create_app(pool: Pool, *, secure_cookies: bool = False,
         user = await current_user(request)
         if user is None:
             return RedirectResponse("/login", status_code=303)
-        try:
-            message_id = int(request.path_params["message_id"])
-        except ValueError:
-            message_id = -1
+        message_id = int(request.path_params["message_id"])
         async with as_user(pool, user.user_id) as conn:
             row = await (await conn.execute(QUERIES["message_by_id"], {"id": message_id})).fetchone()
             history = await (await conn.execute(QUERIES["message_history"], {"id": message_id})).fetchall()
+            assignees = await (await conn.execute(QUERIES["assignees"])).fetchall()
         if row is None:
-            # the same answer whether it does not exist or is someone else's
-            return templates.TemplateResponse(request, "not_found.html", {"user": user}, status_code=404)
-        return templates.TemplateResponse(request, "message.html",
-                                          {"user": user, "message": row, "history": history})
+            return not_found(request, user)
+        return templates.TemplateResponse(request, "message.html", {
+            "user": user, "message": row, "history": history, "assignees": assignees})
+
+    def not_found(request: Request, user: SessionUser) -> Response:
+        # the same answer whether it does not exist or is someone else's
+        return templates.TemplateResponse(request, "not_found.html", {"user": user}, status_code=404)
+
+    async def assign(request: Request) -> Response:
+        user = await current_user(request)
+        form = await read_form(request)
+        if user is None or not tokens_match(user.csrf_token, form.get("csrf_token")):
+            return PlainTextResponse("invalid or missing CSRF token", status_code=403)
+        kind, _, raw_id = form.get("assignee", "").partition(":")
+        if kind not in ("user", "group", "") or (kind and not raw_id.isdigit()):
+            return PlainTextResponse("choose a user or a group", status_code=400)
+        message_id = int(request.path_params["message_id"])
+        async with as_user(pool, user.user_id) as conn:
+            row = await (await conn.execute(QUERIES["assign_message"], {
+                "message_id": message_id, "actor": user.username,
+                "user_id": int(raw_id) if kind == "user" else None,
+                "group_id": int(raw_id) if kind == "group" else None})).fetchone()
+        if not row or not row["assigned"]:
+            return not_found(request, user)
+        return RedirectResponse(f"/messages/{message_id}", status_code=303)
 
     async def health(request: Request) -> Response:
         try:
@@ -173,7 +192,8 @@ def create_app(pool: Pool, *, secure_cookies: bool = False,
         Route("/", status),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
-        Route("/messages/{message_id}", message),
+        Route("/messages/{message_id:int}", message),
+        Route("/messages/{message_id:int}/assign", assign, methods=["POST"]),
         Route("/healthz", health),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
