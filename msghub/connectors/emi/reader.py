@@ -34,10 +34,7 @@ class FrameReader:
         out: list[bytes | FrameTooLargeError] = []
         pos = 0
         while pos < len(data):
-            if not self._in_frame:
-                pos = self._seek_start(data, pos)
-            else:
-                pos = self._read_body(data, pos, out)
+            pos = self._read_body(data, pos, out) if self._in_frame else self._seek_start(data, pos)
         return out
 
     def _seek_start(self, data: bytes, pos: int) -> int:
