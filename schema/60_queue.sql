@@ -167,6 +167,10 @@ BEGIN
         v_delivered := CASE WHEN v_report.status = 'delivered' THEN 1 ELSE 0 END;
         v_failed := CASE WHEN v_report.status = 'failed' THEN 1 ELSE 0 END;
     ELSE
+        -- reports on the parts of one message may be stored at the same
+        -- moment: whoever locks the message second counts after the first
+        -- committed, so the last report always sees every part
+        PERFORM FROM hub.messages WHERE id = v_message_id FOR UPDATE;
         SELECT count(*), count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed')
         INTO v_total, v_delivered, v_failed
         FROM hub.sms_segments WHERE message_id = v_message_id;

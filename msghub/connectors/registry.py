@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from msghub.connectors.base import Connector
+from msghub.connectors.emi.connector import EmiConnector
 from msghub.connectors.loopback import LoopbackConnector
 from msghub.errors import ConfigError
 
 KINDS: dict[str, type[Connector]] = {
     LoopbackConnector.kind: LoopbackConnector,
+    EmiConnector.kind: EmiConnector,
 }
 
 

@@ -205,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     b_stats.add_argument("--messages", type=int, default=10_000_000)
     b_stats.add_argument("--days", type=int, default=100)
     b_stats.set_defaults(handler=cmd_bench_stats)
+    b_emi = bench.add_parser("emi", help="hub.outbox insert to sent over EMI to the in-process SMSC simulator")
+    b_emi.add_argument("--messages", type=int, default=5000)
+    b_emi.add_argument("--window", type=int, default=100)
+    b_emi.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
+    b_emi.set_defaults(handler=cmd_bench_emi)
     b_rls = bench.add_parser("rls", help="a user's inbox query with row-level security against without")
     b_rls.add_argument("--messages", type=int, default=1_000_000)
     b_rls.set_defaults(handler=cmd_bench_rls)
@@ -539,6 +544,16 @@ def cmd_bench_stats(args: argparse.Namespace, config: Config) -> int:
     with open_database(config) as db:
         prepare(config, db.url)
         result = bench_stats(db.url, messages=args.messages, days=args.days)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench_emi(args: argparse.Namespace, config: Config) -> int:
+    from msghub.connectors.emi.bench import bench_emi
+
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_emi(db.url, args.messages, args.window, args.rate)
     print(json.dumps(result, indent=2))
     return 0
 

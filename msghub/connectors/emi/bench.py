@@ -1,0 +1,216 @@
+"""`msghub bench emi`: outbox rows sent over EMI to the SMSC simulator.
+
+The simulator runs in this process (on a thread of its own, loopback only),
+acknowledging every submit at once and sending no delivery reports. An
+`emi` connection (bench-emi) points at it, a real hub process
+(`msghub run --only connectors,scheduler`) sends, and N rows are inserted
+into hub.outbox. Latency is from each insert's commit to the message's
+"sent" status, which the hub records once the submit was acknowledged.
+The figures are for this machine as it is: a busy machine gives slower ones.
+
+Also runnable as `python -m msghub.connectors.emi.bench --messages N --window W [--rate R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+from msghub.connectors.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.hub.benchkit import insert_rows, machine, percentile, start_hub, wait_sent
+from msghub.hub.connections import add_connection, edit_connection
+from msghub.hub.db import connect
+from msghub.hub.queries import QUERIES
+
+T = TypeVar("T")
+BENCH_CONNECTION = "bench-emi"
+BENCH_ACCOUNT = ("bench", "bench")
+CALL_TIMEOUT_S = 30.0
+FLAT_OUT_BATCH = 100  # rows per insert when not paced, so inserting is not what is measured
+FLAT_OUT_INSERTERS = 2
+
+
+class SimulatorThread:
+    """An SmscSimulator on an event loop of its own thread, for callers that
+    are not async (this benchmark, end-to-end tests that poll a database)."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="smsc-simulator", daemon=True)
+        self._sim: SmscSimulator | None = None
+
+    def __enter__(self) -> SimulatorThread:
+        self._thread.start()
+        try:
+            self._sim = self.run(lambda _: self._start())
+        except BaseException:
+            self._shutdown()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._sim is not None:
+                self.run(lambda sim: sim.stop())
+        finally:
+            self._shutdown()
+
+    async def _start(self) -> SmscSimulator:
+        sim = SmscSimulator(self.config)
+        await sim.start()
+        return sim
+
+    @property
+    def sim(self) -> SmscSimulator:
+        assert self._sim is not None, "the simulator thread is not running"
+        return self._sim
+
+    @property
+    def port(self) -> int:
+        return self.call(lambda sim: sim.port)
+
+    def run(self, fn: Callable[[SmscSimulator], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
+        """Awaits fn(simulator) on the simulator's loop and returns its result."""
+        async def call() -> T:
+            return await fn(self._sim)  # type: ignore[arg-type]  # None only while starting
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout)
+
+    def call(self, fn: Callable[[SmscSimulator], T], timeout: float = CALL_TIMEOUT_S) -> T:
+        """fn(simulator) on the simulator's loop (its state belongs to that thread)."""
+        async def call() -> T:
+            return fn(self.sim)
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout)
+
+    def _shutdown(self) -> None:
+        async def cancel_rest() -> None:
+            current = asyncio.current_task()
+            rest = [t for t in asyncio.all_tasks() if t is not current]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(cancel_rest(), self._loop).result(CALL_TIMEOUT_S)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(CALL_TIMEOUT_S)
+        self._loop.close()
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ensure_connection(url: str, port: int, window: int) -> None:
+    settings = {"host": "127.0.0.1", "port": port, "username": BENCH_ACCOUNT[0], "password": BENCH_ACCOUNT[1],
+                "window": window}
+    with connect(url) as conn:
+        if conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone():
+            edit_connection(conn, BENCH_CONNECTION, settings, enabled=True)
+        else:
+            add_connection(conn, BENCH_CONNECTION, "emi", settings)
+        conn.commit()
+
+
+def _disable_connection(url: str) -> None:
+    # the simulator is gone after the run: a later hub should not dial it
+    with connect(url) as conn:
+        edit_connection(conn, BENCH_CONNECTION, {}, enabled=False)
+        conn.commit()
+
+
+def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None) -> dict[str, Any]:
+    """Runs the benchmark (see the module docstring) and returns its figures."""
+    config = SimulatorConfig(accounts=dict([BENCH_ACCOUNT]), ack_delay_s=0.0, dr_delay_s=0.0,
+                             history_limit=max(1000, messages))
+    tag = f"bench-emi-{uuid.uuid4().hex[:8]}"
+    batch = 1 if rate else FLAT_OUT_BATCH
+    inserters = 1 if rate else FLAT_OUT_INSERTERS
+    commits: dict[int, float] = {}
+    # CPU seconds, to read the figures on a shared machine: the hub process
+    # (children), and this one (the simulator and the inserting threads)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_before = resource.getrusage(resource.RUSAGE_SELF)
+    with SimulatorThread(config) as smsc:
+        _ensure_connection(db_url, smsc.port, window)
+        try:
+            hub = start_hub(db_url, BENCH_CONNECTION)
+            try:
+                t0 = time.perf_counter()
+                wall0 = time.time()
+                shares: list[list[int]] = [[] for _ in range(inserters)]
+                for i in range(messages):
+                    shares[(i // batch) % inserters].append(i)
+                threads = [threading.Thread(target=insert_rows,
+                                            args=(db_url, BENCH_CONNECTION, tag, share, rate, t0, batch, commits))
+                           for share in shares]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                insert_s = time.perf_counter() - t0
+                sent = wait_sent(db_url, tag, messages)
+            finally:
+                hub.terminate()
+                hub.wait(timeout=30)
+        finally:
+            _disable_connection(db_url)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        acknowledged = smsc.call(lambda sim: len(sim.submits))
+        max_outstanding = smsc.call(lambda sim: sim.max_outstanding)
+    latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
+    last_sent = max(sent.values()) if sent else wall0
+    throughput = len(sent) / (last_sent - wall0) if sent and last_sent > wall0 else 0.0
+    return {
+        "benchmark": "emi",
+        "messages": messages,
+        "sent": len(sent),
+        "submits_acknowledged": acknowledged,
+        "window": window,
+        "offered_rate_per_s": rate,
+        "rows_per_insert": batch,
+        "insert_rate_per_s": round(messages / insert_s, 1),
+        "throughput_per_s": round(throughput, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        "max_ms": round(max(latencies), 2) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+        "simulator_max_outstanding": max_outstanding,
+        "hub_cpu_s": round(_cpu(children) - _cpu(children_before), 2),
+        "bench_process_cpu_s": round(_cpu(own) - _cpu(own_before), 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from msghub.hub.config import Config
+    from msghub.hub.runtime import open_database, prepare
+
+    parser = argparse.ArgumentParser(prog="msghub bench emi", description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--window", type=int, default=100, help="the EMI window (1-100)")
+    parser.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
+    args = parser.parse_args(argv)
+    config = Config.from_env()
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_emi(db.url, args.messages, args.window, args.rate)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
