@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import getpass
 import json
 import logging
@@ -261,16 +262,19 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise ConfigError(f"unknown role {unknown[0] if unknown else '(none)'!r}: use {', '.join(ROLES)}")
-    with open_database(config) as db:
+    with open_database(config) as db, contextlib.ExitStack() as stack:
         new_admin_password = prepare(config, db.url)
         on_ready = None
         if args.demo:
-            from msghub.hub.demo import ensure_demo_connection, show_round_trip
+            from msghub.hub.demo import demo_smsc, ensure_demo_connection, make_round_trip
 
+            simulator, password = demo_smsc()
+            smsc = stack.enter_context(simulator)
             with connect(db.url) as conn:
-                ensure_demo_connection(conn)
+                ensure_demo_connection(conn, smsc.port, password)
                 conn.commit()
-            on_ready = show_round_trip
+            on_ready = make_round_trip(smsc)
+            print(f"msghub: demo SMSC simulator (EMI) on 127.0.0.1:{smsc.port}", flush=True)
         print(f"msghub: database {redact(db.url)}{' (embedded)' if db.embedded else ''}", flush=True)
         if "web" in roles:
             print(f"msghub: web app on http://{config.http_host}:{config.http_port}/", flush=True)

@@ -171,8 +171,8 @@ DELETE FROM hub.web_sessions WHERE token_sha256 = %(token_sha256)s
 -- name: outbox_messages
 SELECT id FROM hub.messages WHERE outbox_id = %(id)s ORDER BY id
 
--- name: loopback_reply
-SELECT sender, text FROM hub.inbox WHERE (meta ->> 'loopback_of')::bigint = %(id)s
+-- name: demo_reply
+SELECT sender, text FROM hub.inbox WHERE sender = %(sender)s AND id > %(after)s ORDER BY id LIMIT 1
 
 -- name: queue_message_full
 INSERT INTO hub.outbox (channel, recipients, sender, subject, text, attachments, connection, send_at,

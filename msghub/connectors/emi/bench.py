@@ -14,7 +14,6 @@ Also runnable as `python -m msghub.connectors.emi.bench --messages N --window W 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -22,90 +21,20 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from msghub.connectors.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.connectors.emi.simulator import SimulatorConfig
+from msghub.connectors.emi.simulator_thread import SimulatorThread
 from msghub.hub.benchkit import insert_rows, machine, percentile, start_hub, wait_sent
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
 
-T = TypeVar("T")
 BENCH_CONNECTION = "bench-emi"
 BENCH_ACCOUNT = ("bench", "bench")
-CALL_TIMEOUT_S = 30.0
 FLAT_OUT_BATCH = 100  # rows per insert when not paced, so inserting is not what is measured
 FLAT_OUT_INSERTERS = 2
-
-
-class SimulatorThread:
-    """An SmscSimulator on an event loop of its own thread, for callers that
-    are not async (this benchmark, end-to-end tests that poll a database)."""
-
-    def __init__(self, config: SimulatorConfig) -> None:
-        self.config = config
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="smsc-simulator", daemon=True)
-        self._sim: SmscSimulator | None = None
-
-    def __enter__(self) -> SimulatorThread:
-        self._thread.start()
-        try:
-            self._sim = self.run(lambda _: self._start())
-        except BaseException:
-            self._shutdown()
-            raise
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        try:
-            if self._sim is not None:
-                self.run(lambda sim: sim.stop())
-        finally:
-            self._shutdown()
-
-    async def _start(self) -> SmscSimulator:
-        sim = SmscSimulator(self.config)
-        await sim.start()
-        return sim
-
-    @property
-    def sim(self) -> SmscSimulator:
-        assert self._sim is not None, "the simulator thread is not running"
-        return self._sim
-
-    @property
-    def port(self) -> int:
-        return self.call(lambda sim: sim.port)
-
-    def run(self, fn: Callable[[SmscSimulator], Awaitable[T]], timeout: float = CALL_TIMEOUT_S) -> T:
-        """Awaits fn(simulator) on the simulator's loop and returns its result."""
-        async def call() -> T:
-            return await fn(self._sim)  # type: ignore[arg-type]  # None only while starting
-        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout)
-
-    def call(self, fn: Callable[[SmscSimulator], T], timeout: float = CALL_TIMEOUT_S) -> T:
-        """fn(simulator) on the simulator's loop (its state belongs to that thread)."""
-        async def call() -> T:
-            return fn(self.sim)
-        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout)
-
-    def _shutdown(self) -> None:
-        async def cancel_rest() -> None:
-            current = asyncio.current_task()
-            rest = [t for t in asyncio.all_tasks() if t is not current]
-            for task in rest:
-                task.cancel()
-            await asyncio.gather(*rest, return_exceptions=True)
-
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(cancel_rest(), self._loop).result(CALL_TIMEOUT_S)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(CALL_TIMEOUT_S)
-        self._loop.close()
 
 
 def _cpu(usage: resource.struct_rusage) -> float:
