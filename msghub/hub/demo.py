@@ -79,7 +79,8 @@ async def _round_trip(pool: Pool, smsc: SimulatorThread, say: Any) -> None:
                 replied = True
                 await asyncio.to_thread(smsc.run, lambda sim: sim.inject_mo(DEMO_NUMBER, HUB_NUMBER, "Got it, thanks!"))
             if replied and not reply_seen:
-                reply = await (await conn.execute(QUERIES["demo_reply"], {"sender": DEMO_NUMBER, "after": message_id})).fetchone()
+                reply = await (await conn.execute(
+                    QUERIES["demo_reply"], {"sender": DEMO_NUMBER, "after": message_id})).fetchone()
                 if reply:
                     reply_seen = True
                     say(f"demo: reply from {reply['sender']} received after "
