@@ -95,6 +95,7 @@ DECLARE
     v_user bigint;
     v_message_ids bigint[];
     v_denied text;
+    v_viewer hub.viewer;
 BEGIN
     IF NEW.idempotency_key IS NOT NULL THEN
         -- serialise inserts of one key so a concurrent duplicate also queues nothing
@@ -224,12 +225,12 @@ BEGIN
 
     -- the row belongs to whoever inserts it (an integrator cannot claim
     -- another user); the hub itself may queue on someone's behalf
-    v_user := CASE WHEN hub.sees_all_v1() THEN coalesce(NEW.created_by, hub.current_user_id_v1())
-                   ELSE hub.current_user_id_v1() END;
+    v_viewer := hub.viewer_v1();
+    v_user := CASE WHEN v_viewer.sees_all THEN coalesce(NEW.created_by, v_viewer.user_id) ELSE v_viewer.user_id END;
     IF NEW.owner_group_id IS NULL AND NOT hub.is_app_session_v1() THEN
         NEW.owner_group_id := (SELECT group_id FROM hub.integrator_logins WHERE role_name = session_user);
-    ELSIF NEW.owner_group_id IS NOT NULL AND NOT hub.sees_all_v1()
-          AND NOT NEW.owner_group_id = ANY (hub.my_groups_v1()) THEN
+    ELSIF NEW.owner_group_id IS NOT NULL AND NOT v_viewer.sees_all
+          AND NOT NEW.owner_group_id = ANY (v_viewer.groups) THEN
         PERFORM hub.outbox_refuse_v1('owner_group_id', 'you are not a member of that group');
     END IF;
     NEW.created_by := v_user;
@@ -250,10 +251,12 @@ BEGIN
     )
     SELECT array_agg(id) INTO v_message_ids FROM queued;
 
-    SELECT c.name INTO v_denied FROM hub.messages m JOIN hub.connections c ON c.id = m.connection_id
-    WHERE m.id = ANY (v_message_ids) AND NOT hub.may_use_connection_v1(c.id) LIMIT 1;
-    IF v_denied IS NOT NULL THEN
-        PERFORM hub.outbox_refuse_v1('connection', format('you may not send through connection %L', v_denied));
+    IF NOT v_viewer.sees_all THEN
+        SELECT c.name INTO v_denied FROM hub.messages m JOIN hub.connections c ON c.id = m.connection_id
+        WHERE m.id = ANY (v_message_ids) AND NOT hub.may_use_connection_v1(c.id, v_viewer) LIMIT 1;
+        IF v_denied IS NOT NULL THEN
+            PERFORM hub.outbox_refuse_v1('connection', format('you may not send through connection %L', v_denied));
+        END IF;
     END IF;
 
     IF NEW.attachments IS NOT NULL THEN

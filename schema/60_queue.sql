@@ -10,7 +10,11 @@
 -- drained the queue, and the next insert should wake the worker at once.
 CREATE FUNCTION hub.claim_outbound_v1(p_connection_id bigint, p_node text, p_limit integer)
 RETURNS SETOF hub.messages
-LANGUAGE sql AS $$
+-- plpgsql, not sql: its plan is cached per session, where an SQL function
+-- would plan this statement (and its row-level security) on every call
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
     WITH due AS (
         SELECT id, valid_until IS NOT NULL AND valid_until <= now() AS expired
         FROM hub.messages
@@ -31,7 +35,8 @@ LANGUAGE sql AS $$
     SET status = 'sending', status_at = clock_timestamp(), claimed_by = p_node,
         claimed_at = clock_timestamp(), attempts = m.attempts + 1
     FROM due WHERE m.id = due.id AND NOT due.expired
-    RETURNING m.*
+    RETURNING m.*;
+END
 $$;
 
 -- A worker found nothing to claim and will wait for a NOTIFY: from now on

@@ -32,14 +32,13 @@ CREATE TABLE hub.assignments (
 
 CREATE INDEX assignments_message ON hub.assignments (message_id, at);
 
-CREATE FUNCTION hub.may_use_connection_v1(p_connection_id bigint) RETURNS boolean
+CREATE FUNCTION hub.may_use_connection_v1(p_connection_id bigint, p_viewer hub.viewer) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT (SELECT hub.sees_all_v1())
+    SELECT p_viewer.sees_all
         OR NOT EXISTS (SELECT FROM hub.connection_grants g WHERE g.connection_id = p_connection_id)
         OR EXISTS (SELECT FROM hub.connection_grants g
                    WHERE g.connection_id = p_connection_id
-                     AND (g.user_id = (SELECT hub.current_user_id_v1())
-                          OR g.group_id = ANY ((SELECT hub.my_groups_v1())::bigint[])))
+                     AND (g.user_id = p_viewer.user_id OR g.group_id = ANY (p_viewer.groups)))
 $$;
 
 -- Assigns a message to a user or a group (or back to nobody). The caller

@@ -161,6 +161,10 @@ DECLARE
     v_role text;
     v_groups bigint[];
 BEGIN
+    IF v_app AND current_setting('msghub.system', true) = 'on' THEN
+        -- the hub's workers, on the queue's hot path: no lookups needed
+        RETURN ROW(true, NULL, '{}', false)::hub.viewer;
+    END IF;
     IF v_app THEN
         v_user := nullif(current_setting('msghub.user_id', true), '')::bigint;
     ELSE
@@ -839,6 +843,7 @@ DECLARE
     v_user bigint;
     v_message_ids bigint[];
     v_denied text;
+    v_viewer hub.viewer;
 BEGIN
     IF NEW.idempotency_key IS NOT NULL THEN
         -- serialise inserts of one key so a concurrent duplicate also queues nothing
@@ -968,12 +973,12 @@ BEGIN
 
     -- the row belongs to whoever inserts it (an integrator cannot claim
     -- another user); the hub itself may queue on someone's behalf
-    v_user := CASE WHEN hub.sees_all_v1() THEN coalesce(NEW.created_by, hub.current_user_id_v1())
-                   ELSE hub.current_user_id_v1() END;
+    v_viewer := hub.viewer_v1();
+    v_user := CASE WHEN v_viewer.sees_all THEN coalesce(NEW.created_by, v_viewer.user_id) ELSE v_viewer.user_id END;
     IF NEW.owner_group_id IS NULL AND NOT hub.is_app_session_v1() THEN
         NEW.owner_group_id := (SELECT group_id FROM hub.integrator_logins WHERE role_name = session_user);
-    ELSIF NEW.owner_group_id IS NOT NULL AND NOT hub.sees_all_v1()
-          AND NOT NEW.owner_group_id = ANY (hub.my_groups_v1()) THEN
+    ELSIF NEW.owner_group_id IS NOT NULL AND NOT v_viewer.sees_all
+          AND NOT NEW.owner_group_id = ANY (v_viewer.groups) THEN
         PERFORM hub.outbox_refuse_v1('owner_group_id', 'you are not a member of that group');
     END IF;
     NEW.created_by := v_user;
@@ -994,10 +999,12 @@ BEGIN
     )
     SELECT array_agg(id) INTO v_message_ids FROM queued;
 
-    SELECT c.name INTO v_denied FROM hub.messages m JOIN hub.connections c ON c.id = m.connection_id
-    WHERE m.id = ANY (v_message_ids) AND NOT hub.may_use_connection_v1(c.id) LIMIT 1;
-    IF v_denied IS NOT NULL THEN
-        PERFORM hub.outbox_refuse_v1('connection', format('you may not send through connection %L', v_denied));
+    IF NOT v_viewer.sees_all THEN
+        SELECT c.name INTO v_denied FROM hub.messages m JOIN hub.connections c ON c.id = m.connection_id
+        WHERE m.id = ANY (v_message_ids) AND NOT hub.may_use_connection_v1(c.id, v_viewer) LIMIT 1;
+        IF v_denied IS NOT NULL THEN
+            PERFORM hub.outbox_refuse_v1('connection', format('you may not send through connection %L', v_denied));
+        END IF;
     END IF;
 
     IF NEW.attachments IS NOT NULL THEN
@@ -1041,7 +1048,11 @@ CREATE TRIGGER outbox_immutable
 -- drained the queue, and the next insert should wake the worker at once.
 CREATE FUNCTION hub.claim_outbound_v1(p_connection_id bigint, p_node text, p_limit integer)
 RETURNS SETOF hub.messages
-LANGUAGE sql AS $$
+-- plpgsql, not sql: its plan is cached per session, where an SQL function
+-- would plan this statement (and its row-level security) on every call
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY
     WITH due AS (
         SELECT id, valid_until IS NOT NULL AND valid_until <= now() AS expired
         FROM hub.messages
@@ -1062,7 +1073,8 @@ LANGUAGE sql AS $$
     SET status = 'sending', status_at = clock_timestamp(), claimed_by = p_node,
         claimed_at = clock_timestamp(), attempts = m.attempts + 1
     FROM due WHERE m.id = due.id AND NOT due.expired
-    RETURNING m.*
+    RETURNING m.*;
+END
 $$;
 
 -- A worker found nothing to claim and will wait for a NOTIFY: from now on
@@ -1479,14 +1491,13 @@ CREATE TABLE hub.assignments (
 
 CREATE INDEX assignments_message ON hub.assignments (message_id, at);
 
-CREATE FUNCTION hub.may_use_connection_v1(p_connection_id bigint) RETURNS boolean
+CREATE FUNCTION hub.may_use_connection_v1(p_connection_id bigint, p_viewer hub.viewer) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT (SELECT hub.sees_all_v1())
+    SELECT p_viewer.sees_all
         OR NOT EXISTS (SELECT FROM hub.connection_grants g WHERE g.connection_id = p_connection_id)
         OR EXISTS (SELECT FROM hub.connection_grants g
                    WHERE g.connection_id = p_connection_id
-                     AND (g.user_id = (SELECT hub.current_user_id_v1())
-                          OR g.group_id = ANY ((SELECT hub.my_groups_v1())::bigint[])))
+                     AND (g.user_id = p_viewer.user_id OR g.group_id = ANY (p_viewer.groups)))
 $$;
 
 -- Assigns a message to a user or a group (or back to nobody). The caller

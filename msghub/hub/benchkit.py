@@ -35,8 +35,9 @@ def start_hub(url: str, connection: str) -> subprocess.Popen[bytes]:
     """`msghub run --only connectors,scheduler`, returned once `connection` is up."""
     env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="WARNING",
                MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}")
+    # its start-up lines go to stderr: standard output carries only the JSON
     proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", "connectors,scheduler"],
-                            env=env)
+                            env=env, stdout=sys.stderr)
     deadline = time.monotonic() + HUB_START_TIMEOUT_S
     with connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
