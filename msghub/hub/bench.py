@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from msghub.hub.benchkit import insert_rows, machine, percentile, start_hub, wait_sent
+from msghub.hub.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
@@ -74,17 +74,7 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         workers = 1 if rate else max(1, concurrency)
         t0 = time.perf_counter()
         wall0 = time.time()
-        # worker w takes batches w, w + workers, ...: rows stay in order
-        shares: list[list[int]] = [[] for _ in range(workers)]
-        for i in range(messages):
-            shares[(i // batch) % workers].append(i)
-        threads = [threading.Thread(target=insert_rows,
-                                    args=(url, BENCH_CONNECTION, tag, share, rate, t0, batch, commits))
-                   for share in shares]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        insert_all(url, BENCH_CONNECTION, tag, messages, rate, batch, workers, t0, commits)
         insert_s = time.perf_counter() - t0
         sent = wait_sent(url, tag, messages)
     finally:

@@ -11,6 +11,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -72,6 +73,21 @@ def insert_rows(url: str, connection: str, tag: str, indices: list[int], rate: f
             committed = time.time()
             for i in chunk:
                 commits[i] = committed
+
+
+def insert_all(url: str, connection: str, tag: str, messages: int, rate: float | None, batch: int,
+               inserters: int, t0: float, commits: dict[int, float]) -> None:
+    """Inserts rows 0..messages-1 from `inserters` threads, `batch` rows per
+    insert; inserter w takes batches w, w + inserters, ...: rows stay in order."""
+    shares: list[list[int]] = [[] for _ in range(inserters)]
+    for i in range(messages):
+        shares[(i // batch) % inserters].append(i)
+    threads = [threading.Thread(target=insert_rows, args=(url, connection, tag, share, rate, t0, batch, commits))
+               for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def wait_sent(url: str, tag: str, messages: int) -> dict[str, float]:

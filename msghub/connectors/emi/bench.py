@@ -18,7 +18,6 @@ import json
 import os
 import resource
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -26,7 +25,7 @@ from typing import Any
 
 from msghub.connectors.emi.simulator import SimulatorConfig
 from msghub.connectors.emi.simulator_thread import SimulatorThread
-from msghub.hub.benchkit import insert_rows, machine, percentile, start_hub, wait_sent
+from msghub.hub.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
@@ -78,16 +77,7 @@ def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None
             try:
                 t0 = time.perf_counter()
                 wall0 = time.time()
-                shares: list[list[int]] = [[] for _ in range(inserters)]
-                for i in range(messages):
-                    shares[(i // batch) % inserters].append(i)
-                threads = [threading.Thread(target=insert_rows,
-                                            args=(db_url, BENCH_CONNECTION, tag, share, rate, t0, batch, commits))
-                           for share in shares]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
+                insert_all(db_url, BENCH_CONNECTION, tag, messages, rate, batch, inserters, t0, commits)
                 insert_s = time.perf_counter() - t0
                 sent = wait_sent(db_url, tag, messages)
             finally:
