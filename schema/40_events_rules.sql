@@ -6,7 +6,7 @@ CREATE TABLE hub.events (
     type          text NOT NULL
                   CONSTRAINT events_type_known CHECK (type IN (
                       'message_received', 'message_sent', 'message_failed', 'delivery_report',
-                      'connection_up', 'connection_down', 'data_imported', 'schedule')),
+                      'connection_up', 'connection_down', 'data_imported', 'schedule', 'http_response')),
     message_id    bigint REFERENCES hub.messages (id) ON DELETE CASCADE,
     connection_id bigint REFERENCES hub.connections (id) ON DELETE SET NULL,
     payload       jsonb NOT NULL DEFAULT '{}',
@@ -32,7 +32,9 @@ CREATE TABLE hub.import (
 
 CREATE TABLE hub.rules (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name            text NOT NULL CONSTRAINT rules_name_not_blank CHECK (btrim(name) <> ''),
+    name            text NOT NULL UNIQUE CONSTRAINT rules_name_not_blank CHECK (btrim(name) <> ''),
+    -- the event types the rule runs for
+    events          text[] NOT NULL DEFAULT '{message_received}',
     position        integer NOT NULL DEFAULT 0,
     enabled         boolean NOT NULL DEFAULT true,
     -- 'javascript' is hand-written; 'visual' keeps the editor's model in
@@ -48,7 +50,21 @@ CREATE TABLE hub.rules (
 );
 
 CREATE INDEX rules_owner_user ON hub.rules (owner_user_id);
+
+-- Runners cache the rules; any change tells them to reload.
+CREATE FUNCTION hub.notify_rules_change_v1() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('msghub_rules', '');
+    RETURN NULL;
+END
+$$;
+
 CREATE INDEX rules_owner_group ON hub.rules (owner_group_id);
+
+CREATE TRIGGER rules_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON hub.rules
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.notify_rules_change_v1();
 
 CREATE TABLE hub.rule_tests (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -79,3 +95,213 @@ $$;
 CREATE TRIGGER import_events
     AFTER INSERT ON hub.import REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION hub.import_to_events_v1();
+
+-- What rules keep between runs: state.set/incr/add (one JSON value per key).
+CREATE TABLE hub.rule_state (
+    rule_id    bigint NOT NULL REFERENCES hub.rules (id) ON DELETE CASCADE,
+    key        text NOT NULL,
+    value      jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (rule_id, key)
+);
+
+-- What rules said (log.info/warn/error) and how they failed, with the event.
+CREATE TABLE hub.rule_log (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rule_id  bigint REFERENCES hub.rules (id) ON DELETE CASCADE,
+    event_id bigint,
+    level    text NOT NULL CONSTRAINT rule_log_level_known CHECK (level IN ('info', 'warn', 'error')),
+    message  text NOT NULL,
+    at       timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE INDEX rule_log_rule ON hub.rule_log (rule_id, id);
+CREATE INDEX rule_log_at ON hub.rule_log (at);
+
+-- http.request() calls: written with the rule's other actions, performed
+-- after the commit by the runner's dispatcher; the answer becomes an
+-- http_response event.
+CREATE TABLE hub.http_requests (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rule_id      bigint REFERENCES hub.rules (id) ON DELETE SET NULL,
+    event_id     bigint,
+    method       text NOT NULL,
+    url          text NOT NULL,
+    headers      jsonb NOT NULL DEFAULT '{}',
+    body         text,
+    timeout_s    real NOT NULL DEFAULT 10,
+    context      jsonb NOT NULL DEFAULT 'null',
+    status       text NOT NULL DEFAULT 'pending'
+                 CONSTRAINT http_requests_status_known CHECK (status IN ('pending', 'done', 'failed')),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    claimed_by   text,
+    claimed_at   timestamptz,
+    done_at      timestamptz,
+    response     jsonb
+);
+
+CREATE INDEX http_requests_pending ON hub.http_requests (id) WHERE status = 'pending';
+
+-- Tables rules may write with sql.insert(name, row), allowed by an
+-- administrator: in msghub's own database (database_url NULL, same
+-- transaction as the rule's other actions) or in an external one named by an
+-- SQLAlchemy URL (written after the commit, through hub.export_writes).
+CREATE TABLE hub.export_tables (
+    name         text PRIMARY KEY CONSTRAINT export_tables_name_ok CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
+    table_name   text NOT NULL CONSTRAINT export_tables_table_ok
+                 CHECK (table_name ~ '^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$'),
+    database_url text,
+    -- the columns a rule may fill; NULL: any column of the table
+    columns      text[],
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE hub.export_writes (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    export_name text NOT NULL REFERENCES hub.export_tables (name) ON DELETE CASCADE,
+    rule_id     bigint REFERENCES hub.rules (id) ON DELETE SET NULL,
+    row_data    jsonb NOT NULL,
+    status      text NOT NULL DEFAULT 'pending'
+                CONSTRAINT export_writes_status_known CHECK (status IN ('pending', 'done', 'failed')),
+    attempts    integer NOT NULL DEFAULT 0,
+    error       text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    done_at     timestamptz
+);
+
+CREATE INDEX export_writes_pending ON hub.export_writes (id) WHERE status = 'pending';
+
+-- External databases polled for new rows: each row becomes a hub.import row
+-- (and so a data_imported event). The query selects rows whose key column is
+-- greater than :last_key, which is remembered.
+CREATE TABLE hub.import_sources (
+    name         text PRIMARY KEY CONSTRAINT import_sources_name_not_blank CHECK (btrim(name) <> ''),
+    database_url text NOT NULL,
+    query        text NOT NULL,
+    key_column   text NOT NULL,
+    topic        text NOT NULL,
+    interval_s   integer NOT NULL DEFAULT 60 CONSTRAINT import_sources_interval_positive CHECK (interval_s > 0),
+    enabled      boolean NOT NULL DEFAULT true,
+    last_key     jsonb,
+    last_run_at  timestamptz,
+    last_error   text
+);
+
+-- Timed rules: a schedule event every interval_s seconds for the named topic.
+CREATE TABLE hub.schedules (
+    name        text PRIMARY KEY CONSTRAINT schedules_name_not_blank CHECK (btrim(name) <> ''),
+    interval_s  integer NOT NULL CONSTRAINT schedules_interval_positive CHECK (interval_s > 0),
+    enabled     boolean NOT NULL DEFAULT true,
+    next_at     timestamptz NOT NULL DEFAULT now()
+);
+
+-- SMS voting. A poll's options carry keywords; votes are matched by the
+-- runner (msghub.rules.keywords: case, accents and noise ignored).
+CREATE TABLE hub.polls (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name               text NOT NULL UNIQUE CONSTRAINT polls_name_not_blank CHECK (btrim(name) <> ''),
+    question           text NOT NULL,
+    opens_at           timestamptz,
+    closes_at          timestamptz,
+    one_vote_per_sender boolean NOT NULL DEFAULT true,
+    -- replies; NULL: no reply. {option} is replaced by the option's label.
+    reply_vote         text,
+    reply_revote       text,
+    reply_closed       text DEFAULT 'Sorry, voting is closed.',
+    reply_unknown      text,
+    owner_user_id      bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    owner_group_id     bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT polls_opens_before_closes CHECK (opens_at IS NULL OR closes_at IS NULL OR opens_at < closes_at)
+);
+
+CREATE TABLE hub.poll_options (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    poll_id  bigint NOT NULL REFERENCES hub.polls (id) ON DELETE CASCADE,
+    position integer NOT NULL,
+    label    text NOT NULL CONSTRAINT poll_options_label_not_blank CHECK (btrim(label) <> ''),
+    keywords text[] NOT NULL CONSTRAINT poll_options_has_keyword CHECK (cardinality(keywords) > 0),
+    UNIQUE (poll_id, position)
+);
+
+CREATE TABLE hub.poll_votes (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    poll_id    bigint NOT NULL REFERENCES hub.polls (id) ON DELETE CASCADE,
+    option_id  bigint NOT NULL REFERENCES hub.poll_options (id) ON DELETE CASCADE,
+    sender     text NOT NULL,
+    -- the sender for one-vote polls (a re-vote updates the row), the
+    -- message otherwise
+    voter_key  text NOT NULL,
+    message_id bigint REFERENCES hub.messages (id) ON DELETE SET NULL,
+    voted_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (poll_id, voter_key)
+);
+
+CREATE INDEX poll_votes_option ON hub.poll_votes (option_id);
+
+-- Counts per option, zero included: what charts and reports read.
+CREATE VIEW hub.poll_results AS
+SELECT p.id AS poll_id, p.name AS poll, p.question, o.id AS option_id, o.position, o.label,
+       count(v.id) AS votes,
+       round(100.0 * count(v.id) / nullif(sum(count(v.id)) OVER (PARTITION BY p.id), 0), 1) AS percent
+FROM hub.polls p
+JOIN hub.poll_options o ON o.poll_id = p.id
+LEFT JOIN hub.poll_votes v ON v.option_id = o.id
+GROUP BY p.id, o.id;
+
+-- One vote: p_option_id NULL means no option matched. Returns the outcome
+-- ('vote', 'revote', 'same', 'closed', 'not_open', 'unknown') and the reply
+-- text to send, if any.
+CREATE FUNCTION hub.poll_vote_v1(p_poll_id bigint, p_option_id bigint, p_sender text, p_message_id bigint,
+                                 OUT outcome text, OUT reply text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_poll hub.polls;
+    v_label text;
+    v_previous bigint;
+BEGIN
+    SELECT * INTO v_poll FROM hub.polls WHERE id = p_poll_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no poll with id %', p_poll_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF v_poll.opens_at IS NOT NULL AND now() < v_poll.opens_at THEN
+        outcome := 'not_open'; reply := v_poll.reply_closed; RETURN;
+    END IF;
+    IF v_poll.closes_at IS NOT NULL AND now() >= v_poll.closes_at THEN
+        outcome := 'closed'; reply := v_poll.reply_closed; RETURN;
+    END IF;
+    IF p_option_id IS NULL THEN
+        outcome := 'unknown'; reply := v_poll.reply_unknown; RETURN;
+    END IF;
+    SELECT label INTO v_label FROM hub.poll_options WHERE id = p_option_id AND poll_id = p_poll_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'option % is not an option of poll %', p_option_id, p_poll_id USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_poll.one_vote_per_sender THEN
+        SELECT option_id INTO v_previous FROM hub.poll_votes
+        WHERE poll_id = p_poll_id AND voter_key = p_sender FOR UPDATE;
+        IF FOUND THEN
+            IF v_previous = p_option_id THEN
+                outcome := 'same';
+            ELSE
+                UPDATE hub.poll_votes SET option_id = p_option_id, message_id = p_message_id, voted_at = now()
+                WHERE poll_id = p_poll_id AND voter_key = p_sender;
+                outcome := 'revote';
+                PERFORM pg_notify('msghub_polls', p_poll_id::text);
+            END IF;
+            reply := replace(coalesce(v_poll.reply_revote, v_poll.reply_vote), '{option}', v_label);
+            RETURN;
+        END IF;
+        INSERT INTO hub.poll_votes (poll_id, option_id, sender, voter_key, message_id)
+        VALUES (p_poll_id, p_option_id, p_sender, p_sender, p_message_id)
+        ON CONFLICT (poll_id, voter_key) DO UPDATE SET option_id = EXCLUDED.option_id;
+    ELSE
+        INSERT INTO hub.poll_votes (poll_id, option_id, sender, voter_key, message_id)
+        VALUES (p_poll_id, p_option_id, p_sender, coalesce(p_message_id::text, gen_random_uuid()::text), p_message_id)
+        ON CONFLICT (poll_id, voter_key) DO NOTHING;
+    END IF;
+    PERFORM pg_notify('msghub_polls', p_poll_id::text);
+    outcome := 'vote';
+    reply := replace(v_poll.reply_vote, '{option}', v_label);
+END
+$$;

@@ -151,6 +151,37 @@ CREATE POLICY visible ON hub.rule_tests TO msghub_app
 ALTER TABLE hub.events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY system_only ON hub.events TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
 
+ALTER TABLE hub.polls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.polls TO msghub_app
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))) WITH CHECK (true);
+
+ALTER TABLE hub.poll_options ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.poll_options TO msghub_app
+    USING (EXISTS (SELECT FROM hub.polls p WHERE p.id = poll_id)) WITH CHECK (true);
+
+ALTER TABLE hub.poll_votes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.poll_votes TO msghub_app
+    USING (EXISTS (SELECT FROM hub.polls p WHERE p.id = poll_id)) WITH CHECK (true);
+
+-- The runner's own bookkeeping: the hub's system mode only (rule authors
+-- read their rule's log through the web UI, which runs in system mode and
+-- checks the rule's visibility first).
+ALTER TABLE hub.rule_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.rule_state TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.rule_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.rule_log TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.http_requests ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.http_requests TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.export_tables ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.export_tables TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.export_writes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.export_writes TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.import_sources ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.import_sources TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.schedules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.schedules TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+
 ALTER TABLE hub.audit_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY system_only ON hub.audit_log TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
 
@@ -161,7 +192,7 @@ GRANT USAGE ON SCHEMA hub TO msghub_app, msghub_integrator;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA hub TO msghub_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;
 GRANT SELECT ON hub.inbox, hub.message_status, hub.stats_messages, hub.stats_by_connection_day,
-    hub.stats_by_user_day TO msghub_integrator;
+    hub.stats_by_user_day, hub.poll_results TO msghub_integrator;
 GRANT INSERT ON hub.outbox, hub.import TO msghub_integrator;
 GRANT SELECT (id, channel, recipients, message_count, idempotency_key, correlation_id, created_at)
     ON hub.outbox TO msghub_integrator;

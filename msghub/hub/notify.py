@@ -26,6 +26,8 @@ CHANNELS: dict[str, str] = {
     "msghub_events": "empty: new rows in hub.events",
     "msghub_messages": "empty: messages were received, or reached sent, delivered or failed",
     "msghub_connections": "empty: connections were added, changed or removed",
+    "msghub_polls": "id of a poll whose counts changed",
+    "msghub_rules": "empty: rules were added, changed or removed",
 }
 
 RECONNECT_DELAY_S = 1.0

@@ -1,0 +1,244 @@
+"""The rule runner: events in, rules run, actions applied, exactly once.
+
+Each batch is one transaction: claim pending events (FOR UPDATE SKIP LOCKED,
+so runners on several nodes share the work), run every enabled rule that
+listens to each event's type, apply each rule's actions inside a savepoint,
+mark the events done, commit. A runner that dies rolls back, and its events
+are claimed again; nothing is done twice because nothing it did committed.
+
+A rule that fails (a script error, a limit, an action the database refuses)
+has its own actions rolled back to the savepoint, its error logged in
+hub.rule_log with the event, and the next rule runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from msghub.hub.db import Pool
+from msghub.rules.actions import Applied, Conn, Context, Q, apply_actions
+from msghub.rules.api import run_rule
+from msghub.rules.engine import Limits
+from msghub.rules.errors import RuleError
+from msghub.rules.pool import SandboxPool
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+POLL_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: int
+    name: str
+    events: tuple[str, ...]
+    source: str
+    stop_processing: bool
+
+
+@dataclass(slots=True)
+class BatchResult:
+    events: int = 0
+    http_requests: int = 0
+    export_writes: int = 0
+
+
+class RuleRunner:
+    """Runs rules for events until stop(); several may run side by side.
+
+    on_after_commit: called with the batch's BatchResult after each commit
+    (the dispatchers use it to learn about new HTTP requests and exports).
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        sandbox: SandboxPool,
+        node: str,
+        *,
+        batch: int = BATCH,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        limits: Limits | None = None,
+        on_after_commit: Callable[[BatchResult], None] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.sandbox = sandbox
+        self.node = node
+        self.batch = batch
+        self.poll_interval_s = poll_interval_s
+        self.limits = limits
+        self.on_after_commit = on_after_commit
+        self.wake = asyncio.Event()
+        self._rules: list[Rule] | None = None
+        self._stopping = False
+
+    def rules_changed(self, _payload: str = "") -> None:
+        self._rules = None
+
+    def notify(self, _payload: str = "") -> None:
+        self.wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self.wake.clear()
+            try:
+                result = await self.process_batch()
+            except Exception:
+                log.exception("rule runner batch failed; retrying")
+                result = BatchResult()
+                await asyncio.sleep(self.poll_interval_s)
+            if result.events == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+
+    async def process_batch(self) -> BatchResult:
+        """One transaction: claim, run, apply, mark done. Returns what it did."""
+        result = BatchResult()
+        async with self.pool.connection() as conn, conn.transaction():
+            events = await (await conn.execute(Q["claim_events"], {"limit": self.batch})).fetchall()
+            if not events:
+                return result
+            rules = await self._load_rules(conn)
+            messages = await self._messages(conn, [e["message_id"] for e in events if e["message_id"]])
+            errors: list[str | None] = []
+            for event in events:
+                message = messages.get(event["message_id"]) if event["message_id"] else None
+                errors.append(await self._process_event(conn, event, message, rules, result))
+            await conn.execute(
+                Q["finish_events"], {"ids": [e["id"] for e in events], "errors": errors, "node": self.node}
+            )
+            result.events = len(events)
+        if self.on_after_commit is not None and (result.http_requests or result.export_writes):
+            self.on_after_commit(result)
+        return result
+
+    async def _load_rules(self, conn: Conn) -> list[Rule]:
+        if self._rules is None:
+            rows = await (await conn.execute(Q["enabled_rules"])).fetchall()
+            self._rules = [
+                Rule(r["id"], r["name"], tuple(r["events"]), r["source"], r["stop_processing"]) for r in rows
+            ]
+        return self._rules
+
+    async def _messages(self, conn: Conn, ids: list[int]) -> dict[int, dict[str, Any]]:
+        if not ids:
+            return {}
+        rows = await (await conn.execute(Q["event_messages"], {"ids": ids})).fetchall()
+        return {r["id"]: r for r in rows}
+
+    async def _process_event(
+        self,
+        conn: Conn,
+        event: Mapping[str, Any],
+        message: Mapping[str, Any] | None,
+        rules: list[Rule],
+        result: BatchResult,
+    ) -> str | None:
+        """Runs the event's rules; returns a summary of failures (or None)."""
+        failed: list[str] = []
+        event_input = event_for_rules(event)
+        message_input = message_for_rules(message) if message else None
+        for rule in rules:
+            if event["type"] not in rule.events:
+                continue
+            ctx = Context(rule.id, rule.name, event["id"], message)
+            rule_input = {"event": event_input, "message": message_input, "rule": {"id": rule.id, "name": rule.name}}
+            try:
+                async with conn.transaction():  # a savepoint: this rule's actions only
+                    run = await run_rule(self.sandbox, rule.source, rule_input, _Lookups(conn, rule.id), self.limits)
+                    applied = await apply_actions(conn, ctx, run.actions)
+            except RuleError as exc:
+                failed.append(f"{rule.name}: {exc}")
+                await conn.execute(
+                    Q["rule_log"], {"rule_id": rule.id, "event_id": event["id"], "level": "error", "message": str(exc)}
+                )
+                continue
+            _count(result, applied)
+            if applied.stop or rule.stop_processing:
+                break
+        return "; ".join(failed)[:4000] if failed else None
+
+
+def _count(result: BatchResult, applied: Applied) -> None:
+    result.http_requests += applied.http_requests
+    result.export_writes += applied.export_writes
+
+
+class _Lookups:
+    """Answers a rule's lookups from the database, in the runner's transaction."""
+
+    def __init__(self, conn: Conn, rule_id: int) -> None:
+        self.conn = conn
+        self.rule_id = rule_id
+
+    async def __call__(self, kind: str, args: dict[str, Any]) -> Any:
+        if kind == "state.get":
+            row = await (await self.conn.execute(Q["state_get"], {"rule_id": self.rule_id, **args})).fetchone()
+            return None if row is None else row["value"]
+        if kind == "contacts.find":
+            params = {k: args.get(k) if isinstance(args.get(k), str) else None for k in ("phone", "email", "name")}
+            rows = await (await self.conn.execute(Q["contacts_find"], params)).fetchall()
+            return [dict(r) for r in rows]
+        if kind == "lists.members":
+            rows = await (await self.conn.execute(Q["list_members"], args)).fetchall()
+            return [dict(r) for r in rows]
+        raise RuleError(f"unknown lookup {kind!r}")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def event_for_rules(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The `event` object a rule sees."""
+    out: dict[str, Any] = {
+        "id": event["id"],
+        "type": event["type"],
+        "created_at": _iso(event["created_at"]),
+        "payload": event["payload"],
+        "connection": None,
+    }
+    if event.get("connection_id") is not None:
+        out["connection"] = {
+            "id": event["connection_id"],
+            "name": event["connection_name"],
+            "kind": event["connection_kind"],
+        }
+    return out
+
+
+def message_for_rules(m: Mapping[str, Any]) -> dict[str, Any]:
+    """The `message` object a rule sees (docs/RULES.md lists its fields)."""
+    return {
+        "id": m["id"],
+        "channel": m["channel"],
+        "direction": m["direction"],
+        "sender": m["sender"],
+        "recipients": list(m["recipients"]),
+        "subject": m["subject"],
+        "text": m["body"],
+        "parts": m["parts"],
+        "status": m["status"],
+        "created_at": _iso(m["created_at"]),
+        "status_at": _iso(m["status_at"]),
+        "folder": m["folder"],
+        "connection": None
+        if m["connection_id"] is None
+        else {"id": m["connection_id"], "name": m["connection_name"], "kind": m["connection_kind"]},
+        "failure": None
+        if m["failure_code"] is None and m["failure_reason"] is None
+        else {"code": m["failure_code"], "reason": m["failure_reason"]},
+        "correlation_id": m["correlation_id"],
+        "segments": m["segments"],
+    }

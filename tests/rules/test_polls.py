@@ -1,0 +1,101 @@
+"""A poll end to end: votes arrive as SMS, the poll's rule counts them, the
+counts view is right, voters get replies, re-votes move, late votes are
+refused politely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from msghub.rules.polls import Option, PollError, create_poll, results
+from tests.rules.runner_support import Runner, connection, receive, runner_for
+
+
+@pytest.fixture
+def runner(db_url: str) -> Iterator[Runner]:
+    yield from runner_for(db_url)
+
+
+def _replies(db) -> list[tuple[str, str]]:
+    rows = db.execute("SELECT recipients[1] AS to, body FROM hub.messages WHERE direction = 'out' ORDER BY id")
+    return [(r["to"], r["body"]) for r in rows]
+
+
+def _counts(db, name="song") -> dict[str, int]:
+    return {r["label"]: r["votes"] for r in results(db, name)}
+
+
+def _song_poll(db, **kw) -> int:
+    return create_poll(
+        db, "song", "Best song?",
+        [Option("Aurora", ("a", "aurora")), Option("Borealis", ("b", "borealis")), Option("Comet", ("c",))],
+        reply_vote="Thanks, your vote for {option} counts.",
+        reply_revote="Changed: your vote now goes to {option}.",
+        reply_unknown="Reply A, B or C to vote.", **kw)
+
+
+def test_poll_end_to_end(db, runner):
+    gsm = connection(db)
+    _song_poll(db)
+    votes = [("+447700900001", "vote a"), ("+447700900002", "B!"), ("+447700900003", "  Aurora. "),
+             ("+447700900004", "á"), ("+447700900005", "what?"), ("+447700900002", "c")]
+    for sender, text in votes:
+        receive(db, gsm, sender, text)
+    runner.drain()
+    assert _counts(db) == {"Aurora": 3, "Borealis": 0, "Comet": 1}
+    assert _replies(db) == [
+        ("+447700900001", "Thanks, your vote for Aurora counts."),
+        ("+447700900002", "Thanks, your vote for Borealis counts."),
+        ("+447700900003", "Thanks, your vote for Aurora counts."),
+        ("+447700900004", "Thanks, your vote for Aurora counts."),
+        ("+447700900005", "Reply A, B or C to vote."),
+        ("+447700900002", "Changed: your vote now goes to Comet."),
+    ]
+    percent = {r["label"]: float(r["percent"]) for r in results(db, "song")}
+    assert percent == {"Aurora": 75.0, "Borealis": 0.0, "Comet": 25.0}
+    # replies leave on the link the votes came in on
+    links = {r["connection_id"] for r in db.execute("SELECT connection_id FROM hub.messages WHERE direction = 'out'")}
+    assert links == {gsm}
+
+
+def test_late_vote_is_refused_politely_and_not_counted(db, runner):
+    gsm = connection(db)
+    _song_poll(db, opens_at=datetime.now(UTC) - timedelta(hours=2), closes_at=datetime.now(UTC) - timedelta(hours=1))
+    receive(db, gsm, "+447700900001", "a")
+    runner.drain()
+    assert _counts(db) == {"Aurora": 0, "Borealis": 0, "Comet": 0}
+    assert _replies(db) == [("+447700900001", "Sorry, voting is closed.")]
+
+
+def test_a_poll_can_count_every_vote(db, runner):
+    gsm = connection(db)
+    _song_poll(db, one_vote_per_sender=False)
+    for text in ("a", "a", "b"):
+        receive(db, gsm, "+447700900001", text)
+    runner.drain()
+    assert _counts(db) == {"Aurora": 2, "Borealis": 1, "Comet": 0}
+
+
+def test_repeating_the_same_vote_changes_nothing(db, runner):
+    gsm = connection(db)
+    _song_poll(db)
+    receive(db, gsm, "+447700900001", "b")
+    receive(db, gsm, "+447700900001", "B.")
+    runner.drain()
+    assert _counts(db) == {"Aurora": 0, "Borealis": 1, "Comet": 0}
+    assert db.execute("SELECT count(*) AS n FROM hub.poll_votes").fetchone()["n"] == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ([Option("Only", ("o",))], "at least two options"),
+        ([Option("A", ("x",)), Option("B", ("X",))], "keyword 'X' belongs to both 'A' and 'B'"),
+        ([Option("A", ("!!",)), Option("B", ("b",))], "has no letters or digits"),
+    ],
+)
+def test_bad_polls_are_refused_with_a_reason(db, options, message):
+    with pytest.raises(PollError, match=message):
+        create_poll(db, "p", "q?", options)
