@@ -70,15 +70,17 @@ CREATE TABLE hub.rule_tests (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     rule_id     bigint NOT NULL REFERENCES hub.rules (id) ON DELETE CASCADE,
     name        text NOT NULL,
-    -- the simulated event, the expected actions, mock HTTP responses
+    -- the simulated event, what lookups find (state, contacts, lists),
+    -- mock HTTP responses and the expected actions: docs/RULES.md
     event       jsonb NOT NULL,
-    expected    jsonb NOT NULL,
+    fixtures    jsonb NOT NULL DEFAULT '{}',
     mocks       jsonb NOT NULL DEFAULT '[]',
+    expected    jsonb NOT NULL,
     last_run_at timestamptz,
     last_result jsonb
 );
 
-CREATE INDEX rule_tests_rule ON hub.rule_tests (rule_id);
+CREATE UNIQUE INDEX rule_tests_rule_name ON hub.rule_tests (rule_id, name);
 
 -- Imports become data_imported events, one statement at a time.
 CREATE FUNCTION hub.import_to_events_v1() RETURNS trigger

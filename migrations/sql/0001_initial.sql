@@ -556,15 +556,17 @@ CREATE TABLE hub.rule_tests (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     rule_id     bigint NOT NULL REFERENCES hub.rules (id) ON DELETE CASCADE,
     name        text NOT NULL,
-    -- the simulated event, the expected actions, mock HTTP responses
+    -- the simulated event, what lookups find (state, contacts, lists),
+    -- mock HTTP responses and the expected actions: docs/RULES.md
     event       jsonb NOT NULL,
-    expected    jsonb NOT NULL,
+    fixtures    jsonb NOT NULL DEFAULT '{}',
     mocks       jsonb NOT NULL DEFAULT '[]',
+    expected    jsonb NOT NULL,
     last_run_at timestamptz,
     last_result jsonb
 );
 
-CREATE INDEX rule_tests_rule ON hub.rule_tests (rule_id);
+CREATE UNIQUE INDEX rule_tests_rule_name ON hub.rule_tests (rule_id, name);
 
 -- Imports become data_imported events, one statement at a time.
 CREATE FUNCTION hub.import_to_events_v1() RETURNS trigger
@@ -844,6 +846,11 @@ BEGIN
     FROM new_rows
     GROUP BY 1, 2, 3, 4, 5, 6;
 
+    -- the web UI's change feed (46_web.sql)
+    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id)
+    SELECT id, CASE direction WHEN 'in' THEN 'received' ELSE 'queued' END, owner_user_id, owner_group_id
+    FROM new_rows ORDER BY id;
+
     INSERT INTO hub.events (type, message_id, connection_id)
     SELECT 'message_received', id, connection_id FROM new_rows WHERE direction = 'in' ORDER BY id;
     IF FOUND THEN
@@ -896,6 +903,22 @@ BEGIN
     ) d
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(messages) <> 0 OR sum(segments) <> 0;
+
+    -- the web UI's change feed (46_web.sql); a claim (queued to sending)
+    -- changes nothing a person needs to see at once
+    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id,
+                                     prev_owner_user_id, prev_owner_group_id)
+    SELECT n.id,
+           CASE WHEN (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
+                THEN 'assigned'
+                WHEN n.folder_id IS DISTINCT FROM o.folder_id THEN 'moved'
+                ELSE 'status' END,
+           n.owner_user_id, n.owner_group_id, o.owner_user_id, o.owner_group_id
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.status IS DISTINCT FROM o.status AND n.status <> 'sending')
+       OR (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
+       OR n.folder_id IS DISTINCT FROM o.folder_id
+    ORDER BY n.id;
 
     INSERT INTO hub.events (type, message_id, connection_id, payload)
     SELECT CASE n.status WHEN 'sent' THEN 'message_sent' ELSE 'message_failed' END,

@@ -178,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     c_kinds = conn.add_parser("kinds", help="list connection kinds and their settings")
     c_kinds.set_defaults(handler=cmd_connection_kinds)
 
+    from msghub.rules.cli import add_parsers as add_rule_parsers
+
+    add_rule_parsers(sub)
+
     send = sub.add_parser("send", help="queue a message through hub.outbox")
     send.add_argument("text", help="the message text ('-' reads standard input)")
     send.add_argument("--to", action="append", required=True, help="recipient (repeat for several)")

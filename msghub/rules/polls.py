@@ -19,6 +19,7 @@ import psycopg
 
 from msghub.errors import HubError
 from msghub.rules.keywords import normalize_keyword
+from msghub.rules.store import SQ
 
 
 class PollError(HubError):
@@ -69,23 +70,28 @@ def create_poll(
                 raise PollError(f"keyword {keyword!r} belongs to both {seen[key]!r} and {option.label!r}")
     with conn.transaction():
         row = conn.execute(
-            "INSERT INTO hub.polls (name, question, opens_at, closes_at, one_vote_per_sender, reply_vote,"
-            " reply_revote, reply_closed, reply_unknown) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (name, question, opens_at, closes_at, one_vote_per_sender, reply_vote, reply_revote, reply_closed,
-             reply_unknown),
+            SQ["poll_insert"],
+            {
+                "name": name,
+                "question": question,
+                "opens_at": opens_at,
+                "closes_at": closes_at,
+                "one_vote_per_sender": one_vote_per_sender,
+                "reply_vote": reply_vote,
+                "reply_revote": reply_revote,
+                "reply_closed": reply_closed,
+                "reply_unknown": reply_unknown,
+            },
         ).fetchone()
         assert row is not None
         poll_id = int(row["id"])
         for position, option in enumerate(options, 1):
             conn.execute(
-                "INSERT INTO hub.poll_options (poll_id, position, label, keywords) VALUES (%s, %s, %s, %s)",
-                (poll_id, position, option.label, list(option.keywords)),
+                SQ["poll_option_insert"],
+                {"poll_id": poll_id, "position": position, "label": option.label, "keywords": list(option.keywords)},
             )
         if with_rule:
-            conn.execute(
-                "INSERT INTO hub.rules (name, source, events) VALUES (%s, %s, '{message_received}')",
-                (f"poll: {name}", poll_rule_source(name)),
-            )
+            conn.execute(SQ["poll_rule_insert"], {"name": f"poll: {name}", "source": poll_rule_source(name)})
     return poll_id
 
 
@@ -95,6 +101,4 @@ def poll_rule_source(name: str) -> str:
 
 
 def results(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:
-    return conn.execute(
-        "SELECT label, votes, percent FROM hub.poll_results WHERE poll = %s ORDER BY position", (name,)
-    ).fetchall()
+    return conn.execute(SQ["poll_results"], {"name": name}).fetchall()
