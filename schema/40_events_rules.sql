@@ -127,6 +127,9 @@ CREATE TABLE hub.http_requests (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     rule_id      bigint REFERENCES hub.rules (id) ON DELETE SET NULL,
     event_id     bigint,
+    -- the message of the event that asked: the answer's event carries it,
+    -- so the follow-up run can reply()
+    message_id   bigint REFERENCES hub.messages (id) ON DELETE SET NULL,
     method       text NOT NULL,
     url          text NOT NULL,
     headers      jsonb NOT NULL DEFAULT '{}',

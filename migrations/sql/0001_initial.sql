@@ -613,6 +613,9 @@ CREATE TABLE hub.http_requests (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     rule_id      bigint REFERENCES hub.rules (id) ON DELETE SET NULL,
     event_id     bigint,
+    -- the message of the event that asked: the answer's event carries it,
+    -- so the follow-up run can reply()
+    message_id   bigint REFERENCES hub.messages (id) ON DELETE SET NULL,
     method       text NOT NULL,
     url          text NOT NULL,
     headers      jsonb NOT NULL DEFAULT '{}',
@@ -846,11 +849,6 @@ BEGIN
     FROM new_rows
     GROUP BY 1, 2, 3, 4, 5, 6;
 
-    -- the web UI's change feed (46_web.sql)
-    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id)
-    SELECT id, CASE direction WHEN 'in' THEN 'received' ELSE 'queued' END, owner_user_id, owner_group_id
-    FROM new_rows ORDER BY id;
-
     INSERT INTO hub.events (type, message_id, connection_id)
     SELECT 'message_received', id, connection_id FROM new_rows WHERE direction = 'in' ORDER BY id;
     IF FOUND THEN
@@ -903,22 +901,6 @@ BEGIN
     ) d
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(messages) <> 0 OR sum(segments) <> 0;
-
-    -- the web UI's change feed (46_web.sql); a claim (queued to sending)
-    -- changes nothing a person needs to see at once
-    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id,
-                                     prev_owner_user_id, prev_owner_group_id)
-    SELECT n.id,
-           CASE WHEN (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
-                THEN 'assigned'
-                WHEN n.folder_id IS DISTINCT FROM o.folder_id THEN 'moved'
-                ELSE 'status' END,
-           n.owner_user_id, n.owner_group_id, o.owner_user_id, o.owner_group_id
-    FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE (n.status IS DISTINCT FROM o.status AND n.status <> 'sending')
-       OR (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
-       OR n.folder_id IS DISTINCT FROM o.folder_id
-    ORDER BY n.id;
 
     INSERT INTO hub.events (type, message_id, connection_id, payload)
     SELECT CASE n.status WHEN 'sent' THEN 'message_sent' ELSE 'message_failed' END,

@@ -218,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     b_rls = bench.add_parser("rls", help="a user's inbox query with row-level security against without")
     b_rls.add_argument("--messages", type=int, default=1_000_000)
     b_rls.set_defaults(handler=cmd_bench_rls)
+    b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
+    b_rules.add_argument("--messages", type=int, default=5000)
+    b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
+    b_rules.set_defaults(handler=cmd_bench_rules)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
     smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")
@@ -572,6 +576,16 @@ def cmd_bench_rls(args: argparse.Namespace, config: Config) -> int:
     with open_database(config) as db:
         prepare(config, db.url)
         result = bench_rls(db.url, messages=args.messages)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench_rules(args: argparse.Namespace, config: Config) -> int:
+    from msghub.rules.bench_rules import bench_rules
+
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_rules(db.url, messages=args.messages, rate=args.rate)
     print(json.dumps(result, indent=2))
     return 0
 

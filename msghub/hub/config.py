@@ -32,6 +32,9 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
                "password of the first admin account; unset: a random one is printed once"),
     EnvSetting("MSGHUB_POLL_INTERVAL_S", "1.0",
                "how often workers look for work without a NOTIFY wake-up, in seconds"),
+    EnvSetting("MSGHUB_RULE_WORKERS", "2", "rule engine worker processes (each runs one rule at a time)"),
+    EnvSetting("MSGHUB_RULE_MEMORY_MB", "16", "memory limit of one rule run, in MiB"),
+    EnvSetting("MSGHUB_RULE_CPU_MS", "50", "CPU-time limit of one rule run, in milliseconds"),
     EnvSetting("MSGHUB_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     EnvSetting("MSGHUB_SECURE_COOKIES", "0", "1 to mark session cookies Secure (serve over HTTPS)"),
 )
@@ -65,6 +68,9 @@ class Config:
     poll_interval_s: float
     log_level: str
     secure_cookies: bool
+    rule_workers: int = 2
+    rule_memory_mb: int = 16
+    rule_cpu_ms: int = 50
 
     @classmethod
     def from_env(cls) -> Config:
@@ -77,6 +83,15 @@ class Config:
         poll = float(_number("MSGHUB_POLL_INTERVAL_S", float))
         if not 0.05 <= poll <= 60:
             raise ConfigError(f"MSGHUB_POLL_INTERVAL_S={poll} must be between 0.05 and 60")
+        rule_workers = int(_number("MSGHUB_RULE_WORKERS", int))
+        if not 1 <= rule_workers <= 64:
+            raise ConfigError(f"MSGHUB_RULE_WORKERS={rule_workers} must be between 1 and 64")
+        rule_memory_mb = int(_number("MSGHUB_RULE_MEMORY_MB", int))
+        if not 1 <= rule_memory_mb <= 4096:
+            raise ConfigError(f"MSGHUB_RULE_MEMORY_MB={rule_memory_mb} must be between 1 and 4096")
+        rule_cpu_ms = int(_number("MSGHUB_RULE_CPU_MS", int))
+        if not 1 <= rule_cpu_ms <= 60000:
+            raise ConfigError(f"MSGHUB_RULE_CPU_MS={rule_cpu_ms} must be between 1 and 60000")
         return cls(
             database_url=_env("MSGHUB_DATABASE_URL"),
             data_dir=Path(_env("MSGHUB_DATA_DIR") or "./var").resolve(),
@@ -87,4 +102,7 @@ class Config:
             poll_interval_s=poll,
             log_level=level,
             secure_cookies=_env("MSGHUB_SECURE_COOKIES") == "1",
+            rule_workers=rule_workers,
+            rule_memory_mb=rule_memory_mb,
+            rule_cpu_ms=rule_cpu_ms,
         )

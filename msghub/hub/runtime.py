@@ -32,7 +32,7 @@ from msghub.hub.users import ensure_first_admin
 
 log = logging.getLogger(__name__)
 
-ROLES = ("connectors", "scheduler", "web")
+ROLES = ("connectors", "rules", "scheduler", "web")
 
 
 @dataclass
@@ -93,6 +93,12 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
     if "connectors" in roles:
         supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s)
         tasks.append(asyncio.create_task(supervisor.run(), name="supervisor"))
+    rules = None
+    if "rules" in roles:
+        from msghub.rules.service import RulesService
+
+        rules = RulesService(url, pool, listener, config)
+        tasks += rules.start()
     server = None
     if "web" in roles:
         from msghub.web.app import create_app
@@ -116,6 +122,8 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
     log.info("msghub node %s stopping", config.node_name)
     if supervisor:
         supervisor.stop()
+    if rules:
+        rules.stop()
     if server:
         server.should_exit = True
     listener.stop()
@@ -124,5 +132,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
             task.cancel()
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
+    if rules:
+        rules.close()
     await housekeeping.stop()
     await pool.close()

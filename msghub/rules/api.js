@@ -12,11 +12,28 @@
 'use strict';
 var __actions = [];
 var __needs = [];
-var __stopped = false;
 
 const event = input.event;
 const message = input.message;
 const rule = input.rule;
+
+// Parts of the API most rules never touch are compiled on first use: the
+// engine scans a string literal far faster than it compiles code, and every
+// run starts from a fresh context. api.py turns each "@lazy NAME" block into
+// the text of a function of the helpers below that returns NAME.
+const __eval = globalThis.eval;
+function __lazy(name, code) {
+  let value;
+  let made = false;
+  Object.defineProperty(globalThis, name, {
+    configurable: false,
+    enumerable: false,
+    get() {
+      if (!made) { value = __eval(code)(__act, __text, __object, __lookup, message, input); made = true; }
+      return value;
+    },
+  });
+}
 
 function __NeedData(key) { this.key = key; }
 __NeedData.prototype.toString = function () { return '__msghub_need__' + this.key; };
@@ -68,15 +85,17 @@ function assign(to) {
 }
 
 function stop() {
-  __stopped = true;
   __act('stop', {});
 }
 
+// @lazy contacts
 const contacts = Object.freeze({
   find(query) { return __lookup('contacts.find', __object(query, 'contacts.find()')); },
   create(fields) { __act('contact.create', __object(fields, 'contacts.create()')); },
 });
 
+// @end
+// @lazy lists
 const lists = Object.freeze({
   add(list, member) {
     __act('list.add', { list: __text(list, 'lists.add(): the list name'), member: __object(member, 'lists.add(): the member') });
@@ -84,16 +103,22 @@ const lists = Object.freeze({
   members(list) { return __lookup('lists.members', { list: __text(list, 'lists.members(): the list name') }); },
 });
 
+// @end
+// @lazy http
 const http = Object.freeze({
   request(fields) { __act('http', __object(fields, 'http.request()')); },
 });
 
+// @end
+// @lazy sql
 const sql = Object.freeze({
   insert(table, row) {
     __act('sql.insert', { table: __text(table, 'sql.insert(): the table name'), row: __object(row, 'sql.insert(): the row') });
   },
 });
 
+// @end
+// @lazy state
 // State reads see this run's own writes.
 const __stateWrites = {};
 function __stateValue(key) {
@@ -143,6 +168,8 @@ const state = Object.freeze({
   },
 });
 
+// @end
+// @lazy log
 function __logger(level) {
   return function () {
     const parts = [];
@@ -154,17 +181,21 @@ function __logger(level) {
   };
 }
 const log = Object.freeze({ info: __logger('info'), warn: __logger('warn'), error: __logger('error') });
+// @end
+// @lazy console
 const console = Object.freeze({ log: log.info, info: log.info, warn: log.warn, error: log.error });
 
+// @end
 const poll = Object.freeze({
   vote(name, text) {
-    if (!message && text === undefined) throw new Error('poll.vote(): this event has no message; pass the text');
+    if (!message) throw new Error('poll.vote(): this event has no message (the sender of a message is the voter)');
     const fields = { poll: __text(name, 'poll.vote(): the poll name') };
     if (text !== undefined) fields.text = __text(text, 'poll.vote(): the text');
     __act('poll.vote', fields);
   },
 });
 
+// @lazy keywords
 // Keyword matching, the same rule as msghub.rules.keywords (Python): case,
 // accents and the noise around a word are ignored; words are never split.
 // JavaScript has neither casefold() nor combining classes, so both are built
@@ -228,6 +259,7 @@ const keywords = Object.freeze({
   },
 });
 
+// @end
 const __API = [
   'event', 'message', 'rule', 'reply', 'send', 'move', 'assign', 'stop',
   'contacts.find', 'contacts.create', 'lists.add', 'lists.members',

@@ -11,6 +11,7 @@ times).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,23 @@ from msghub.rules.engine import Limits
 from msghub.rules.errors import RuleError, RuleScriptError
 from msghub.rules.pool import SandboxPool
 
-PRELUDE = (Path(__file__).with_name("api.js")).read_text(encoding="utf-8")
+_LAZY_BLOCK = re.compile(r"^// @lazy (\w+)\n(.*?)^// @end\n", re.MULTILINE | re.DOTALL)
+
+
+def _with_lazy_blocks(source: str) -> str:
+    """Turns each "// @lazy NAME ... // @end" block of api.js into a string
+    compiled on first use of NAME (see __lazy in api.js)."""
+
+    def lazy(match: re.Match[str]) -> str:
+        name, block = match.group(1), match.group(2)
+        code = f"(function (__act, __text, __object, __lookup, message, input) {{'use strict';{block}return {name};}})"
+        return f"__lazy({json.dumps(name)}, {json.dumps(code)});\n"
+
+    return _LAZY_BLOCK.sub(lazy, source)
+
+
+API_SOURCE = (Path(__file__).with_name("api.js")).read_text(encoding="utf-8")
+PRELUDE = _with_lazy_blocks(API_SOURCE)
 FINISH = "JSON.stringify({actions: __actions, needs: __needs, api: input.list_api ? __API : undefined})"
 NEED_MARK = "__msghub_need__"
 MAX_LOOKUP_ROUNDS = 8

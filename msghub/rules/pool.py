@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import signal
 import socket
@@ -86,23 +87,18 @@ class SandboxPool:
         is not JSON-serializable.
         """
         limits = limits or self.limits
-        request = json.dumps(
-            [
-                prelude,
-                source,
-                encode_input(input),
-                finish,
-                limits.memory_bytes,
-                limits.cpu_seconds,
-                limits.stack_bytes,
-            ]
-        ).encode()
+        # Checked before taking a worker: bad input must not cost one.
+        input_json = encode_input(input)
         self._bind_loop()
         slot = None if self.closed else await self._idle.get()
         if slot is None:
             self._idle.put_nowait(None)  # wake the next waiter too
             raise RuntimeError("the sandbox pool is closed")
-        return _decode_reply(await slot.submit(request, limits))
+        # A worker keeps the preludes it has seen: the rule API is sent once
+        # per worker, not with every run.
+        key = hashlib.sha256(prelude.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        rest = [source, input_json, finish, limits.memory_bytes, limits.cpu_seconds, limits.stack_bytes]
+        return _decode_reply(await slot.submit(key, prelude, rest, limits))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
@@ -164,9 +160,15 @@ class _Slot:
         self.broken = ""
         self.process: subprocess.Popen[bytes] | None = None
         self.conn: Connection | None = None
+        self.preludes: list[str] = []  # what the current process has cached
         self.spawn()
 
+    def remember_prelude(self, key: str) -> None:
+        self.preludes.append(key)
+        del self.preludes[: -worker.PRELUDE_CACHE]
+
     def spawn(self) -> None:
+        self.preludes = []
         ours, theirs = socket.socketpair()
         with ours, theirs:
             fd = theirs.fileno()
@@ -190,7 +192,7 @@ class _Slot:
         if loop is not None and self.conn is not None:
             loop.add_reader(self.conn.fileno(), self._on_readable)
 
-    async def submit(self, request: bytes, limits: Limits) -> bytes:
+    async def submit(self, key: str, prelude: str, rest: list[Any], limits: Limits) -> bytes:
         if not self.ready.is_set():
             try:
                 await asyncio.wait_for(self.ready.wait(), self.pool.start_timeout)
@@ -214,6 +216,11 @@ class _Slot:
         self.max_reply = 2 * limits.memory_bytes + 65536
         self.cpu_seconds = limits.cpu_seconds
         self.watchdog = loop.call_later(2 * limits.cpu_seconds + self.pool.grace, self._on_watchdog)
+        # built now that the worker is ready: a replacement has no preludes yet
+        known = key in self.preludes
+        request = json.dumps([key, None if known else prelude, *rest]).encode()
+        if not known:
+            self.remember_prelude(key)
         assert self.conn is not None
         try:
             self.conn.send_bytes(request)

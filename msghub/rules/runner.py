@@ -149,8 +149,10 @@ class RuleRunner:
         failed: list[str] = []
         event_input = event_for_rules(event)
         message_input = message_for_rules(message) if message else None
+        # an HTTP answer goes to the rule that asked, whatever events it lists
+        asker = event["payload"].get("rule_id") if event["type"] == "http_response" else None
         for rule in rules:
-            if event["type"] not in rule.events:
+            if rule.id != asker if asker is not None else event["type"] not in rule.events:
                 continue
             ctx = Context(rule.id, rule.name, event["id"], message)
             rule_input = {"event": event_input, "message": message_input, "rule": {"id": rule.id, "name": rule.name}}

@@ -64,7 +64,9 @@ SET value = to_jsonb(CASE WHEN jsonb_typeof(hub.rule_state.value) = 'number'
 INSERT INTO hub.rule_state (rule_id, key, value) VALUES (%(rule_id)s, %(key)s, jsonb_build_array(%(member)s::jsonb))
 ON CONFLICT (rule_id, key) DO UPDATE
 SET value = CASE WHEN jsonb_typeof(hub.rule_state.value) <> 'array' THEN jsonb_build_array(%(member)s::jsonb)
-                 WHEN hub.rule_state.value @> jsonb_build_array(%(member)s::jsonb) THEN hub.rule_state.value
+                 -- equality, not @> containment: [1] is not in [[1, 2]]
+                 WHEN EXISTS (SELECT FROM jsonb_array_elements(hub.rule_state.value) e WHERE e = %(member)s::jsonb)
+                 THEN hub.rule_state.value
                  ELSE hub.rule_state.value || jsonb_build_array(%(member)s::jsonb) END,
     updated_at = now();
 
@@ -146,8 +148,8 @@ ON CONFLICT DO NOTHING;
 SELECT hub.normalize_phone_v1(%(phone)s) AS phone;
 
 -- name: http_request_insert
-INSERT INTO hub.http_requests (rule_id, event_id, method, url, headers, body, timeout_s, context)
-VALUES (%(rule_id)s, %(event_id)s, %(method)s, %(url)s, %(headers)s, %(body)s, %(timeout_s)s, %(context)s);
+INSERT INTO hub.http_requests (rule_id, event_id, message_id, method, url, headers, body, timeout_s, context)
+VALUES (%(rule_id)s, %(event_id)s, %(message_id)s, %(method)s, %(url)s, %(headers)s, %(body)s, %(timeout_s)s, %(context)s);
 
 -- name: export_table
 SELECT name, table_name, database_url, columns FROM hub.export_tables WHERE name = %(name)s;

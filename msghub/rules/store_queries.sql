@@ -82,3 +82,32 @@ SELECT label, votes, percent FROM hub.poll_results WHERE poll = %(name)s ORDER B
 
 -- name: poll_close
 UPDATE hub.polls SET closes_at = now() WHERE name = %(name)s RETURNING id;
+
+-- name: bench_forget_polls
+-- Earlier bench runs' polls and their rules, so only this run's rule runs.
+WITH gone AS (DELETE FROM hub.polls WHERE name LIKE 'bench-%%' RETURNING name)
+DELETE FROM hub.rules WHERE name IN (SELECT 'poll: ' || name FROM gone);
+
+-- name: bench_connection
+INSERT INTO hub.connections (name, kind, channels, enabled) VALUES ('bench-votes', 'loopback', '{sms}', false)
+ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+RETURNING id;
+
+-- name: bench_receive
+SELECT hub.receive_message_v1(%(connection_id)s, 'sms', s, ARRAY['+15550000'], NULL, t)
+FROM unnest(%(senders)s::text[], %(texts)s::text[]) AS u(s, t);
+
+-- name: bench_rule_latencies
+-- From the vote's insert to its event being done: the runner marks the
+-- event done in the transaction that queued the reply, just before commit.
+SELECT extract(epoch FROM e.done_at - m.status_at) * 1000 AS ms, e.done_at
+FROM hub.messages m
+JOIN hub.events e ON e.message_id = m.id AND e.type = 'message_received'
+WHERE m.direction = 'in' AND m.sender LIKE %(pattern)s AND e.done_at IS NOT NULL;
+
+-- name: bench_replies
+SELECT count(*) AS n FROM hub.messages
+WHERE direction = 'out' AND correlation_id LIKE %(pattern)s;
+
+-- name: bench_pending_events
+SELECT count(*) AS n FROM hub.events WHERE done_at IS NULL;

@@ -306,7 +306,8 @@ def _http_response_input(
             },
             "connection": None,
         },
-        "message": None,
+        # the answer's event carries the asking event's message, so reply() works
+        "message": previous["message"],
         "rule": previous["rule"],
     }
 

@@ -3,7 +3,9 @@
 Kept apart from the pool so a worker imports only the engine. The parent
 talks to it over a socket, in multiprocessing.connection messages:
 
-request:  JSON [prelude, source, input_json, finish, memory, cpu, stack]
+request:  JSON [prelude_key, prelude, source, input_json, finish, memory, cpu, stack]
+          (prelude is null when this worker has had it under that key: the
+          parent remembers the last PRELUDE_CACHE keys it sent to each worker)
 reply:    b"ready" once at start, then per request
           b"R" + the result's JSON text, or
           b"E" + JSON {"cls", "message", "detail", "phase", "line", "column"}
@@ -22,10 +24,19 @@ from msghub.rules.engine import Limits, evaluate
 from msghub.rules.errors import RuleEngineCrashed, RuleError
 
 READY = b"ready"
+PRELUDE_CACHE = 8
+
+_preludes: dict[str, str] = {}
 
 
 def parse(request: bytes) -> tuple[str, str, str, str, Limits]:
-    prelude, source, input_json, finish, memory, cpu, stack = json.loads(request)
+    key, prelude, source, input_json, finish, memory, cpu, stack = json.loads(request)
+    if prelude is None:
+        prelude = _preludes[key]  # a KeyError is a parent bug: the worker dies, the call fails
+    else:
+        _preludes[key] = prelude
+        while len(_preludes) > PRELUDE_CACHE:
+            del _preludes[next(iter(_preludes))]
     limits = Limits(memory_bytes=memory, cpu_seconds=cpu, stack_bytes=stack)
     return prelude, source, input_json, finish, limits
 
