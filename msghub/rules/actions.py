@@ -9,6 +9,7 @@ written down here, as rows the dispatchers pick up.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ class Context:
     rule_name: str
     event_id: int
     message: Mapping[str, Any] | None  # the row from event_messages
+    # the runner's cache of polls by name: (when read, row)
+    polls: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
 
 async def apply_actions(conn: Conn, ctx: Context, actions: list[dict[str, Any]]) -> Applied:
@@ -279,6 +282,7 @@ async def _http(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
         {
             "rule_id": ctx.rule_id,
             "event_id": ctx.event_id,
+            "message_id": ctx.message["id"] if ctx.message else None,
             "method": method,
             "url": url,
             "headers": Jsonb(headers),
@@ -341,7 +345,7 @@ async def _log(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applie
 
 async def _poll_vote(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
     m = _message(ctx, "poll.vote()")
-    poll = await (await conn.execute(Q["poll_by_name"], {"name": action["poll"]})).fetchone()
+    poll = await _poll(conn, ctx, action["poll"])
     if poll is None:
         raise RuleActionError(f"no poll named {action['poll']!r}")
     text = action.get("text", m["body"])
@@ -354,6 +358,25 @@ async def _poll_vote(conn: Conn, ctx: Context, action: dict[str, Any], applied: 
     applied.votes.append({"poll": action["poll"], "option_id": option_id, "outcome": outcome["outcome"]})
     if outcome["reply"] and m["direction"] == "in":
         await _reply(conn, ctx, {"type": "reply", "text": outcome["reply"]}, applied)
+
+
+# Poll options by name, kept for a moment by each runner: a vote costs a
+# round trip less, and an edited poll is seen within POLL_CACHE_S (opening
+# times are checked by the database at every vote, not here).
+POLL_CACHE_S = 2.0
+
+
+async def _poll(conn: Conn, ctx: Context, name: str) -> dict[str, Any] | None:
+    now = time.monotonic()
+    cached = ctx.polls.get(name)
+    if cached is not None and now - cached[0] < POLL_CACHE_S:
+        return cached[1]
+    row = await (await conn.execute(Q["poll_by_name"], {"name": name})).fetchone()
+    if row is not None:
+        if len(ctx.polls) > 1000:
+            ctx.polls.clear()
+        ctx.polls[name] = (now, row)
+    return row
 
 
 def match_option(options: list[dict[str, Any]], text: str) -> int | None:

@@ -77,6 +77,7 @@ class RuleRunner:
         self.on_after_commit = on_after_commit
         self.wake = asyncio.Event()
         self._rules: list[Rule] | None = None
+        self._polls: dict[str, tuple[float, dict[str, Any]]] = {}
         self._stopping = False
 
     def rules_changed(self, _payload: str = "") -> None:
@@ -154,11 +155,14 @@ class RuleRunner:
         for rule in rules:
             if rule.id != asker if asker is not None else event["type"] not in rule.events:
                 continue
-            ctx = Context(rule.id, rule.name, event["id"], message)
+            ctx = Context(rule.id, rule.name, event["id"], message, self._polls)
             rule_input = {"event": event_input, "message": message_input, "rule": {"id": rule.id, "name": rule.name}}
             try:
-                async with conn.transaction():  # a savepoint: this rule's actions only
-                    run = await run_rule(self.sandbox, rule.source, rule_input, _Lookups(conn, rule.id), self.limits)
+                run = await run_rule(self.sandbox, rule.source, rule_input, _Lookups(conn, rule.id), self.limits)
+                if any(a["type"] != "stop" for a in run.actions):
+                    async with conn.transaction():  # a savepoint: this rule's actions only
+                        applied = await apply_actions(conn, ctx, run.actions)
+                else:  # nothing to write: no savepoint to pay for
                     applied = await apply_actions(conn, ctx, run.actions)
             except RuleError as exc:
                 failed.append(f"{rule.name}: {exc}")
