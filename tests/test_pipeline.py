@@ -102,3 +102,20 @@ def test_another_node_takes_over_when_the_holder_dies(db_url, db):
             stop_hub(first)
         if second is not None:
             stop_hub(second)
+
+
+def test_a_connection_written_by_sql_gets_defaults_and_bad_settings_are_its_error(db_url, db):
+    # integrators may add connections with INSERT: missing settings take the
+    # kind's defaults; a bad one is shown as the connection's error
+    db.execute("INSERT INTO hub.connections (name, kind, channels, config) VALUES"
+               " ('partial', 'loopback', '{sms}', '{\"echo\": false}'),"
+               " ('broken', 'loopback', '{sms}', '{\"delay_ms\": \"soon\"}')")
+    hub = start_hub(db_url)
+    try:
+        wait_for(lambda: _state(db, "partial") == "up", what="the partial connection to come up")
+        broken = wait_for(lambda: db.execute(
+            "SELECT state, last_error FROM hub.connections WHERE name = 'broken' AND state = 'down'").fetchone(),
+            what="the broken connection to report its error")
+    finally:
+        assert stop_hub(hub) == 0
+    assert broken["last_error"].startswith("bad settings: ") and "delay_ms" in broken["last_error"]

@@ -20,6 +20,7 @@ import psycopg
 
 from msghub.connectors.base import Connector
 from msghub.connectors.registry import kind_class
+from msghub.connectors.settings import validate_config
 from msghub.hub.db import Pool, connect_async
 from msghub.hub.hublink import HubLink
 from msghub.hub.notify import Listener
@@ -68,7 +69,19 @@ class ConnectionRunner:
     async def run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            connector = kind_class(self.kind)(self.name, dict(self.config), self.hub)
+            try:
+                # a row written by SQL may lack settings or carry bad ones:
+                # the kind's defaults fill the gaps, and a bad value is this
+                # connection's error, not the end of its runner
+                cls = kind_class(self.kind)
+                connector = cls(self.name, validate_config(cls.settings, self.config), self.hub)
+            except Exception as exc:
+                failures += 1
+                log.warning("connection %s cannot start: %s", self.name, exc)
+                await self.hub.set_state("down", f"bad settings: {exc}")
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff_delay(failures, self._rng))
+                continue
             await self.hub.set_state("connecting")
             try:
                 await asyncio.wait_for(connector.open(), timeout=OPEN_TIMEOUT_S)

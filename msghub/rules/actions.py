@@ -306,7 +306,7 @@ async def _sql_insert(conn: Conn, ctx: Context, action: dict[str, Any], applied:
         if unknown:
             raise RuleActionError(f"column {', '.join(unknown)} may not be written (allowed: {', '.join(allowed)})")
     if export["database_url"] is None:
-        from msghub.rules.external_sql import insert_local
+        from msghub.rules.exports import insert_local
 
         try:
             await insert_local(conn, export, row)

@@ -10,6 +10,7 @@ import logging
 from msghub.hub.config import Config
 from msghub.hub.db import Pool
 from msghub.hub.notify import Listener
+from msghub.rules.dispatch_loop import PollingLoop
 from msghub.rules.engine import MIB, Limits
 from msghub.rules.pool import SandboxPool
 from msghub.rules.runner import BatchResult, RuleRunner
@@ -57,9 +58,14 @@ class RulesService:
             dispatcher.stop()
 
     def close(self) -> None:
+        from msghub.rules.external_sql import dispose_all
+
         self.sandbox.close()
+        dispose_all()
 
 
-def _dispatchers(url: str, pool: Pool, config: Config) -> list:  # type: ignore[type-arg]
-    """The after-commit workers (msghub.rules.dispatch), when present."""
-    return []
+def _dispatchers(url: str, pool: Pool, config: Config) -> list[PollingLoop]:
+    """The after-commit workers: HTTP calls, external writes, imports, schedules."""
+    from msghub.rules.dispatch import Dispatchers
+
+    return Dispatchers(pool, config.node_name).loops

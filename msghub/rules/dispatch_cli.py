@@ -1,0 +1,366 @@
+"""Command line of imports, exports and schedules (wired into msghub.hub.cli
+through add_parsers):
+
+    msghub import add NAME --url URL --query SQL --key COLUMN --topic TOPIC [--every SECONDS]
+    msghub import test NAME | list | remove NAME | enable NAME | disable NAME | reset NAME
+    msghub export allow NAME --table [SCHEMA.]TABLE [--url URL] [--columns a,b]
+    msghub export list | remove NAME
+    msghub schedule add NAME --every SECONDS [--first ISO-TIME]
+    msghub schedule list | remove NAME | enable NAME | disable NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from msghub.errors import ConfigError
+from msghub.hub.config import Config
+from msghub.hub.db import connect, redact
+from msghub.hub.runtime import open_database
+from msghub.hub.users import audit
+from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
+from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
+from msghub.rules.importer import fetch_new_rows
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+# the same patterns as the schema's CHECK constraints, to say what is wrong first
+EXPORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+PREVIEW_ROWS = 5
+
+
+def add_parsers(sub: Any) -> None:
+    """Adds the import, export and schedule commands to msghub's subparsers."""
+    imp = sub.add_parser("import", help="poll external databases for new rows (hub.import)").add_subparsers(
+        dest="action", required=True
+    )
+    i_add = imp.add_parser("add", help="add (or replace) a source; its query gets :last_key, NULL on the first run")
+    i_add.add_argument("name")
+    i_add.add_argument("--url", required=True, help="SQLAlchemy URL, e.g. postgresql://u:p@host/db, sqlite:///f.db")
+    i_add.add_argument(
+        "--query",
+        required=True,
+        help="e.g. SELECT * FROM orders WHERE id > coalesce(:last_key, -1); '-' reads standard input",
+    )
+    i_add.add_argument("--key", required=True, help="the unique, increasing column remembered as :last_key")
+    i_add.add_argument("--topic", required=True, help="topic of the hub.import rows")
+    i_add.add_argument("--every", type=_seconds, default=60, metavar="SECONDS", help="poll interval (default 60)")
+    i_add.set_defaults(handler=cmd_import_add)
+    for action, helptext in (
+        ("test", f"show the next {PREVIEW_ROWS} rows the source would import (imports nothing)"),
+        ("remove", "remove a source"),
+        ("enable", "resume polling a source"),
+        ("disable", "stop polling a source"),
+        ("reset", "forget the last key: the next run starts from the beginning"),
+    ):
+        p = imp.add_parser(action, help=helptext)
+        p.add_argument("name")
+        p.set_defaults(handler=cmd_import_simple)
+    imp.add_parser("list", help="list sources with their last run").set_defaults(handler=cmd_import_list)
+
+    exp = sub.add_parser("export", help="tables rules may write with sql.insert()").add_subparsers(
+        dest="action", required=True
+    )
+    e_allow = exp.add_parser("allow", help="let rules write NAME: a table here, or in another database (--url)")
+    e_allow.add_argument("name")
+    e_allow.add_argument("--table", required=True, help="[SCHEMA.]TABLE")
+    e_allow.add_argument("--url", help="SQLAlchemy URL of an external database (default: msghub's own)")
+    e_allow.add_argument("--columns", type=_column_list, help="comma-separated columns rules may fill (default: any)")
+    e_allow.set_defaults(handler=cmd_export_allow)
+    e_rm = exp.add_parser("remove", help="stop rules writing NAME (its pending writes are dropped)")
+    e_rm.add_argument("name")
+    e_rm.set_defaults(handler=cmd_export_remove)
+    exp.add_parser("list", help="list writable tables with pending and failed writes").set_defaults(
+        handler=cmd_export_list
+    )
+
+    sch = sub.add_parser("schedule", help="timed 'schedule' events for rules").add_subparsers(
+        dest="action", required=True
+    )
+    s_add = sch.add_parser("add", help="add (or replace) a schedule firing every SECONDS")
+    s_add.add_argument("name")
+    s_add.add_argument("--every", type=_seconds, required=True, metavar="SECONDS")
+    s_add.add_argument("--first", type=_timestamp, help="first time it fires (ISO, default now)")
+    s_add.set_defaults(handler=cmd_schedule_add)
+    for action in ("remove", "enable", "disable"):
+        p = sch.add_parser(action, help=f"{action} a schedule")
+        p.add_argument("name")
+        p.set_defaults(handler=cmd_schedule_simple)
+    sch.add_parser("list", help="list schedules").set_defaults(handler=cmd_schedule_list)
+
+
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, not {value}")
+    return value
+
+
+def _column_list(text: str) -> list[str]:
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns:
+        raise argparse.ArgumentTypeError("name at least one column")
+    return columns
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} (e.g. 2026-12-01T09:00+01:00)") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], None]) -> int:
+    with open_database(config) as db:
+        from msghub.hub.migrate import check_not_newer
+
+        check_not_newer(db.url)
+        with connect(db.url) as conn:
+            fn(conn)
+            conn.commit()
+    return 0
+
+
+def _check_url(url: str) -> None:
+    try:
+        make_url(driver_url(url))
+    except ArgumentError:
+        raise ConfigError(
+            f"not an SQLAlchemy database URL: {redact(url)!r}"
+            " (e.g. postgresql://user:password@host/db or sqlite:////path/to/file.db)"
+        ) from None
+
+
+def _changed(row: Any, what: str, name: str) -> None:
+    if row is None:
+        raise ConfigError(f"no {what} named {name!r}")
+
+
+# --- imports ---------------------------------------------------------------
+
+
+def cmd_import_add(args: argparse.Namespace, config: Config) -> int:
+    _check_url(args.url)
+    query = sys.stdin.read() if args.query == "-" else args.query
+    if not query.strip():
+        raise ConfigError("the query is empty")
+
+    def add(conn: psycopg.Connection[Any]) -> None:
+        conn.execute(
+            Q["import_source_upsert"],
+            {
+                "name": args.name,
+                "database_url": args.url,
+                "query": query,
+                "key_column": args.key,
+                "topic": args.topic,
+                "interval_s": args.every,
+            },
+        )
+        audit(conn, getpass.getuser(), "import.add", args.name, {"url": redact(args.url), "topic": args.topic})
+        print(f"import {args.name}: every {args.every} s from {redact(args.url)} as topic {args.topic!r}")
+
+    return _with_db(config, add)
+
+
+def cmd_import_simple(args: argparse.Namespace, config: Config) -> int:
+    def act(conn: psycopg.Connection[Any]) -> None:
+        if args.action == "test":
+            _preview(conn, args.name)
+            return
+        if args.action == "remove":
+            row = conn.execute(Q["import_source_remove"], {"name": args.name}).fetchone()
+        elif args.action == "reset":
+            row = conn.execute(Q["import_source_reset"], {"name": args.name}).fetchone()
+        else:
+            row = conn.execute(
+                Q["import_source_enable"], {"name": args.name, "enabled": args.action == "enable"}
+            ).fetchone()
+        _changed(row, "import source", args.name)
+        audit(conn, getpass.getuser(), f"import.{args.action}", args.name)
+        print(f"import {args.name}: {args.action} done")
+
+    return _with_db(config, act)
+
+
+def _preview(conn: psycopg.Connection[Any], name: str) -> None:
+    source = conn.execute(Q["import_source_get"], {"name": name}).fetchone()
+    if source is None:
+        raise ConfigError(f"no import source named {name!r}")
+    try:
+        rows = fetch_new_rows(
+            source["database_url"], source["query"], source["key_column"], source["last_key"], PREVIEW_ROWS
+        )
+    except Exception as exc:
+        raise ConfigError(f"import {name}: the query failed: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        dispose_all()
+    print(
+        f"import {name}: after last key {json.dumps(source['last_key'])}, {len(rows)} row(s)"
+        f"{' (first ' + str(PREVIEW_ROWS) + ')' if len(rows) == PREVIEW_ROWS else ''}"
+    )
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+
+
+def cmd_import_list(args: argparse.Namespace, config: Config) -> int:
+    def show(conn: psycopg.Connection[Any]) -> None:
+        rows = conn.execute(Q["import_sources_list"]).fetchall()
+        if not rows:
+            print("no import sources (add one: msghub import add NAME --url URL --query SQL --key ID --topic T)")
+        for r in rows:
+            state = "enabled" if r["enabled"] else "disabled"
+            last = r["last_run_at"].isoformat(timespec="seconds") if r["last_run_at"] else "never"
+            print(
+                f"{r['name']:<20} {state:<8} every {r['interval_s']} s, topic {r['topic']}, key {r['key_column']}"
+                f" = {json.dumps(r['last_key'])}, last run {last}, {redact(r['database_url'])}"
+            )
+            if r["last_error"]:
+                print(f"{'':<20} last error: {r['last_error']}")
+
+    return _with_db(config, show)
+
+
+# --- exports ---------------------------------------------------------------
+
+
+def cmd_export_allow(args: argparse.Namespace, config: Config) -> int:
+    if not EXPORT_NAME.match(args.name):
+        raise ConfigError(f"export name {args.name!r}: letters, digits and _ only, not starting with a digit")
+    if not TABLE_NAME.match(args.table):
+        raise ConfigError(f"table {args.table!r}: write TABLE or SCHEMA.TABLE (letters, digits and _)")
+    if args.url:
+        _check_url(args.url)
+        _check_external_table(args.url, args.table, args.columns)
+
+    def allow(conn: psycopg.Connection[Any]) -> None:
+        if not args.url:
+            _check_local_table(conn, args.table, args.columns)
+        conn.execute(
+            Q["export_table_upsert"],
+            {"name": args.name, "table_name": args.table, "database_url": args.url, "columns": args.columns},
+        )
+        audit(
+            conn,
+            getpass.getuser(),
+            "export.allow",
+            args.name,
+            {"table": args.table, "url": redact(args.url) if args.url else None, "columns": args.columns},
+        )
+        where = redact(args.url) if args.url else "msghub's database"
+        print(
+            f"export {args.name}: rules may insert into {args.table} in {where}"
+            f" ({'columns ' + ', '.join(args.columns) if args.columns else 'any column'})"
+        )
+
+    return _with_db(config, allow)
+
+
+def _check_local_table(conn: psycopg.Connection[Any], table_name: str, columns: list[str] | None) -> None:
+    schema, table = split_table_name(table_name)
+    access = conn.execute(Q["local_table_access"], {"schema": schema, "table": table}).fetchone()
+    if not access or not access["exists"]:
+        raise ConfigError(f"no table {table_name} in msghub's database (create it first, or give --url)")
+    present = {r["name"] for r in conn.execute(Q["local_table_columns"], {"schema": schema, "table": table})}
+    missing = [c for c in columns or () if c not in present]
+    if missing:
+        raise ConfigError(f"table {table_name} has no column(s) {', '.join(map(repr, missing))}")
+    if not access["insertable"]:
+        print(
+            f"note: the hub's role may not insert into {table_name} yet; as its owner run\n"
+            f"  GRANT INSERT ON {table_name} TO msghub_app;  (and USAGE on any sequence it uses)"
+        )
+
+
+def _check_external_table(url: str, table_name: str, columns: list[str] | None) -> None:
+    """Asks the external database, warning rather than refusing when it cannot
+    be reached: it may be down now and up when rules write."""
+    try:
+        forget_table(url, table_name)
+        present = set(reflected_table(url, table_name).c.keys())
+    except Exception as exc:
+        print(f"warning: could not look at {table_name} in {redact(url)}: {str(exc).strip().splitlines()[0]}")
+        return
+    finally:
+        dispose_all()
+    missing = [c for c in columns or () if c not in present]
+    if missing:
+        raise ConfigError(f"table {table_name} has no column(s) {', '.join(map(repr, missing))}")
+
+
+def cmd_export_remove(args: argparse.Namespace, config: Config) -> int:
+    def rm(conn: psycopg.Connection[Any]) -> None:
+        _changed(conn.execute(Q["export_table_remove"], {"name": args.name}).fetchone(), "export", args.name)
+        audit(conn, getpass.getuser(), "export.remove", args.name)
+        print(f"export {args.name} removed")
+
+    return _with_db(config, rm)
+
+
+def cmd_export_list(args: argparse.Namespace, config: Config) -> int:
+    def show(conn: psycopg.Connection[Any]) -> None:
+        rows = conn.execute(Q["export_tables_list"]).fetchall()
+        if not rows:
+            print("no exports (allow one: msghub export allow NAME --table TABLE [--url URL])")
+        for r in rows:
+            where = redact(r["database_url"]) if r["database_url"] else "msghub"
+            columns = ", ".join(r["columns"]) if r["columns"] else "any column"
+            print(
+                f"{r['name']:<20} {r['table_name']} in {where} ({columns});"
+                f" pending {r['pending']}, failed {r['failed']}"
+            )
+
+    return _with_db(config, show)
+
+
+# --- schedules -------------------------------------------------------------
+
+
+def cmd_schedule_add(args: argparse.Namespace, config: Config) -> int:
+    def add(conn: psycopg.Connection[Any]) -> None:
+        conn.execute(Q["schedule_upsert"], {"name": args.name, "interval_s": args.every, "first_at": args.first})
+        audit(conn, getpass.getuser(), "schedule.add", args.name, {"every": args.every})
+        print(f"schedule {args.name}: every {args.every} s")
+
+    return _with_db(config, add)
+
+
+def cmd_schedule_simple(args: argparse.Namespace, config: Config) -> int:
+    def act(conn: psycopg.Connection[Any]) -> None:
+        if args.action == "remove":
+            row = conn.execute(Q["schedule_remove"], {"name": args.name}).fetchone()
+        else:
+            row = conn.execute(Q["schedule_enable"], {"name": args.name, "enabled": args.action == "enable"}).fetchone()
+        _changed(row, "schedule", args.name)
+        audit(conn, getpass.getuser(), f"schedule.{args.action}", args.name)
+        print(f"schedule {args.name}: {args.action} done")
+
+    return _with_db(config, act)
+
+
+def cmd_schedule_list(args: argparse.Namespace, config: Config) -> int:
+    def show(conn: psycopg.Connection[Any]) -> None:
+        rows = conn.execute(Q["schedules_list"]).fetchall()
+        if not rows:
+            print("no schedules (add one: msghub schedule add NAME --every SECONDS)")
+        for r in rows:
+            state = "enabled" if r["enabled"] else "disabled"
+            print(f"{r['name']:<20} {state:<8} every {r['interval_s']} s, next {r['next_at'].isoformat()}")
+
+    return _with_db(config, show)
