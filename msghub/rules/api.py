@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from msghub.rules.engine import Limits
-from msghub.rules.errors import RuleError, RuleScriptError
+from msghub.rules.errors import RuleEngineCrashed, RuleError, RuleScriptError, RuleTimeout
 from msghub.rules.pool import SandboxPool
 
 _LAZY_BLOCK = re.compile(r"^// @lazy (\w+)\n(.*?)^// @end\n", re.MULTILINE | re.DOTALL)
@@ -85,6 +85,24 @@ async def run_rule(
             kind, _, args = key.partition(" ")
             lookups[key] = _jsonable(await answer(kind, json.loads(args)))
     raise RuleActionError(f"rule needed more than {MAX_LOOKUP_ROUNDS} rounds of lookups; look up less per event")
+
+
+def settled(outcome: dict[str, Any] | RuleError) -> RunResult | RuleError | None:
+    """A run made without lookup answers (SandboxPool.run_many), if it stands:
+    its result, or its error; None when it must be run again with run_rule
+    (it asked for a lookup, or the engine failed under it)."""
+    if isinstance(outcome, RuleError):
+        if isinstance(outcome, RuleEngineCrashed | RuleTimeout):
+            return None  # maybe another run's fault, or a busy machine: once more alone
+        if isinstance(outcome, RuleScriptError) and _need_in(outcome) is not None:
+            return None
+        return outcome
+    if outcome.get("needs"):
+        return None
+    try:
+        return RunResult(check_actions(outcome.get("actions")))
+    except RuleActionError as exc:
+        return exc
 
 
 def _need_in(exc: RuleScriptError) -> str | None:

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
@@ -94,11 +94,52 @@ class SandboxPool:
         if slot is None:
             self._idle.put_nowait(None)  # wake the next waiter too
             raise RuntimeError("the sandbox pool is closed")
-        # A worker keeps the preludes it has seen: the rule API is sent once
-        # per worker, not with every run.
-        key = hashlib.sha256(prelude.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         rest = [source, input_json, finish, limits.memory_bytes, limits.cpu_seconds, limits.stack_bytes]
-        return _decode_reply(await slot.submit(key, prelude, rest, limits))
+        return _decode_reply(await slot.submit(_prelude_key(prelude), prelude, rest, limits))
+
+    async def run_many(
+        self,
+        prelude: str,
+        runs: Sequence[tuple[str, Mapping[str, Any]]],
+        finish: str,
+        limits: Limits | None = None,
+    ) -> list[dict[str, Any] | RuleError]:
+        """Runs each (source, input) like run(), each in its own fresh context
+        under its own limits, with one round trip per worker for all of them
+        (the runs are shared out among the workers). Returns each run's result
+        or its error, in order. If a worker dies mid-batch (a crash, a hard
+        timeout), every run it had not answered fails with RuleEngineCrashed:
+        run those again one by one to learn which one it was."""
+        limits = limits or self.limits
+        encoded = [(source, encode_input(input)) for source, input in runs]
+        if not encoded:
+            return []
+        self._bind_loop()
+        size = -(-len(encoded) // len(self._slots))
+        chunks = [encoded[i : i + size] for i in range(0, len(encoded), size)]
+        replies = await asyncio.gather(*(self._run_chunk(prelude, chunk, finish, limits) for chunk in chunks))
+        return [result for chunk in replies for result in chunk]
+
+    async def _run_chunk(
+        self, prelude: str, chunk: list[tuple[str, str]], finish: str, limits: Limits
+    ) -> list[dict[str, Any] | RuleError]:
+        slot = None if self.closed else await self._idle.get()
+        if slot is None:
+            self._idle.put_nowait(None)
+            raise RuntimeError("the sandbox pool is closed")
+        rest = [
+            [list(pair) for pair in chunk],
+            None,
+            finish,
+            limits.memory_bytes,
+            limits.cpu_seconds,
+            limits.stack_bytes,
+        ]
+        try:
+            reply = await slot.submit(_prelude_key(prelude), prelude, rest, limits, runs=len(chunk))
+        except RuleError as exc:
+            return [exc] * len(chunk)
+        return _decode_batch(reply, len(chunk))
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
@@ -192,7 +233,7 @@ class _Slot:
         if loop is not None and self.conn is not None:
             loop.add_reader(self.conn.fileno(), self._on_readable)
 
-    async def submit(self, key: str, prelude: str, rest: list[Any], limits: Limits) -> bytes:
+    async def submit(self, key: str, prelude: str, rest: list[Any], limits: Limits, runs: int = 1) -> bytes:
         if not self.ready.is_set():
             try:
                 await asyncio.wait_for(self.ready.wait(), self.pool.start_timeout)
@@ -213,9 +254,9 @@ class _Slot:
         future: asyncio.Future[bytes] = loop.create_future()
         self.future = future
         # Twice the memory limit covers any text the engine can build, as UTF-8.
-        self.max_reply = 2 * limits.memory_bytes + 65536
+        self.max_reply = runs * (2 * limits.memory_bytes + 65536)
         self.cpu_seconds = limits.cpu_seconds
-        self.watchdog = loop.call_later(2 * limits.cpu_seconds + self.pool.grace, self._on_watchdog)
+        self.watchdog = loop.call_later(runs * 2 * limits.cpu_seconds + self.pool.grace, self._on_watchdog)
         # built now that the worker is ready: a replacement has no preludes yet
         known = key in self.preludes
         request = json.dumps([key, None if known else prelude, *rest]).encode()
@@ -335,6 +376,34 @@ class _Slot:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+
+
+def _prelude_key(prelude: str) -> str:
+    # A worker keeps the preludes it has seen under this key: the rule API is
+    # sent once per worker, not with every run.
+    return hashlib.sha256(prelude.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _decode_batch(reply: bytes, count: int) -> list[dict[str, Any] | RuleError]:
+    crashed = RuleEngineCrashed("the rule engine worker sent a reply it should not", phase="engine")
+    try:
+        items = json.loads(reply[1:]) if reply[:1] == b"B" else None
+    except ValueError:
+        items = None
+    if not isinstance(items, list) or len(items) != count or not all(isinstance(i, str) for i in items):
+        if reply[:1] == b"E":  # the whole batch was refused (e.g. a prelude too big)
+            try:
+                _decode_reply(reply)
+            except RuleError as exc:
+                return [exc] * count
+        return [crashed] * count
+    out: list[dict[str, Any] | RuleError] = []
+    for item in items:
+        try:
+            out.append(_decode_reply(item.encode()))
+        except RuleError as exc:
+            out.append(exc)
+    return out
 
 
 def _decode_reply(reply: bytes) -> dict[str, Any]:

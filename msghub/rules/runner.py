@@ -23,7 +23,7 @@ from typing import Any
 
 from msghub.hub.db import Pool
 from msghub.rules.actions import Applied, Conn, Context, Q, apply_actions
-from msghub.rules.api import run_rule
+from msghub.rules.api import FINISH, PRELUDE, RunResult, run_rule, settled
 from msghub.rules.engine import Limits
 from msghub.rules.errors import RuleError
 from msghub.rules.pool import SandboxPool
@@ -112,10 +112,20 @@ class RuleRunner:
                 return result
             rules = await self._load_rules(conn)
             messages = await self._messages(conn, [e["message_id"] for e in events if e["message_id"]])
+            inputs = {
+                e["id"]: (
+                    event_for_rules(e),
+                    message_for_rules(messages[e["message_id"]]) if e["message_id"] in messages else None,
+                )
+                for e in events
+            }
+            first_runs = await self._run_ahead(events, inputs, rules)
             errors: list[str | None] = []
             for event in events:
                 message = messages.get(event["message_id"]) if event["message_id"] else None
-                errors.append(await self._process_event(conn, event, message, rules, result))
+                errors.append(
+                    await self._process_event(conn, event, message, inputs[event["id"]], rules, first_runs, result)
+                )
             await conn.execute(
                 Q["finish_events"], {"ids": [e["id"] for e in events], "errors": errors, "node": self.node}
             )
@@ -138,27 +148,44 @@ class RuleRunner:
         rows = await (await conn.execute(Q["event_messages"], {"ids": ids})).fetchall()
         return {r["id"]: r for r in rows}
 
+    async def _run_ahead(
+        self, events: list[dict[str, Any]], inputs: dict[int, Inputs], rules: list[Rule]
+    ) -> dict[tuple[int, int], RunResult | RuleError | None]:
+        """Every rule for every event of the batch, run at once on all workers
+        with no lookups answered. A run that needed none is a pure function of
+        its input, so its result stands whatever the other events do; the
+        rest run again, in order, when their turn comes."""
+        pairs = [(e["id"], rule) for e in events for rule in _rules_for(e, rules)]
+        outcomes = await self.sandbox.run_many(
+            PRELUDE,
+            [(rule.source, _rule_input(inputs[event_id], rule)) for event_id, rule in pairs],
+            FINISH,
+            self.limits,
+        )
+        return {(event_id, rule.id): settled(o) for (event_id, rule), o in zip(pairs, outcomes, strict=True)}
+
     async def _process_event(
         self,
         conn: Conn,
         event: Mapping[str, Any],
         message: Mapping[str, Any] | None,
+        inputs: Inputs,
         rules: list[Rule],
+        first_runs: dict[tuple[int, int], RunResult | RuleError | None],
         result: BatchResult,
     ) -> str | None:
         """Runs the event's rules; returns a summary of failures (or None)."""
         failed: list[str] = []
-        event_input = event_for_rules(event)
-        message_input = message_for_rules(message) if message else None
-        # an HTTP answer goes to the rule that asked, whatever events it lists
-        asker = event["payload"].get("rule_id") if event["type"] == "http_response" else None
-        for rule in rules:
-            if rule.id != asker if asker is not None else event["type"] not in rule.events:
-                continue
+        for rule in _rules_for(event, rules):
             ctx = Context(rule.id, rule.name, event["id"], message, self._polls)
-            rule_input = {"event": event_input, "message": message_input, "rule": {"id": rule.id, "name": rule.name}}
             try:
-                run = await run_rule(self.sandbox, rule.source, rule_input, _Lookups(conn, rule.id), self.limits)
+                run = first_runs.get((event["id"], rule.id))
+                if isinstance(run, RuleError):
+                    raise run
+                if run is None:
+                    run = await run_rule(
+                        self.sandbox, rule.source, _rule_input(inputs, rule), _Lookups(conn, rule.id), self.limits
+                    )
                 if any(a["type"] != "stop" for a in run.actions):
                     async with conn.transaction():  # a savepoint: this rule's actions only
                         applied = await apply_actions(conn, ctx, run.actions)
@@ -174,6 +201,21 @@ class RuleRunner:
             if applied.stop or rule.stop_processing:
                 break
         return "; ".join(failed)[:4000] if failed else None
+
+
+Inputs = tuple[dict[str, Any], dict[str, Any] | None]  # what rules see: the event, its message
+
+
+def _rules_for(event: Mapping[str, Any], rules: list[Rule]) -> list[Rule]:
+    # an HTTP answer goes to the rule that asked, whatever events it lists
+    if event["type"] == "http_response":
+        return [r for r in rules if r.id == event["payload"].get("rule_id")]
+    return [r for r in rules if event["type"] in r.events]
+
+
+def _rule_input(inputs: Inputs, rule: Rule) -> dict[str, Any]:
+    event, message = inputs
+    return {"event": event, "message": message, "rule": {"id": rule.id, "name": rule.name}}
 
 
 def _count(result: BatchResult, applied: Applied) -> None:
