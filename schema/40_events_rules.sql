@@ -310,3 +310,32 @@ BEGIN
     reply := replace(v_poll.reply_vote, '{option}', v_label);
 END
 $$;
+
+-- A vote by a received message, and the poll's answer queued back to the
+-- voter on the link the vote came in on: one round trip for the runner.
+CREATE FUNCTION hub.poll_vote_reply_v1(p_poll_id bigint, p_option_id bigint, p_message_id bigint,
+                                       p_correlation_id text, OUT outcome text, OUT reply text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_message hub.messages;
+    v_connection text;
+BEGIN
+    SELECT * INTO v_message FROM hub.messages WHERE id = p_message_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no message with id %', p_message_id USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT v.outcome, v.reply INTO outcome, reply
+    FROM hub.poll_vote_v1(p_poll_id, p_option_id, v_message.sender, p_message_id) v;
+    IF reply IS NOT NULL AND v_message.direction = 'in' THEN
+        SELECT name INTO v_connection FROM hub.connections WHERE id = v_message.connection_id;
+        INSERT INTO hub.outbox (channel, recipient, subject, text, connection, created_by, owner_group_id,
+                                correlation_id)
+        VALUES (v_message.channel, v_message.sender,
+                CASE WHEN v_message.channel = 'email'
+                     THEN CASE WHEN coalesce(v_message.subject, '') ILIKE 're:%'
+                               THEN v_message.subject ELSE btrim('Re: ' || coalesce(v_message.subject, '')) END
+                END,
+                reply, v_connection, v_message.owner_user_id, v_message.owner_group_id, p_correlation_id);
+    END IF;
+END
+$$;

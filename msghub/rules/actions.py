@@ -80,6 +80,11 @@ def _opt_text(action: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+def _correlation(ctx: Context) -> str:
+    """What a rule's messages carry in correlation_id: rule and event."""
+    return f"rule:{ctx.rule_name}:event:{ctx.event_id}"
+
+
 async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> None:
     attachments = fields.pop("attachments", None)
     if attachments is not None and not isinstance(attachments, list):
@@ -99,7 +104,7 @@ async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> N
         "attachments": Jsonb(attachments) if attachments else None,
         "delivery_report": bool(fields.get("delivery_report", False)),
         "priority": 1 if priority is None else priority,
-        "correlation_id": f"rule:{ctx.rule_name}:event:{ctx.event_id}",
+        "correlation_id": _correlation(ctx),
     }
     cur = await conn.execute(Q["outbox_insert"], params)
     row = await cur.fetchone()
@@ -350,14 +355,14 @@ async def _poll_vote(conn: Conn, ctx: Context, action: dict[str, Any], applied: 
         raise RuleActionError(f"no poll named {action['poll']!r}")
     text = action.get("text", m["body"])
     option_id = match_option(poll["options"], text)
+    # the vote and the poll's answer to it, queued like reply() would
     cur = await conn.execute(
-        Q["poll_vote"], {"poll_id": poll["id"], "option_id": option_id, "sender": m["sender"], "message_id": m["id"]}
+        Q["poll_vote"],
+        {"poll_id": poll["id"], "option_id": option_id, "message_id": m["id"], "correlation_id": _correlation(ctx)},
     )
     outcome = await cur.fetchone()
     assert outcome is not None
     applied.votes.append({"poll": action["poll"], "option_id": option_id, "outcome": outcome["outcome"]})
-    if outcome["reply"] and m["direction"] == "in":
-        await _reply(conn, ctx, {"type": "reply", "text": outcome["reply"]}, applied)
 
 
 # Poll options by name, kept for a moment by each runner: a vote costs a

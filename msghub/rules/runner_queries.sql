@@ -166,4 +166,5 @@ WHERE p.name = %(name)s
 GROUP BY p.id;
 
 -- name: poll_vote
-SELECT outcome, reply FROM hub.poll_vote_v1(%(poll_id)s, %(option_id)s, %(sender)s, %(message_id)s);
+SELECT outcome, reply
+FROM hub.poll_vote_reply_v1(%(poll_id)s, %(option_id)s, %(message_id)s, %(correlation_id)s);
