@@ -35,6 +35,8 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("MSGHUB_RULE_WORKERS", "2", "rule engine worker processes (each runs one rule at a time)"),
     EnvSetting("MSGHUB_RULE_MEMORY_MB", "16", "memory limit of one rule run, in MiB"),
     EnvSetting("MSGHUB_RULE_CPU_MS", "50", "CPU-time limit of one rule run, in milliseconds"),
+    EnvSetting("MSGHUB_RULE_HTTP_PRIVATE", "0",
+               "1 lets rules' http.request() reach private, loopback and link-local addresses"),
     EnvSetting("MSGHUB_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     EnvSetting("MSGHUB_SECURE_COOKIES", "0", "1 to mark session cookies Secure (serve over HTTPS)"),
 )
@@ -71,6 +73,7 @@ class Config:
     rule_workers: int = 2
     rule_memory_mb: int = 16
     rule_cpu_ms: int = 50
+    rule_http_private: bool = False
 
     @classmethod
     def from_env(cls) -> Config:
@@ -105,4 +108,5 @@ class Config:
             rule_workers=rule_workers,
             rule_memory_mb=rule_memory_mb,
             rule_cpu_ms=rule_cpu_ms,
+            rule_http_private=_env("MSGHUB_RULE_HTTP_PRIVATE") == "1",
         )

@@ -24,8 +24,8 @@ from msghub.rules.schedules import ScheduleTicker
 
 
 class Dispatchers:
-    def __init__(self, pool: Pool, node: str) -> None:
-        self.http = HttpDispatcher(pool, node)
+    def __init__(self, pool: Pool, node: str, *, http_private: bool = False) -> None:
+        self.http = HttpDispatcher(pool, node, allow_private=http_private)
         self.exports = ExportWriter(pool)
         self.imports = Importer(pool)
         self.schedules = ScheduleTicker(pool)

@@ -43,10 +43,12 @@ class HttpDispatcher(PollingLoop):
         poll_interval_s: float = POLL_INTERVAL_S,
         lease_s: float = LEASE_S,
         max_in_flight: int = MAX_IN_FLIGHT,
+        allow_private: bool = False,
     ) -> None:
         super().__init__(poll_interval_s)
         self.pool = pool
         self.node = node
+        self.allow_private = allow_private
         # redirects are not followed: the rule sees the 3xx and its Location
         self.client = client or httpx.AsyncClient(follow_redirects=False)
         self.lease_s = lease_s
@@ -105,7 +107,13 @@ class HttpDispatcher(PollingLoop):
 
     async def _answer(self, request: Row) -> None:
         response = await fetch(
-            self.client, request["method"], request["url"], request["headers"], request["body"], request["timeout_s"]
+            self.client,
+            request["method"],
+            request["url"],
+            request["headers"],
+            request["body"],
+            request["timeout_s"],
+            allow_private=self.allow_private,
         )
         try:
             await self._record(request, response)

@@ -11,6 +11,7 @@ timeout or a bad URL is a response with status null and the reason in
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import time
 from collections.abc import Mapping
@@ -57,6 +58,28 @@ def error_response(error: str, elapsed_ms: int = 0) -> dict[str, Any]:
     }
 
 
+async def address_problem(url: str) -> str | None:
+    """Why the URL's host may not be reached by a rule, or None.
+
+    Rules run with the hub's network position, inside the organisation: by
+    default they may reach only public addresses, never the hub itself, the
+    LAN or a cloud metadata service (MSGHUB_RULE_HTTP_PRIVATE=1 allows it).
+    Every address the name resolves to is checked."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    except OSError as exc:
+        return f"cannot resolve {host!r}: {exc.strerror or exc}"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global or address.is_multicast:
+            return (
+                f"{host} is a private, local or reserved address ({address}); rules may reach only public"
+                " addresses unless MSGHUB_RULE_HTTP_PRIVATE=1"
+            )
+    return None
+
+
 async def fetch(
     client: httpx.AsyncClient,
     method: str,
@@ -64,10 +87,14 @@ async def fetch(
     headers: Mapping[str, Any] | None,
     body: str | None,
     timeout_s: float | None,
+    *,
+    allow_private: bool = False,
 ) -> dict[str, Any]:
     """Performs the request; the whole exchange, body included, ends within the timeout."""
     started = time.monotonic()
     problem = url_problem(url)
+    if problem is None and not allow_private:
+        problem = await address_problem(url)
     if problem:
         return error_response(problem)
     if headers is not None and not isinstance(headers, Mapping):

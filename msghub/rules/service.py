@@ -68,4 +68,4 @@ def _dispatchers(url: str, pool: Pool, config: Config) -> list[PollingLoop]:
     """The after-commit workers: HTTP calls, external writes, imports, schedules."""
     from msghub.rules.dispatch import Dispatchers
 
-    return Dispatchers(pool, config.node_name).loops
+    return Dispatchers(pool, config.node_name, http_private=config.rule_http_private).loops

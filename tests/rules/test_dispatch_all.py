@@ -65,7 +65,7 @@ def test_all_loops_run_until_stopped(db, db_url, tmp_path: Path):
 def test_wake_reaches_the_loops_that_follow_rule_runs(db_url):
     async def main() -> tuple[bool, bool, bool]:
         pool = make_pool(db_url, max_size=2)
-        dispatchers = Dispatchers(pool, "n1")
+        dispatchers = Dispatchers(pool, "n1", http_private=True)
         dispatchers.wake()
         woken = (
             dispatchers.http._wakeup.is_set(),

@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
+import httpx
 import psycopg
 import pytest
 
 from msghub.hub.runtime import make_pool
 from msghub.rules.http_dispatch import HttpDispatcher
-from msghub.rules.http_fetch import MAX_BODY_BYTES, MAX_TIMEOUT_S, timeout_for
+from msghub.rules.http_fetch import MAX_BODY_BYTES, MAX_TIMEOUT_S, fetch, timeout_for
 
 T = TypeVar("T")
 # the slow endpoint answers only when the test is over (or after this long)
@@ -109,7 +110,7 @@ def with_dispatcher(db_url: str, work: Callable[[HttpDispatcher], Awaitable[T]],
     async def main() -> T:
         pool = make_pool(db_url, max_size=3)
         await pool.open(wait=True)
-        dispatcher = HttpDispatcher(pool, node, poll_interval_s=0.05)
+        dispatcher = HttpDispatcher(pool, node, poll_interval_s=0.05, allow_private=True)
         try:
             return await work(dispatcher)
         finally:
@@ -309,3 +310,18 @@ def test_the_running_loop_answers_when_woken(db, db_url, server):
 
     assert with_dispatcher(db_url, work) == ["0", "1", "2"]
     assert len(events(db)) == 3
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/", "http://localhost/", "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/", "http://192.168.0.1/", "http://0.0.0.0/",
+])
+def test_rules_cannot_reach_private_addresses_by_default(url):
+    async def main() -> dict:
+        async with httpx.AsyncClient() as client:
+            return await fetch(client, "GET", url, None, None, 1)
+
+    response = asyncio.run(main())
+    assert response["status"] is None
+    assert "private, local or reserved address" in response["error"]
+    assert "MSGHUB_RULE_HTTP_PRIVATE=1" in response["error"]

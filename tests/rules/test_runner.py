@@ -157,7 +157,7 @@ def test_http_answer_reaches_the_asking_rule_which_replies(db, runner):
         receive(db, gsm, "+447700900001", "tea")
         runner.drain()
         assert _outbox(db) == []  # nothing before the call was made
-        dispatcher = HttpDispatcher(runner.pool, "test-node")
+        dispatcher = HttpDispatcher(runner.pool, "test-node", allow_private=True)
         assert runner.loop.run_until_complete(dispatcher.process_once()) == 1
         runner.loop.run_until_complete(dispatcher.aclose())
         runner.drain()
