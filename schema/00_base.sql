@@ -23,7 +23,8 @@ INSERT INTO hub.settings (key, value, description) VALUES
     ('retry_base_s', '5', 'first retry delay of a failed send, doubled per attempt'),
     ('retry_max_s', '3600', 'longest retry delay of a failed send'),
     ('sending_lease_s', '60', 'a message in sending longer than this is returned to the queue'),
-    ('event_retention_days', '30', 'processed events older than this are deleted');
+    ('event_retention_days', '30', 'processed events older than this are deleted'),
+    ('auto_reply_limit_per_hour', '10', 'most automatic answers (reply() and poll replies) one address gets per hour');
 
 -- Reads a numeric setting; STABLE so a statement reads it once per call site.
 CREATE FUNCTION hub.setting_int(p_key text) RETURNS bigint

@@ -311,6 +311,25 @@ BEGIN
 END
 $$;
 
+-- Automatic answers per address and hour: two auto-responders answering each
+-- other would otherwise never stop. Counted by hub.auto_reply_allowed_v1.
+CREATE UNLOGGED TABLE hub.auto_reply_counts (
+    address text NOT NULL,
+    hour    timestamptz NOT NULL,
+    replies integer NOT NULL,
+    PRIMARY KEY (address, hour)
+);
+
+-- Counts one automatic answer to the address; false once the hour's limit
+-- (setting auto_reply_limit_per_hour) is passed.
+CREATE FUNCTION hub.auto_reply_allowed_v1(p_address text) RETURNS boolean
+LANGUAGE sql AS $$
+    INSERT INTO hub.auto_reply_counts AS c (address, hour, replies)
+    VALUES (p_address, date_trunc('hour', now()), 1)
+    ON CONFLICT (address, hour) DO UPDATE SET replies = c.replies + 1
+    RETURNING replies <= hub.setting_int('auto_reply_limit_per_hour')
+$$;
+
 -- A vote by a received message, and the poll's answer queued back to the
 -- voter on the link the vote came in on: one round trip for the runner.
 CREATE FUNCTION hub.poll_vote_reply_v1(p_poll_id bigint, p_option_id bigint, p_message_id bigint,
@@ -326,6 +345,9 @@ BEGIN
     END IF;
     SELECT v.outcome, v.reply INTO outcome, reply
     FROM hub.poll_vote_v1(p_poll_id, p_option_id, v_message.sender, p_message_id) v;
+    IF reply IS NOT NULL AND v_message.direction = 'in' AND NOT hub.auto_reply_allowed_v1(v_message.sender) THEN
+        reply := NULL;  -- the vote counts; the answer is withheld
+    END IF;
     IF reply IS NOT NULL AND v_message.direction = 'in' THEN
         SELECT name INTO v_connection FROM hub.connections WHERE id = v_message.connection_id;
         INSERT INTO hub.outbox (channel, recipient, subject, text, connection, created_by, owner_group_id,

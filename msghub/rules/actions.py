@@ -106,10 +106,23 @@ async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> N
         "priority": 1 if priority is None else priority,
         "correlation_id": _correlation(ctx),
     }
-    cur = await conn.execute(Q["outbox_insert"], params)
+    automatic = fields.get("automatic", False)
+    params.pop("automatic", None)
+    cur = await conn.execute(Q["auto_reply_insert" if automatic else "outbox_insert"], params)
     row = await cur.fetchone()
     if row is not None:
         applied.queued.append(int(row["id"]))
+    elif automatic:
+        await conn.execute(
+            Q["rule_log"],
+            {
+                "rule_id": ctx.rule_id,
+                "event_id": ctx.event_id,
+                "level": "warn",
+                "message": f"reply to {params['recipient']} withheld: the address had"
+                " auto_reply_limit_per_hour automatic answers this hour",
+            },
+        )
 
 
 async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
@@ -138,6 +151,7 @@ async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appl
         priority=action.get("priority"),
         created_by=m["owner_user_id"],
         owner_group_id=m["owner_group_id"],
+        automatic=True,
     )
 
 

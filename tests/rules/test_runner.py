@@ -190,3 +190,23 @@ def test_each_event_is_processed_once_with_two_runners(db, db_url):
         b.close()
     assert sum(counts) == 60
     assert db.execute("SELECT value FROM hub.rule_state WHERE key = 'n'").fetchone()["value"] == 60
+
+
+def test_automatic_answers_to_one_address_are_limited_per_hour(db, runner):
+    # two auto-responders answering each other must not go on for ever
+    db.execute("UPDATE hub.settings SET value = '2' WHERE key = 'auto_reply_limit_per_hour'")
+    gsm = connection(db)
+    add_rule(db, "echo", "reply('auto: ' + message.text)")
+    for text in ("one", "two", "three"):
+        receive(db, gsm, "+447700900001", text)
+    receive(db, gsm, "+447700900002", "other")
+    runner.drain()
+    assert [(o["recipients"][0], o["body"]) for o in _outbox(db)] == [
+        ("+447700900001", "auto: one"), ("+447700900001", "auto: two"), ("+447700900002", "auto: other")]
+    warned = [r["message"] for r in db.execute("SELECT message FROM hub.rule_log WHERE level = 'warn'")]
+    assert len(warned) == 1 and "+447700900001 withheld" in warned[0]
+    # send() is the rule's own decision, not an automatic answer: not limited
+    add_rule(db, "notify", "send({to: '+447700900001', text: 'n'})", position=5)
+    receive(db, gsm, "+447700900009", "go")
+    runner.drain()
+    assert ("+447700900001", "n") in [(o["recipients"][0], o["body"]) for o in _outbox(db)]
