@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from msghub.connectors.registry import KINDS, kind_class
 from msghub.errors import ConfigError, HubError
 from msghub.hub import access
+from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.hub.connections import add_connection, edit_connection, get_connection, remove_connection
 from msghub.hub.db import connect, redact
@@ -258,14 +259,8 @@ def _timestamp(text: str) -> datetime:
 
 
 def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], int | None]) -> int | None:
-    with open_database(config) as db:
-        from msghub.hub.migrate import check_not_newer
-
-        check_not_newer(db.url)
-        with connect(db.url) as conn:
-            result = fn(conn)
-            conn.commit()
-            return result
+    result: int | None = with_db(config, fn)
+    return result
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from msghub.errors import HubError
+from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.store import SQ
@@ -86,8 +87,6 @@ def add_parsers(sub: Any) -> None:
 
 
 def _with_db(config: Config, fn: Any) -> Any:
-    from msghub.hub.cli import _with_db as with_db
-
     return with_db(config, fn)
 
 

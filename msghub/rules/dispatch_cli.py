@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from msghub.errors import ConfigError
+from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
-from msghub.hub.db import connect, redact
-from msghub.hub.runtime import open_database
+from msghub.hub.db import redact
 from msghub.hub.users import audit
 from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
@@ -127,13 +127,7 @@ def _timestamp(text: str) -> datetime:
 
 
 def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], None]) -> int:
-    with open_database(config) as db:
-        from msghub.hub.migrate import check_not_newer
-
-        check_not_newer(db.url)
-        with connect(db.url) as conn:
-            fn(conn)
-            conn.commit()
+    with_db(config, fn)
     return 0
 
 
