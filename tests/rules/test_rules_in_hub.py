@@ -43,3 +43,38 @@ def _sent(db, n: int) -> list[dict] | None:
                       " AND status IN ('sent', 'delivered')"
                       " ORDER BY recipients[1]").fetchall()
     return rows if len(rows) == n else None
+
+
+def test_a_killed_runner_loses_and_repeats_nothing(db, db_url):
+    """SIGKILL the hub while it works through votes; its open transaction
+    rolls back, the next hub takes the events again: every vote is counted
+    once and answered once."""
+    import signal
+
+    from msghub.rules.polls import Option, create_poll
+
+    gsm = db.execute("INSERT INTO hub.connections (name, kind, channels, enabled) VALUES ('gsm', 'loopback',"
+                     " '{sms}', false) RETURNING id").fetchone()["id"]
+    create_poll(db, "size", "S or L?", [Option("S", ("s",)), Option("L", ("l",))], reply_vote="Got {option}.",
+                one_vote_per_sender=False)
+    votes = 400
+    db.execute("SELECT hub.receive_message_v1(%s, 'sms', '+4477009' || lpad(n::text, 5, '0'), ARRAY['+1555'],"
+               " NULL, CASE WHEN n %% 2 = 0 THEN 's' ELSE 'l' END) FROM generate_series(1, %s) n", (gsm, votes))
+    done = "SELECT count(*) AS n FROM hub.events WHERE type = 'message_received' AND done_at IS NOT NULL"
+    first = start_hub(db_url, roles="rules", node="first")
+    try:
+        wait_for(lambda: db.execute(done).fetchone()["n"] >= 20, timeout=60, what="the first votes")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    assert db.execute(done).fetchone()["n"] < votes, "the kill came too late to prove anything"
+    second = start_hub(db_url, roles="rules", node="second")
+    try:
+        wait_for(lambda: db.execute(done).fetchone()["n"] == votes, timeout=120, what="every vote processed")
+    finally:
+        assert stop_hub(second) == 0
+    replies = db.execute("SELECT count(*) AS n, count(DISTINCT correlation_id) AS events FROM hub.messages"
+                         " WHERE direction = 'out'").fetchone()
+    assert replies == {"n": votes, "events": votes}
+    counts = {r["label"]: r["votes"] for r in db.execute("SELECT label, votes FROM hub.poll_results")}
+    assert counts == {"S": votes // 2, "L": votes // 2}
