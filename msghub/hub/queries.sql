@@ -92,6 +92,21 @@ SELECT hub.stats_rollup_v1() AS folded
 DELETE FROM hub.events
 WHERE done_at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
 
+-- name: purge_rule_records
+-- What the rule engine keeps, kept as long as the events it came from; the
+-- auto-reply counters only for the hour they count.
+WITH log AS (
+    DELETE FROM hub.rule_log
+    WHERE at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
+), http AS (
+    DELETE FROM hub.http_requests
+    WHERE status <> 'pending' AND done_at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
+), exports AS (
+    DELETE FROM hub.export_writes
+    WHERE status <> 'pending' AND done_at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
+)
+DELETE FROM hub.auto_reply_counts WHERE hour < date_trunc('hour', now())
+
 -- name: purge_web_sessions
 DELETE FROM hub.web_sessions WHERE expires_at < now()
 

@@ -7,7 +7,7 @@
 - reports: delivery reports that raced the record of their submit
 - expire: queued messages past their validity fail as expired
 - stats: fold statistics deltas into hub.stats_daily
-- purge: processed events and expired web sessions
+- purge: processed events, the rule engine's old records, expired web sessions
 """
 
 from __future__ import annotations
@@ -82,4 +82,5 @@ class Housekeeping:
     async def purge(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(QUERIES["purge_events"])
+            await conn.execute(QUERIES["purge_rule_records"])
             await conn.execute(QUERIES["purge_web_sessions"])
