@@ -131,9 +131,8 @@ CREATE INDEX messages_queue ON hub.messages (connection_id, priority DESC, next_
 CREATE INDEX messages_sending ON hub.messages (claimed_at) WHERE status = 'sending';
 CREATE INDEX messages_created ON hub.messages (created_at);
 CREATE INDEX messages_connection_created ON hub.messages (connection_id, created_at);
-CREATE INDEX messages_owner_user ON hub.messages (owner_user_id);
-CREATE INDEX messages_owner_group ON hub.messages (owner_group_id);
-CREATE INDEX messages_folder ON hub.messages (folder_id);
+-- by owner and by folder: partial indexes in 46_web.sql serve both the web
+-- lists and the foreign keys' ON DELETE
 CREATE INDEX messages_outbox ON hub.messages (outbox_id);
 CREATE INDEX messages_correlation ON hub.messages (correlation_id) WHERE correlation_id IS NOT NULL;
 CREATE INDEX messages_operator_ref ON hub.messages (connection_id, operator_ref) WHERE operator_ref IS NOT NULL;

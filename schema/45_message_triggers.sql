@@ -51,6 +51,11 @@ BEGIN
     FROM new_rows
     GROUP BY 1, 2, 3, 4, 5, 6;
 
+    -- the web UI's change feed (46_web.sql)
+    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id)
+    SELECT id, CASE direction WHEN 'in' THEN 'received' ELSE 'queued' END, owner_user_id, owner_group_id
+    FROM new_rows ORDER BY id;
+
     INSERT INTO hub.events (type, message_id, connection_id)
     SELECT 'message_received', id, connection_id FROM new_rows WHERE direction = 'in' ORDER BY id;
     IF FOUND THEN
@@ -103,6 +108,22 @@ BEGIN
     ) d
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(messages) <> 0 OR sum(segments) <> 0;
+
+    -- the web UI's change feed (46_web.sql); a claim (queued to sending)
+    -- changes nothing a person needs to see at once
+    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id,
+                                     prev_owner_user_id, prev_owner_group_id)
+    SELECT n.id,
+           CASE WHEN (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
+                THEN 'assigned'
+                WHEN n.folder_id IS DISTINCT FROM o.folder_id THEN 'moved'
+                ELSE 'status' END,
+           n.owner_user_id, n.owner_group_id, o.owner_user_id, o.owner_group_id
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.status IS DISTINCT FROM o.status AND n.status <> 'sending')
+       OR (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
+       OR n.folder_id IS DISTINCT FROM o.folder_id
+    ORDER BY n.id;
 
     INSERT INTO hub.events (type, message_id, connection_id, payload)
     SELECT CASE n.status WHEN 'sent' THEN 'message_sent' ELSE 'message_failed' END,

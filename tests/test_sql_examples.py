@@ -605,3 +605,19 @@ def test_listen_receives_one_wake_up_per_transaction(hub: Conn, listener: Conn) 
 
     hub.execute("UPDATE hub.connections SET enabled = false WHERE name = 'demo'")
     assert received(listener, 1) == [("msghub_connections", "")]
+
+
+@checks("poll_results.sql")
+def test_poll_results_count_every_option(hub: Conn) -> None:
+    from msghub.rules.polls import Option, create_poll
+
+    poll = create_poll(hub, "best-song", "Best song?", [Option("Aurora", ("a",)), Option("Borealis", ("b",)),
+                                                         Option("Comet", ("c",))])
+    (rows,) = run_example(hub, "poll_results.sql")
+    assert rows == [{"label": label, "votes": 0, "percent": None} for label in ("Aurora", "Borealis", "Comet")]
+    options = {r["label"]: r["id"] for r in hub.execute("SELECT id, label FROM hub.poll_options")}
+    for sender, label in (("+447700900001", "Aurora"), ("+447700900002", "Aurora"), ("+447700900003", "Comet")):
+        hub.execute("SELECT hub.poll_vote_v1(%s, %s, %s, NULL)", (poll, options[label], sender))
+    (rows,) = run_example(hub, "poll_results.sql")
+    assert [(r["label"], r["votes"], float(r["percent"])) for r in rows] == [
+        ("Aurora", 2, 66.7), ("Borealis", 0, 0.0), ("Comet", 1, 33.3)]

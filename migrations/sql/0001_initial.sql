@@ -426,9 +426,8 @@ CREATE INDEX messages_queue ON hub.messages (connection_id, priority DESC, next_
 CREATE INDEX messages_sending ON hub.messages (claimed_at) WHERE status = 'sending';
 CREATE INDEX messages_created ON hub.messages (created_at);
 CREATE INDEX messages_connection_created ON hub.messages (connection_id, created_at);
-CREATE INDEX messages_owner_user ON hub.messages (owner_user_id);
-CREATE INDEX messages_owner_group ON hub.messages (owner_group_id);
-CREATE INDEX messages_folder ON hub.messages (folder_id);
+-- by owner and by folder: partial indexes in 46_web.sql serve both the web
+-- lists and the foreign keys' ON DELETE
 CREATE INDEX messages_outbox ON hub.messages (outbox_id);
 CREATE INDEX messages_correlation ON hub.messages (correlation_id) WHERE correlation_id IS NOT NULL;
 CREATE INDEX messages_operator_ref ON hub.messages (connection_id, operator_ref) WHERE operator_ref IS NOT NULL;
@@ -901,6 +900,11 @@ BEGIN
     FROM new_rows
     GROUP BY 1, 2, 3, 4, 5, 6;
 
+    -- the web UI's change feed (46_web.sql)
+    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id)
+    SELECT id, CASE direction WHEN 'in' THEN 'received' ELSE 'queued' END, owner_user_id, owner_group_id
+    FROM new_rows ORDER BY id;
+
     INSERT INTO hub.events (type, message_id, connection_id)
     SELECT 'message_received', id, connection_id FROM new_rows WHERE direction = 'in' ORDER BY id;
     IF FOUND THEN
@@ -953,6 +957,22 @@ BEGIN
     ) d
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(messages) <> 0 OR sum(segments) <> 0;
+
+    -- the web UI's change feed (46_web.sql); a claim (queued to sending)
+    -- changes nothing a person needs to see at once
+    INSERT INTO hub.message_changes (message_id, kind, owner_user_id, owner_group_id,
+                                     prev_owner_user_id, prev_owner_group_id)
+    SELECT n.id,
+           CASE WHEN (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
+                THEN 'assigned'
+                WHEN n.folder_id IS DISTINCT FROM o.folder_id THEN 'moved'
+                ELSE 'status' END,
+           n.owner_user_id, n.owner_group_id, o.owner_user_id, o.owner_group_id
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.status IS DISTINCT FROM o.status AND n.status <> 'sending')
+       OR (n.owner_user_id, n.owner_group_id) IS DISTINCT FROM (o.owner_user_id, o.owner_group_id)
+       OR n.folder_id IS DISTINCT FROM o.folder_id
+    ORDER BY n.id;
 
     INSERT INTO hub.events (type, message_id, connection_id, payload)
     SELECT CASE n.status WHEN 'sent' THEN 'message_sent' ELSE 'message_failed' END,
@@ -1029,6 +1049,266 @@ BEGIN
     RETURN v_rows;
 END
 $$;
+-- What the web UI needs beyond the messages themselves: a change feed for
+-- live pages, and indexes for folder pages and full-text search.
+
+-- One row per change a person would see on a page: a message received or
+-- queued, a status change (except the queue's claim), an assignment, a move
+-- to another folder. Written by the message triggers (45_message_triggers.sql)
+-- one statement per batch. Rows older than a day are deleted by
+-- hub.message_changes_prune_v1().
+--
+-- Readers page through it by transaction id, not by row id: ids are handed
+-- out before commit, so a row with a lower id can become visible after one
+-- with a higher id. A reader takes the rows with xid >= its watermark and
+-- xid < the xmin of its snapshot (every transaction below xmin has ended),
+-- then moves the watermark to that xmin. The watermark is the SSE event id:
+-- a browser that reconnects with Last-Event-ID gets every change it missed.
+CREATE TABLE hub.message_changes (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id          bigint NOT NULL,
+    kind                text NOT NULL
+                        CONSTRAINT message_changes_kind_known
+                        CHECK (kind IN ('received', 'queued', 'status', 'assigned', 'moved')),
+    -- the owners after the change and before it: a message assigned away
+    -- must leave the old owner's open view too
+    owner_user_id       bigint,
+    owner_group_id      bigint,
+    prev_owner_user_id  bigint,
+    prev_owner_group_id bigint,
+    xid                 xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    at                  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX message_changes_xid ON hub.message_changes (xid);
+CREATE INDEX message_changes_at ON hub.message_changes (at);
+
+CREATE FUNCTION hub.message_changes_prune_v1(p_keep interval DEFAULT '1 day') RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    DELETE FROM hub.message_changes WHERE at < now() - p_keep;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END
+$$;
+
+-- The text that search looks at: subject and body, split into words without
+-- stemming (messages come in every language).
+CREATE FUNCTION hub.message_document_v1(p_subject text, p_body text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT to_tsvector('simple'::regconfig, coalesce(p_subject, '') || ' ' || coalesce(p_body, ''))
+$$;
+
+-- What a person typed into the search box: every word must occur, as a
+-- word or the start of one ("hel wor" finds "hello world").
+CREATE FUNCTION hub.message_query_v1(p_text text) RETURNS tsquery
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(to_tsquery('simple'::regconfig,
+                               string_agg(quote_literal(w) || ':*', ' & ')), ''::tsquery)
+    FROM (SELECT lexeme AS w FROM unnest(to_tsvector('simple'::regconfig, coalesce(p_text, '')))) words
+$$;
+
+CREATE INDEX messages_search ON hub.messages USING gin (hub.message_document_v1(subject, body));
+
+-- Folder pages: newest first, a page at a time (keyset on id).
+CREATE INDEX messages_web_inbox ON hub.messages (id) WHERE direction = 'in' AND folder_id IS NULL;
+CREATE INDEX messages_web_out ON hub.messages (status, id) WHERE direction = 'out' AND folder_id IS NULL;
+CREATE INDEX messages_web_folder ON hub.messages (folder_id, id) WHERE folder_id IS NOT NULL;
+-- ... and per owner, for users who see a small part of the table
+CREATE INDEX messages_web_owner_user ON hub.messages (owner_user_id, id) WHERE owner_user_id IS NOT NULL;
+CREATE INDEX messages_web_owner_group ON hub.messages (owner_group_id, id) WHERE owner_group_id IS NOT NULL;
+CREATE INDEX messages_web_unassigned ON hub.messages (id) WHERE owner_user_id IS NULL AND owner_group_id IS NULL;
+
+-- One page of a message list for the current viewer: the ids, newest
+-- first, below p_before (NULL: the first page), matching p_q ('' for all).
+-- p_view: 'inbox', 'outbox', 'sent', 'failed', 'folder' (p_folder_id) or
+-- 'all' (search).
+--
+-- Why a function: row-level security must run its policy before any
+-- operator that is not LEAKPROOF, and text search's @@ is not, so under the
+-- policy PostgreSQL cannot use the search index at all. This function runs
+-- as the table owner and applies the same rule as the policy
+-- (hub.visible_to_v1) itself, one branch per way of seeing a message (own,
+-- through a group, unassigned), each of which an index serves in id order.
+-- Searching, the planner cannot tell how common a word typed so far is
+-- (the search matches word starts, and it guesses 2% for a prefix), so
+-- this function looks it up in the statistics of the search index: when
+-- every word is common (3% of messages or more) the newest
+-- messages are read in id order until a page is full; otherwise the search
+-- index finds the few matches (index scans in id order are turned off for
+-- that statement). The caller reads the rows themselves under row-level
+-- security.
+CREATE FUNCTION hub.web_message_ids_v1(p_view text, p_folder_id bigint, p_q text, p_before bigint, p_limit integer)
+RETURNS SETOF bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+DECLARE
+    v hub.viewer := hub.viewer_v1();
+    v_where text;
+    v_branch text;
+    v_sql text;
+    v_rarest double precision;
+    v_indexscan text := current_setting('enable_indexscan');
+BEGIN
+    v_where := CASE p_view
+        WHEN 'inbox' THEN $w$m.direction = 'in' AND m.folder_id IS NULL$w$
+        WHEN 'outbox' THEN $w$m.direction = 'out' AND m.folder_id IS NULL AND m.status IN ('queued', 'sending')$w$
+        WHEN 'sent' THEN $w$m.direction = 'out' AND m.folder_id IS NULL AND m.status IN ('sent', 'delivered')$w$
+        WHEN 'failed' THEN $w$m.direction = 'out' AND m.folder_id IS NULL AND m.status = 'failed'$w$
+        WHEN 'folder' THEN $w$m.folder_id = $1$w$
+        WHEN 'all' THEN 'true'
+    END;
+    IF v_where IS NULL THEN
+        RAISE EXCEPTION 'unknown message view %', p_view USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_where := v_where || $w$ AND ($2 = '' OR hub.message_document_v1(m.subject, m.body) @@ hub.message_query_v1($2))
+        AND ($3::bigint IS NULL OR m.id < $3)$w$;
+    v_branch := 'SELECT m.id FROM hub.messages m WHERE ' || v_where || ' AND %s ORDER BY m.id DESC LIMIT $4';
+    IF v.sees_all THEN
+        v_sql := format(v_branch, 'true');
+    ELSE
+        v_sql := '(' || format(v_branch, 'm.owner_user_id = $5') || ')';
+        IF cardinality(v.groups) > 0 THEN
+            v_sql := v_sql || ' UNION ALL (' || format(v_branch,
+                'm.owner_group_id = ANY ($6) AND m.owner_user_id IS DISTINCT FROM $5') || ')';
+        END IF;
+        IF v.sees_unassigned THEN
+            v_sql := v_sql || ' UNION ALL (' || format(v_branch,
+                'm.owner_user_id IS NULL AND m.owner_group_id IS NULL') || ')';
+        END IF;
+        v_sql := 'SELECT id FROM (' || v_sql || ') b ORDER BY id DESC LIMIT $4';
+    END IF;
+    IF coalesce(p_q, '') <> '' THEN
+        -- how common the rarest word is: the summed frequencies of the
+        -- index's most common lexemes that start with it (0: none do)
+        SELECT min(coalesce((SELECT sum(e.freq) FROM unnest(st.elems, st.freqs) AS e(elem, freq)
+                             WHERE left(e.elem, length(w.lexeme)) = w.lexeme), 0))
+        INTO v_rarest
+        FROM unnest(to_tsvector('simple'::regconfig, p_q)) AS w
+        LEFT JOIN (SELECT s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs
+                   FROM pg_stats s WHERE s.schemaname = 'hub' AND s.tablename = 'messages_search') st ON true;
+        IF coalesce(v_rarest, 0) < 0.03 THEN
+            PERFORM set_config('enable_indexscan', 'off', true);
+        END IF;
+    END IF;
+    RETURN QUERY EXECUTE v_sql USING p_folder_id, coalesce(p_q, ''), p_before, p_limit, v.user_id, v.groups;
+    PERFORM set_config('enable_indexscan', v_indexscan, true);
+END
+$$;
+
+ALTER TABLE hub.message_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.message_changes TO msghub_app
+    USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all),
+               (SELECT (hub.viewer_v1()).user_id), (SELECT (hub.viewer_v1()).groups),
+               (SELECT (hub.viewer_v1()).sees_unassigned))
+           OR hub.visible_to_v1(prev_owner_user_id, prev_owner_group_id, (SELECT (hub.viewer_v1()).sees_all),
+               (SELECT (hub.viewer_v1()).user_id), (SELECT (hub.viewer_v1()).groups),
+               (SELECT (hub.viewer_v1()).sees_unassigned)))
+    WITH CHECK (true);
+-- API keys for the HTTP API (docs/API.md). A key is "mh_<key_id>_<secret>":
+-- the key id finds the row, the secret is checked against its SHA-256 (the
+-- secret is 256 random bits, so a fast hash is enough: nothing to guess).
+-- The whole key is shown once, when it is created; the database never
+-- holds it. A request with a key acts as the key's owner, so row-level
+-- security and the outbox's checks apply to it as to the owner's web session.
+CREATE TABLE hub.api_keys (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key_id        text NOT NULL UNIQUE CONSTRAINT api_keys_key_id_format CHECK (key_id ~ '^[A-Za-z0-9]{8,32}$'),
+    secret_sha256 bytea NOT NULL CONSTRAINT api_keys_secret_sha256_length CHECK (length(secret_sha256) = 32),
+    name          text NOT NULL CONSTRAINT api_keys_name_not_blank CHECK (btrim(name) <> ''),
+    user_id       bigint NOT NULL REFERENCES hub.users (id) ON DELETE CASCADE,
+    -- what the key may do: send (POST /api/v1/messages), read (GET)
+    scopes        text[] NOT NULL
+                  CONSTRAINT api_keys_scopes_known
+                  CHECK (scopes <@ ARRAY['send', 'read']::text[] AND cardinality(scopes) > 0),
+    created_by    bigint REFERENCES hub.users (id) ON DELETE SET NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    last_used_at  timestamptz,
+    revoked_at    timestamptz
+);
+
+CREATE INDEX api_keys_user ON hub.api_keys (user_id);
+
+-- Admins manage keys and the API looks them up in system mode; a user sees
+-- the keys they own.
+ALTER TABLE hub.api_keys ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.api_keys TO msghub_app
+    USING ((SELECT hub.sees_all_v1()) OR user_id = (SELECT (hub.viewer_v1()).user_id)) WITH CHECK (true);
+-- Contact imports from CSV and vCard files (msghub/hub/contacts_io.py). The
+-- web app stores the upload and works through it in the background, in
+-- batches; each batch commits its contacts and its progress here, so the
+-- page shows how far it is and a person can leave and come back.
+CREATE TABLE hub.contact_imports (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id        bigint NOT NULL REFERENCES hub.users (id) ON DELETE CASCADE,
+    -- who the imported contacts belong to
+    owner_user_id  bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    owner_group_id bigint REFERENCES hub.groups (id) ON DELETE CASCADE,
+    filename       text NOT NULL,
+    format         text NOT NULL CONSTRAINT contact_imports_format_known CHECK (format IN ('csv', 'vcard')),
+    on_duplicate   text NOT NULL CONSTRAINT contact_imports_on_duplicate_known CHECK (on_duplicate IN ('update', 'skip')),
+    state          text NOT NULL DEFAULT 'running'
+                   CONSTRAINT contact_imports_state_known CHECK (state IN ('running', 'done', 'failed')),
+    bytes_total    bigint NOT NULL DEFAULT 0,
+    bytes_done     bigint NOT NULL DEFAULT 0,
+    created        integer NOT NULL DEFAULT 0,
+    updated        integer NOT NULL DEFAULT 0,
+    skipped        integer NOT NULL DEFAULT 0,
+    error_count    integer NOT NULL DEFAULT 0,
+    -- the first problems, as "line 14: phone '+12ab' is not a phone number"
+    errors         text[] NOT NULL DEFAULT '{}',
+    -- why the whole import stopped, when it did
+    failure        text,
+    started_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    finished_at    timestamptz
+);
+
+CREATE INDEX contact_imports_user ON hub.contact_imports (user_id, id);
+
+-- Duplicates are found by phone (contacts_phone) or by e-mail, case-insensitively.
+CREATE INDEX contacts_email_lower ON hub.contacts (lower(email));
+
+-- The existing contact of an owner for each incoming phone / e-mail (lower
+-- case): same phone, or same e-mail ignoring case; the oldest when several
+-- match. SECURITY DEFINER because under row-level security a lookup by
+-- lower(email) cannot use the index (lower() is not leakproof, so the
+-- policy's check runs first, row by row); it checks itself that the caller
+-- may see the owner's rows.
+CREATE FUNCTION hub.contacts_matching_v1(p_owner_user bigint, p_owner_group bigint, p_phones text[], p_emails text[])
+RETURNS TABLE (seq bigint, id bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+DECLARE
+    v_viewer hub.viewer := hub.viewer_v1();
+BEGIN
+    IF NOT hub.visible_to_v1(p_owner_user, p_owner_group, v_viewer.sees_all, v_viewer.user_id, v_viewer.groups,
+                             v_viewer.sees_unassigned) THEN
+        RAISE EXCEPTION 'you may not import contacts for this owner' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY
+    SELECT i.seq, m.id
+    FROM unnest(p_phones, p_emails) WITH ORDINALITY AS i(phone, email, seq)
+    CROSS JOIN LATERAL (
+        SELECT min(u.id) AS id FROM (
+            SELECT c.id FROM hub.contacts c
+            WHERE i.phone IS NOT NULL AND c.phone = i.phone
+              AND c.owner_user_id IS NOT DISTINCT FROM p_owner_user
+              AND c.owner_group_id IS NOT DISTINCT FROM p_owner_group
+            UNION ALL
+            SELECT c.id FROM hub.contacts c
+            WHERE i.email IS NOT NULL AND lower(c.email) = i.email
+              AND c.owner_user_id IS NOT DISTINCT FROM p_owner_user
+              AND c.owner_group_id IS NOT DISTINCT FROM p_owner_group
+        ) u
+    ) m
+    WHERE m.id IS NOT NULL;
+END
+$$;
+
+ALTER TABLE hub.contact_imports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.contact_imports TO msghub_app
+    USING ((SELECT hub.sees_all_v1()) OR user_id = (SELECT (hub.viewer_v1()).user_id)) WITH CHECK (true);
 -- hub.outbox: the integrator's way to send. One INSERT queues one message per
 -- recipient; a bad row is refused with an error naming the column, and the
 -- integrator's transaction fails as a whole.

@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     b_rls = bench.add_parser("rls", help="a user's inbox query with row-level security against without")
     b_rls.add_argument("--messages", type=int, default=1_000_000)
     b_rls.set_defaults(handler=cmd_bench_rls)
+    b_web = bench.add_parser("web", help="web folder pages and searches with many messages in the database")
+    b_web.add_argument("--messages", type=int, default=1_000_000)
+    b_web.set_defaults(handler=cmd_bench_web)
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
@@ -574,6 +577,16 @@ def cmd_bench_rls(args: argparse.Namespace, config: Config) -> int:
     with open_database(config) as db:
         prepare(config, db.url)
         result = bench_rls(db.url, messages=args.messages)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench_web(args: argparse.Namespace, config: Config) -> int:
+    from msghub.web.bench_web import main as bench_web
+
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_web(db.url, messages=args.messages)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -110,6 +110,10 @@ DELETE FROM hub.auto_reply_counts WHERE hour < date_trunc('hour', now())
 -- name: purge_web_sessions
 DELETE FROM hub.web_sessions WHERE expires_at < now()
 
+-- name: purge_message_changes
+-- The web UI's change feed keeps a day: enough for any browser to reconnect.
+SELECT hub.message_changes_prune_v1(make_interval(hours => %(keep_hours)s)) AS deleted
+
 -- name: connection_status
 SELECT * FROM hub.connection_status ORDER BY name
 

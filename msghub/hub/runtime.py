@@ -103,7 +103,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
     if "web" in roles:
         from msghub.web.app import create_app
 
-        app = create_app(pool, secure_cookies=config.secure_cookies)
+        app = create_app(pool, secure_cookies=config.secure_cookies, listener=listener)
         server = uvicorn.Server(uvicorn.Config(app, host=config.http_host, port=config.http_port,
                                                log_level="warning", lifespan="off"))
         # we own the signals: uvicorn must neither take nor re-raise them
@@ -126,6 +126,9 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         rules.stop()
     if server:
         server.should_exit = True
+        from msghub.web.live import close_streams
+
+        close_streams(server.config.app)  # open live pages would hold the shutdown
     listener.stop()
     for task in tasks:
         if task.get_name() in ("listener", "on-ready"):

@@ -8,6 +8,8 @@
 - expire: queued messages past their validity fail as expired
 - stats: fold statistics deltas into hub.stats_daily
 - purge: processed events, the rule engine's old records, expired web sessions
+- changes: the web UI's change feed older than CHANGES_KEEP_HOURS
+  (hub.message_changes, read by live pages)
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ EXPIRE_INTERVAL_S = 15
 REPORTS_INTERVAL_S = 5
 STATS_INTERVAL_S = 10
 PURGE_INTERVAL_S = 3600
+CHANGES_INTERVAL_S = 600
+CHANGES_KEEP_HOURS = 24
 
 
 class Housekeeping:
@@ -54,6 +58,7 @@ class Housekeeping:
         self._every(EXPIRE_INTERVAL_S, self._named("expire_queued", "expired"), "expire")
         self._every(STATS_INTERVAL_S, self._named("stats_rollup", None), "stats")
         self._every(PURGE_INTERVAL_S, self.purge, "purge")
+        self._every(CHANGES_INTERVAL_S, self.prune_changes, "changes")
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -84,3 +89,7 @@ class Housekeeping:
             await conn.execute(QUERIES["purge_events"])
             await conn.execute(QUERIES["purge_rule_records"])
             await conn.execute(QUERIES["purge_web_sessions"])
+
+    async def prune_changes(self) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(QUERIES["purge_message_changes"], {"keep_hours": CHANGES_KEEP_HOURS})

@@ -28,6 +28,7 @@ def _run(db_url: str, scenario: Callable[[httpx.AsyncClient], Awaitable[Any]]) -
                 return await scenario(client)
         finally:
             await pool.close()
+
     return asyncio.run(main())
 
 
@@ -49,8 +50,9 @@ def _csrf(html: str) -> str:
 
 async def _login(client: httpx.AsyncClient, username: str = "alice", password: str = PASSWORD) -> httpx.Response:
     page = await client.get("/login")
-    return await client.post("/login", data={"csrf_token": _csrf(page.text), "username": username,
-                                             "password": password})
+    return await client.post(
+        "/login", data={"csrf_token": _csrf(page.text), "username": username, "password": password}
+    )
 
 
 def test_login_page_is_protected_and_strict(db_url):
@@ -61,10 +63,10 @@ def test_login_page_is_protected_and_strict(db_url):
         assert page.headers["x-frame-options"] == "DENY"
         cookie = page.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
-        forged = await client.post("/login", data={"csrf_token": "forged", "username": "alice",
-                                                   "password": PASSWORD})
+        forged = await client.post("/login", data={"csrf_token": "forged", "username": "alice", "password": PASSWORD})
         assert forged.status_code == 403 and "form expired" in forged.text
         return True
+
     _user(db_url)
     assert _run(db_url, scenario)
 
@@ -129,8 +131,10 @@ def test_lockout_after_repeated_failures(db_url, db):
 def test_status_page_escapes_message_content(db_url, db):
     _user(db_url)
     db.execute("INSERT INTO hub.connections (name, kind, channels) VALUES ('conn', 'loopback', '{sms}')")
-    db.execute("SELECT hub.receive_message_v1(1, 'sms', '\"><b>bold</b>', '{+15550001}', NULL, "
-               "'<script>alert(1)</script><img src=x onerror=alert(2)>')")
+    db.execute(
+        "SELECT hub.receive_message_v1(1, 'sms', '\"><b>bold</b>', '{+15550001}', NULL, "
+        "'<script>alert(1)</script><img src=x onerror=alert(2)>')"
+    )
 
     async def scenario(client):
         await _login(client)

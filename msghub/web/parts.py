@@ -1,0 +1,72 @@
+"""How message parts (MMS slides, e-mail attachments) are shown and served.
+
+Only plain raster images and sound are ever shown inline; everything else
+(HTML, SVG, scripts, documents) is a download of type
+application/octet-stream, with nosniff and a sandboxing CSP, so nothing a
+sender attached can run in the hub's origin.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from typing import Any
+
+INLINE_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/amr",
+        "audio/aac",
+        "audio/3gpp",
+        "video/mp4",
+        "video/3gpp",
+        "video/webm",
+    }
+)
+PART_CSP = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]")
+
+
+def base_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def kind(content_type: str) -> str:
+    """'image', 'audio', 'video', 'text' or 'file': how the page shows a part."""
+    t = base_type(content_type)
+    if t in INLINE_TYPES:
+        return t.split("/", 1)[0]
+    if t == "text/plain":
+        return "text"
+    return "file"
+
+
+def served_type(content_type: str) -> str:
+    t = base_type(content_type)
+    return t if t in INLINE_TYPES else "application/octet-stream"
+
+
+def disposition(filename: str | None, seq: int, inline: bool) -> str:
+    name = filename or f"part-{seq}"
+    fallback = _UNSAFE_FILENAME.sub("_", name)[:100] or "part"
+    quoted = urllib.parse.quote(name[:200], safe="")
+    return f"{'inline' if inline else 'attachment'}; filename=\"{fallback}\"; filename*=UTF-8''{quoted}"
+
+
+def part_view(part: dict[str, Any]) -> dict[str, Any]:
+    """The template's view of one part row."""
+    data = part.get("text_data")
+    return {
+        **part,
+        "kind": kind(part["content_type"]),
+        "text": bytes(data).decode("utf-8", errors="replace") if data is not None else None,
+    }
