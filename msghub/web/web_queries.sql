@@ -94,6 +94,12 @@ GROUP BY message_id ORDER BY max(id) LIMIT %(limit)s
 -- name: poll_visible
 SELECT id, name, question, opens_at, closes_at FROM hub.polls WHERE id = %(id)s
 
+-- name: poll_close
+-- Voting ends now (a poll already closed keeps its closing time).
+UPDATE hub.polls SET closes_at = least(coalesce(closes_at, now()), now())
+WHERE id = %(id)s
+RETURNING id
+
 -- name: poll_results
 -- Counts of one poll (the caller checked it may see the poll).
 SELECT option_id, position, label, votes, coalesce(percent, 0) AS percent
