@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from msghub.rules.model import ACTIONS, CONDITIONS, ModelError, validate_model
-from msghub.web.pages import rules
+from msghub.web import rules_form
 
 EVERY_KIND = {
     "match": "any",
@@ -40,7 +40,7 @@ EVERY_KIND = {
 def _posted(rows: dict) -> dict[str, str]:
     """What a browser posts for these rows (unticked boxes are left out)."""
     form: dict[str, str] = {}
-    for section, kinds in rules.SECTIONS.items():
+    for section, kinds in rules_form.SECTIONS.items():
         for n, row in enumerate(rows[section]):
             key = f"{section}[{n}]"
             form[f"{key}.type"] = row["type"]
@@ -59,16 +59,16 @@ def _posted(rows: dict) -> dict[str, str]:
 
 
 def test_every_kind_of_the_model_has_a_row():
-    assert set(rules.CONDITION_KINDS) == set(CONDITIONS)
-    assert set(rules.ACTION_KINDS) == set(ACTIONS)
-    for kinds, spec in ((rules.CONDITION_KINDS, CONDITIONS), (rules.ACTION_KINDS, ACTIONS)):
+    assert set(rules_form.CONDITION_KINDS) == set(CONDITIONS)
+    assert set(rules_form.ACTION_KINDS) == set(ACTIONS)
+    for kinds, spec in ((rules_form.CONDITION_KINDS, CONDITIONS), (rules_form.ACTION_KINDS, ACTIONS)):
         for name, kind in kinds.items():
             assert {f.name for f in kind.fields} == set(spec[name]), name
 
 
 def test_a_model_comes_back_from_the_form_unchanged():
-    rows = rules.rows_from_form(_posted(rules.rows_from_model(EVERY_KIND)))
-    model, errors = rules.model_from_rows(rows, "any", True)
+    rows = rules_form.rows_from_form(_posted(rules_form.rows_from_model(EVERY_KIND)))
+    model, errors = rules_form.model_from_rows(rows, "any", True)
     assert errors == {}
     assert model == EVERY_KIND
     validate_model(model)
@@ -83,7 +83,7 @@ def test_rows_are_renumbered_in_order_and_unknown_types_dropped():
         "conditions[3].type": "no_such_kind",
         "actions[0].type": "stop",
     }
-    rows = rules.rows_from_form(form)
+    rows = rules_form.rows_from_form(form)
     assert [r["type"] for r in rows["conditions"]] == ["connection", "channel"]
     assert [r["type"] for r in rows["actions"]] == ["stop"]
 
@@ -102,6 +102,6 @@ def test_rows_are_renumbered_in_order_and_unknown_types_dropped():
     ],
 )
 def test_an_error_is_shown_at_the_field_its_path_names(path, expected):
-    rows = {"conditions": [rules._blank_row("conditions", "text_contains")],
-            "actions": [rules._blank_row("actions", "send")]}  # fmt: skip
-    assert rules.error_key(ModelError(path, "bad"), rows) == expected
+    rows = {"conditions": [rules_form.blank_row("conditions", "text_contains")],
+            "actions": [rules_form.blank_row("actions", "send")]}  # fmt: skip
+    assert rules_form.error_key(ModelError(path, "bad"), rows) == expected
