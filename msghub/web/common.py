@@ -31,6 +31,7 @@ from typing import Any
 
 import jinja2
 import psycopg
+from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -182,3 +183,36 @@ def not_found(request: Request) -> Response:
 def json_error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     """{"error": {"code": ..., "message": ..., **extra}} with this HTTP status."""
     return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+# Largest id a path may name (bigint): a bigger one is simply not found.
+MAX_ID = 2**63 - 1
+
+
+def path_id(request: Request, name: str = "id") -> int | None:
+    """The id in the path (routes declare it :int), or None when it is too
+    big to be any row's."""
+    value = int(request.path_params[name])
+    return value if value <= MAX_ID else None
+
+
+async def record_audit(
+    conn: psycopg.AsyncConnection[Any],
+    request: Request,
+    user: SessionUser,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Records what a signed-in user did in hub.audit_log."""
+    await conn.execute(
+        QUERIES["audit"],
+        {
+            "actor_user_id": user.user_id,
+            "actor": user.username,
+            "action": action,
+            "target": target,
+            "detail": Jsonb(detail or {}),
+            "source": request.client.host if request.client else "web",
+        },
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,12 +18,22 @@ from starlette.routing import BaseRoute, Route
 from msghub.hub.queries import QUERIES
 from msghub.hub.users import MIN_PASSWORD_LENGTH, ROLES, UserError, hash_password, random_password
 from msghub.web.admin_queries import ADMIN_QUERIES
-from msghub.web.common import check_csrf, csrf_failed, not_found, read_form, render, require_role, user_tx
+from msghub.web.common import (
+    MAX_ID,
+    check_csrf,
+    csrf_failed,
+    not_found,
+    path_id,
+    read_form,
+    record_audit,
+    render,
+    require_role,
+    user_tx,
+)
 from msghub.web.pages.api import new_key
 from msghub.web.security import SessionUser
 
 AUDIT_PAGE = 50
-MAX_ID = 2**63 - 1
 SCOPES = ("send", "read")
 
 admin_only = require_role("admin")
@@ -34,32 +43,6 @@ def _search(request: Request) -> dict[str, str]:
     q = request.query_params.get("q", "").strip()[:200]
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return {"q": q, "pattern": f"%{escaped}%"}
-
-
-def _id(request: Request) -> int | None:
-    value = int(request.path_params["id"])
-    return value if value <= MAX_ID else None
-
-
-async def _audit(
-    conn: psycopg.AsyncConnection[Any],
-    request: Request,
-    user: SessionUser,
-    action: str,
-    target: str,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await conn.execute(
-        QUERIES["audit"],
-        {
-            "actor_user_id": user.user_id,
-            "actor": user.username,
-            "action": action,
-            "target": target,
-            "detail": Jsonb(detail or {}),
-            "source": request.client.host if request.client else "web",
-        },
-    )
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -131,7 +114,7 @@ async def users(request: Request, user: SessionUser) -> Response:
                     "password_hash": password_hash,
                 },
             )
-            await _audit(conn, request, user, "user.create", username, {"role": role})
+            await record_audit(conn, request, user, "user.create", username, {"role": role})
     except psycopg.errors.UniqueViolation:
         return await _users_page(
             request, error=f"A user named {username!r} already exists.", values=values, status_code=400
@@ -175,7 +158,7 @@ async def _user_page(
 
 
 async def _target(request: Request) -> dict[str, Any] | None:
-    user_id = _id(request)
+    user_id = path_id(request)
     if user_id is None:
         return None
     async with user_tx(request) as conn:
@@ -219,7 +202,7 @@ async def user_detail(request: Request, user: SessionUser) -> Response:
         if not enabled:
             await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
         changes = {k: v for k, v in (("role", role), ("enabled", enabled)) if v != target[k]}
-        await _audit(conn, request, user, "user.update", target["username"], changes)
+        await record_audit(conn, request, user, "user.update", target["username"], changes)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
 
 
@@ -247,7 +230,7 @@ async def user_password(request: Request, user: SessionUser) -> Response:
     async with user_tx(request) as conn:
         await conn.execute(ADMIN_QUERIES["user_password"], {"id": target["id"], "password_hash": password_hash})
         await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
-        await _audit(conn, request, user, "user.password", target["username"])
+        await record_audit(conn, request, user, "user.password", target["username"])
     return await _user_page(request, target, password="" if given else shown)
 
 
@@ -268,10 +251,10 @@ async def user_groups(request: Request, user: SessionUser) -> Response:
             params = {"user_id": target["id"], "group_id": group["id"]}
             if group["id"] in wanted and not member:
                 await conn.execute(ADMIN_QUERIES["membership_add"], params)
-                await _audit(conn, request, user, "group.join", group["name"], {"user": target["username"]})
+                await record_audit(conn, request, user, "group.join", group["name"], {"user": target["username"]})
             elif group["id"] not in wanted and member:
                 await conn.execute(ADMIN_QUERIES["membership_remove"], params)
-                await _audit(conn, request, user, "group.leave", group["name"], {"user": target["username"]})
+                await record_audit(conn, request, user, "group.leave", group["name"], {"user": target["username"]})
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
 
 
@@ -303,7 +286,7 @@ async def groups(request: Request, user: SessionUser) -> Response:
                 QUERIES["insert_group"],
                 {"name": name, "description": form.get("description", "").strip()[:1000].replace("\x00", "")},
             )
-            await _audit(conn, request, user, "group.create", name)
+            await record_audit(conn, request, user, "group.create", name)
     except psycopg.errors.UniqueViolation:
         return await _groups_page(request, error=f"A group named {name!r} already exists.", status_code=400)
     return RedirectResponse("/admin/groups", status_code=303)
@@ -311,7 +294,7 @@ async def groups(request: Request, user: SessionUser) -> Response:
 
 @admin_only
 async def group_members(request: Request, user: SessionUser) -> Response:
-    group_id = _id(request)
+    group_id = path_id(request)
     form = await _form(request)
     if form is None:
         return csrf_failed()
@@ -327,7 +310,7 @@ async def group_members(request: Request, user: SessionUser) -> Response:
             return not_found(request)
         if action == "delete":
             await conn.execute(ADMIN_QUERIES["group_delete"], {"id": group_id})
-            await _audit(conn, request, user, "group.delete", group["name"])
+            await record_audit(conn, request, user, "group.delete", group["name"])
             return RedirectResponse("/admin/groups", status_code=303)
         if action not in ("add", "remove") or not member.isdigit() or int(member) > MAX_ID:
             return await _groups_page(request, error="Choose a user to add or remove.", status_code=400)
@@ -336,7 +319,7 @@ async def group_members(request: Request, user: SessionUser) -> Response:
             return await _groups_page(request, error="No such user.", status_code=400)
         params = {"user_id": target["id"], "group_id": group_id}
         await conn.execute(ADMIN_QUERIES["membership_add" if action == "add" else "membership_remove"], params)
-        await _audit(
+        await record_audit(
             conn,
             request,
             user,
@@ -404,7 +387,7 @@ async def api_keys(request: Request, user: SessionUser) -> Response:
                 "created_by": user.user_id,
             },
         )
-        await _audit(
+        await record_audit(
             conn, request, user, "api_key.create", key_id, {"user": target["username"], "scopes": scopes, "name": name}
         )
     return await _keys_page(request, created=key)
@@ -415,7 +398,7 @@ async def api_key_revoke(request: Request, user: SessionUser) -> Response:
     form = await _form(request)
     if form is None:
         return csrf_failed()
-    key_id = _id(request)
+    key_id = path_id(request)
     async with user_tx(request) as conn:
         row = (
             None
@@ -423,7 +406,7 @@ async def api_key_revoke(request: Request, user: SessionUser) -> Response:
             else await (await conn.execute(ADMIN_QUERIES["api_key_revoke"], {"id": key_id})).fetchone()
         )
         if row is not None:
-            await _audit(conn, request, user, "api_key.revoke", row["key_id"])
+            await record_audit(conn, request, user, "api_key.revoke", row["key_id"])
     if row is None:
         return not_found(request)
     return RedirectResponse("/admin/api-keys", status_code=303)

@@ -25,14 +25,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.web.admin_queries import ADMIN_QUERIES
-from msghub.web.common import as_user, json_error, pool_of
+from msghub.web.common import MAX_ID, as_user, json_error, pool_of
 
 KEY_PREFIX = "mh"
 MAX_BODY_BYTES = 30 * 1024 * 1024  # base64 attachments of the largest e-mail
 MAX_PAGE = 500
 DEFAULT_PAGE = 100
 FOLDERS = ("inbox", "outbox", "sent", "failed", "all")
-MAX_ID = 2**63 - 1
 PRIORITIES = {"bulk": 0, "normal": 1, "high": 2, "urgent": 3}
 
 # request field -> how it is checked; the outbox column is the same name

@@ -32,7 +32,9 @@ from msghub.web.common import (
     check_csrf,
     csrf_failed,
     not_found,
+    path_id,
     read_form,
+    record_audit,
     render,
     require_role,
     require_user,
@@ -40,15 +42,9 @@ from msghub.web.common import (
 )
 from msghub.web.security import SessionUser
 
-MAX_ID = 2**63 - 1
 TEST_TIMEOUT_S = 10.0
 
 admin_only = require_role("admin")
-
-
-def _id(request: Request) -> int | None:
-    value = int(request.path_params["id"])
-    return value if value <= MAX_ID else None
 
 
 def masked(settings: tuple[Setting, ...], config: dict[str, Any]) -> dict[str, Any]:
@@ -69,27 +65,6 @@ async def index(request: Request, user: SessionUser) -> Response:
             "kinds": KINDS,
             "is_admin": user.role == "admin",
             "tested": request.query_params.get("tested"),
-        },
-    )
-
-
-async def _audit(
-    conn: psycopg.AsyncConnection[Any],
-    request: Request,
-    user: SessionUser,
-    action: str,
-    target: str,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await conn.execute(
-        QUERIES["audit"],
-        {
-            "actor_user_id": user.user_id,
-            "actor": user.username,
-            "action": action,
-            "target": target,
-            "detail": Jsonb(detail or {}),
-            "source": request.client.host if request.client else "web",
         },
     )
 
@@ -116,7 +91,7 @@ def _form_values(
 
 
 async def _connection(request: Request) -> dict[str, Any] | None:
-    connection_id = _id(request)
+    connection_id = path_id(request)
     if connection_id is None:
         return None
     async with user_tx(request) as conn:
@@ -203,7 +178,7 @@ async def new(request: Request, user: SessionUser) -> Response:
                 )
             ).fetchone()
             assert row is not None
-            await _audit(conn, request, user, "connection.create", name, {"kind": kind})
+            await record_audit(conn, request, user, "connection.create", name, {"kind": kind})
     except psycopg.errors.UniqueViolation:
         return _edit_page(request, kind, None, shown, {"name": f"a connection named {name!r} already exists"}, 400)
     except psycopg.errors.CheckViolation:
@@ -252,7 +227,7 @@ async def edit(request: Request, user: SessionUser) -> Response:
             },
         )
         changed = sorted(k for k in config if config[k] != row["config"].get(k))
-        await _audit(conn, request, user, "connection.update", row["name"], {"settings": changed})
+        await record_audit(conn, request, user, "connection.update", row["name"], {"settings": changed})
     return RedirectResponse("/connections", status_code=303)
 
 
@@ -261,7 +236,7 @@ async def set_enabled(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    connection_id = _id(request)
+    connection_id = path_id(request)
     enabled = request.url.path.endswith("/enable")
     async with user_tx(request) as conn:
         row = (
@@ -272,7 +247,9 @@ async def set_enabled(request: Request, user: SessionUser) -> Response:
             ).fetchone()
         )
         if row is not None:
-            await _audit(conn, request, user, "connection.enable" if enabled else "connection.disable", row["name"])
+            await record_audit(
+                conn, request, user, "connection.enable" if enabled else "connection.disable", row["name"]
+            )
     if row is None:
         return not_found(request)
     return RedirectResponse("/connections", status_code=303)
@@ -306,7 +283,7 @@ async def remove(request: Request, user: SessionUser) -> Response:
             )
         await conn.execute(QUERIES["fail_connection_messages"], {"id": row["id"]})
         await conn.execute(QUERIES["delete_connection"], {"id": row["id"]})
-        await _audit(conn, request, user, "connection.remove", row["name"], {"failed_messages": count})
+        await record_audit(conn, request, user, "connection.remove", row["name"], {"failed_messages": count})
     return RedirectResponse("/connections", status_code=303)
 
 
@@ -353,7 +330,7 @@ async def test(request: Request, user: SessionUser) -> Response:
         return not_found(request)
     worked, detail = await probe(row["kind"], row["config"])
     async with user_tx(request) as conn:
-        await _audit(conn, request, user, "connection.test", row["name"], {"worked": worked, "detail": detail})
+        await record_audit(conn, request, user, "connection.test", row["name"], {"worked": worked, "detail": detail})
     return render(request, "connections/test.html", {"connection": row, "worked": worked, "detail": detail})
 
 

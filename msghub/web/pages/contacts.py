@@ -28,10 +28,12 @@ from msghub.hub.contacts_io import (
 )
 from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
+    MAX_ID,
     as_user,
     check_csrf,
     csrf_failed,
     not_found,
+    path_id,
     pool_of,
     read_form,
     render,
@@ -44,7 +46,6 @@ from msghub.web.security import SessionUser
 PAGE_SIZE = 100
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 EXPORT_FETCH = 1000
-MAX_ID = 2**63 - 1
 EXPORT_FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "vcard4": ("text/vcard; charset=utf-8", "vcf"),
@@ -56,11 +57,6 @@ def _search(request: Request) -> dict[str, str]:
     q = request.query_params.get("q", "").strip()[:200]
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return {"q": q, "pattern": f"%{escaped}%"}
-
-
-def _id(request: Request, name: str = "id") -> int | None:
-    value = int(request.path_params[name])
-    return value if value <= MAX_ID else None
 
 
 async def _owner_choices(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:
@@ -157,7 +153,7 @@ async def contact_new(request: Request, user: SessionUser) -> Response:
 
 @require_user
 async def contact_edit(request: Request, user: SessionUser) -> Response:
-    contact_id = _id(request)
+    contact_id = path_id(request)
     contact = None
     if contact_id is not None:
         async with user_tx(request) as conn:
@@ -218,7 +214,7 @@ async def contact_delete(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    contact_id = _id(request)
+    contact_id = path_id(request)
     row = None
     if contact_id is not None:
         async with user_tx(request) as conn:
@@ -274,7 +270,7 @@ async def lists_index(request: Request, user: SessionUser) -> Response:
 
 @require_user
 async def list_detail(request: Request, user: SessionUser) -> Response:
-    list_id = _id(request)
+    list_id = path_id(request)
     row = None
     error = None
     if list_id is not None and request.method == "POST":
@@ -320,7 +316,7 @@ async def list_delete(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    list_id = _id(request)
+    list_id = path_id(request)
     row = None
     if list_id is not None:
         async with user_tx(request) as conn:
@@ -335,7 +331,7 @@ async def list_member_remove(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    list_id = _id(request)
+    list_id = path_id(request)
     contact = form.get("contact_id", "")
     if list_id is None or not contact.isdigit() or int(contact) > MAX_ID:
         return not_found(request)
@@ -438,7 +434,7 @@ async def _save_upload(request: Request, user: SessionUser, form: FormData) -> R
 
 
 async def _import_row(request: Request) -> dict[str, Any] | None:
-    import_id = _id(request)
+    import_id = path_id(request)
     if import_id is None:
         return None
     async with user_tx(request) as conn:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from msghub.hub.queries import QUERIES, load_queries
+from msghub.hub.queries import load_queries
 from msghub.rules.errors import RuleError
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.model import ModelError, compile_model, describe_model
@@ -37,8 +37,10 @@ from msghub.web.common import (
     csrf_failed,
     json_error,
     not_found,
+    path_id,
     pool_of,
     read_form,
+    record_audit,
     render,
     require_user,
     user_tx,
@@ -59,7 +61,6 @@ from msghub.web.security import SessionUser
 
 RULES_QUERIES = load_queries(Path(__file__).resolve().parents[1] / "rules_queries.sql")
 
-MAX_ID = 2**63 - 1
 MAX_NAME = 200
 MAX_RULE_FORM_BYTES = 512 * 1024
 LOG_LINES = 100
@@ -112,32 +113,11 @@ def admins(handler: UserHandler) -> Handler:
     return require_user(inner)
 
 
-def _id(request: Request, name: str = "id") -> int | None:
-    value = int(request.path_params[name])
-    return value if value <= MAX_ID else None
-
-
 async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> dict[str, Any] | None:
     if rule_id is None:
         return None
     row: dict[str, Any] | None = await (await conn.execute(RULES_QUERIES["rule_row"], {"id": rule_id})).fetchone()
     return row
-
-
-async def _audit(
-    conn: psycopg.AsyncConnection[Any], request: Request, user: SessionUser, action: str, target: str, **detail: Any
-) -> None:
-    await conn.execute(
-        QUERIES["audit"],
-        {
-            "actor_user_id": user.user_id,
-            "actor": user.username,
-            "action": action,
-            "target": target,
-            "detail": Jsonb(detail),
-            "source": request.client.host if request.client else "web",
-        },
-    )
 
 
 # --- the list ---
@@ -197,7 +177,7 @@ async def set_enabled(request: Request, user: SessionUser) -> Response:
     if not check_csrf(request, form):
         return csrf_failed()
     enabled = request.url.path.endswith("/enable")
-    rule_id = _id(request)
+    rule_id = path_id(request)
     async with user_tx(request) as conn:
         row = None
         if rule_id is not None:
@@ -205,7 +185,7 @@ async def set_enabled(request: Request, user: SessionUser) -> Response:
                 await conn.execute(RULES_QUERIES["rule_set_enabled"], {"id": rule_id, "enabled": enabled})
             ).fetchone()
         if row is not None:
-            await _audit(conn, request, user, "rule.enable" if enabled else "rule.disable", row["name"])
+            await record_audit(conn, request, user, "rule.enable" if enabled else "rule.disable", row["name"])
     if row is None:
         return not_found(request)
     return RedirectResponse("/rules", status_code=303)
@@ -217,7 +197,7 @@ async def move(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    rule_id = _id(request)
+    rule_id = path_id(request)
     step = {"up": -1, "down": 1}.get(form.get("direction", ""))
     if step is None:
         return PlainTextResponse("Move a rule up or down.", status_code=400)
@@ -231,7 +211,7 @@ async def move(request: Request, user: SessionUser) -> Response:
         if 0 <= to < len(ids):
             ids[at], ids[to] = ids[to], ids[at]
         await conn.execute(RULES_QUERIES["rules_renumber"], {"ids": ids})
-        await _audit(conn, request, user, "rule.move", order[at]["name"], direction=form["direction"])
+        await record_audit(conn, request, user, "rule.move", order[at]["name"], {"direction": form["direction"]})
     return RedirectResponse(f"/rules#rule-{rule_id}", status_code=303)
 
 
@@ -307,12 +287,12 @@ async def edit(request: Request, user: SessionUser) -> Response:
         if user.role != "admin":
             return _forbidden(request, ADMINS_ONLY)
         async with user_tx(request) as conn:
-            rule = await _rule(conn, _id(request))
+            rule = await _rule(conn, path_id(request))
         if rule is None:
             return not_found(request)
         return await _save(request, user, rule)
     async with user_tx(request) as conn:
-        rule = await _rule(conn, _id(request))
+        rule = await _rule(conn, path_id(request))
         tests = (
             []
             if rule is None
@@ -420,7 +400,7 @@ async def _save(request: Request, user: SessionUser, rule: dict[str, Any] | None
                 action = "rule.convert" if rule["kind"] != kind else "rule.update"
             if row is None:
                 return not_found(request)
-            await _audit(conn, request, user, action, shown["name"], kind=kind)
+            await record_audit(conn, request, user, action, shown["name"], {"kind": kind})
     except psycopg.errors.UniqueViolation:
         errors["name"] = f"a rule named {shown['name']!r} already exists"
         return _editor(request, rule, shown, errors, status_code=400)
@@ -449,13 +429,13 @@ async def delete(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    rule_id = _id(request)
+    rule_id = path_id(request)
     async with user_tx(request) as conn:
         row = None
         if rule_id is not None:
             row = await (await conn.execute(RULES_QUERIES["rule_delete"], {"id": rule_id})).fetchone()
         if row is not None:
-            await _audit(conn, request, user, "rule.delete", row["name"])
+            await record_audit(conn, request, user, "rule.delete", row["name"])
     if row is None:
         return not_found(request)
     return RedirectResponse("/rules", status_code=303)
@@ -485,14 +465,13 @@ async def run_tests(request: Request, user: SessionUser, rule_id: int | None) ->
     async with user_tx(request) as conn:
         for t, result in zip(tests, results, strict=True):
             await conn.execute(RULES_QUERIES["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
-        await _audit(
+        await record_audit(
             conn,
             request,
             user,
             "rule.test",
             tests[0]["rule"] if rule_id is not None and tests else "all rules",
-            tests=len(results),
-            passed=sum(r.passed for r in results),
+            {"tests": len(results), "passed": sum(r.passed for r in results)},
         )
     return results
 
@@ -547,7 +526,7 @@ async def _tests_page(
 @viewers
 async def tests_page(request: Request, user: SessionUser) -> Response:
     async with user_tx(request) as conn:
-        rule = await _rule(conn, _id(request))
+        rule = await _rule(conn, path_id(request))
     if rule is None:
         return not_found(request)
     return await _tests_page(request, rule)
@@ -590,7 +569,7 @@ async def test_new(request: Request, user: SessionUser) -> Response:
     if not check_csrf(request, form):
         return csrf_failed()
     async with user_tx(request) as conn:
-        rule = await _rule(conn, _id(request))
+        rule = await _rule(conn, path_id(request))
     if rule is None:
         return not_found(request)
     text = form.get("test", "")
@@ -600,7 +579,7 @@ async def test_new(request: Request, user: SessionUser) -> Response:
     try:
         async with user_tx(request) as conn:
             await conn.execute(RULES_QUERIES["rule_test_insert"], _test_params(rule["id"], test))
-            await _audit(conn, request, user, "rule.test_add", rule["name"], test=test["name"])
+            await record_audit(conn, request, user, "rule.test_add", rule["name"], {"test": test["name"]})
     except psycopg.errors.UniqueViolation:
         error = f"this rule already has a test named {test['name'].strip()!r}"
         return await _tests_page(request, rule, draft=text, error=error, status_code=400)
@@ -609,7 +588,7 @@ async def test_new(request: Request, user: SessionUser) -> Response:
 
 @viewers
 async def test_edit(request: Request, user: SessionUser) -> Response:
-    rule_id, test_id = _id(request), _id(request, "test_id")
+    rule_id, test_id = path_id(request), path_id(request, "test_id")
     async with user_tx(request) as conn:
         rule = await _rule(conn, rule_id)
         test = None
@@ -636,7 +615,7 @@ async def test_edit(request: Request, user: SessionUser) -> Response:
             await conn.execute(
                 RULES_QUERIES["rule_test_update"], {**_test_params(rule["id"], parsed), "id": test["id"]}
             )
-            await _audit(conn, request, user, "rule.test_update", rule["name"], test=parsed["name"])
+            await record_audit(conn, request, user, "rule.test_update", rule["name"], {"test": parsed["name"]})
     except psycopg.errors.UniqueViolation:
         error = f"this rule already has a test named {parsed['name'].strip()!r}"
         return render(request, "rules/test_edit.html", {**context, "text": text, "error": error}, status_code=400)
@@ -648,7 +627,7 @@ async def test_delete(request: Request, user: SessionUser) -> Response:
     form = await read_form(request)
     if not check_csrf(request, form):
         return csrf_failed()
-    rule_id, test_id = _id(request), _id(request, "test_id")
+    rule_id, test_id = path_id(request), path_id(request, "test_id")
     async with user_tx(request) as conn:
         row = None
         if rule_id is not None and test_id is not None:
@@ -656,7 +635,7 @@ async def test_delete(request: Request, user: SessionUser) -> Response:
                 await conn.execute(RULES_QUERIES["rule_test_delete"], {"rule_id": rule_id, "id": test_id})
             ).fetchone()
         if row is not None:
-            await _audit(conn, request, user, "rule.test_delete", row["rule"], test=row["name"])
+            await record_audit(conn, request, user, "rule.test_delete", row["rule"], {"test": row["name"]})
     if row is None:
         return not_found(request)
     return RedirectResponse(f"/rules/{rule_id}/tests", status_code=303)
@@ -668,7 +647,7 @@ async def tests_run(request: Request, user: SessionUser) -> Response:
     if not check_csrf(request, form):
         return csrf_failed()
     async with user_tx(request) as conn:
-        rule = await _rule(conn, _id(request))
+        rule = await _rule(conn, path_id(request))
     if rule is None:
         return not_found(request)
     results = await run_tests(request, user, rule["id"])
@@ -681,7 +660,7 @@ async def tests_run(request: Request, user: SessionUser) -> Response:
 @viewers
 async def log_page(request: Request, user: SessionUser) -> Response:
     async with user_tx(request) as conn:
-        rule = await _rule(conn, _id(request))
+        rule = await _rule(conn, path_id(request))
     if rule is None:
         return not_found(request)
     # hub.rule_log is the runner's, readable in system mode only: the user
