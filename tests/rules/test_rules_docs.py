@@ -200,8 +200,9 @@ _SAMPLES: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {
         },
     ),
     "schedule": (None, {"schedule": "daily-report", "due_at": "2026-11-26T08:00:00+00:00"}),
+    # the answer's event carries the message of the event that asked
     "http_response": (
-        None,
+        {},
         {
             "request_id": 5,
             "rule_id": RULE["id"],
