@@ -847,6 +847,20 @@ BEGIN
     END IF;
 END
 $$;
+
+-- hub.poll_vote_reply_v1 in a subtransaction of its own: a failure is
+-- returned as error text and leaves the caller's transaction usable.
+CREATE FUNCTION hub.poll_vote_reply_safe_v1(p_poll_id bigint, p_option_id bigint, p_message_id bigint,
+                                            p_correlation_id text,
+                                            OUT outcome text, OUT reply text, OUT error text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT v.outcome, v.reply INTO outcome, reply
+    FROM hub.poll_vote_reply_v1(p_poll_id, p_option_id, p_message_id, p_correlation_id) v;
+EXCEPTION WHEN OTHERS THEN
+    error := SQLERRM;
+END
+$$;
 -- What happens around every change of hub.messages, statement by statement
 -- (transition tables, so a batch costs one trigger call, not one per row):
 -- the status history, events for the rule runner, statistics deltas, and

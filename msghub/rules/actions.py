@@ -36,6 +36,7 @@ class Applied:
     """What a rule's actions did that the runner needs to know afterwards."""
 
     stop: bool = False
+    alone: bool = False  # no savepoint around these actions: see needs_savepoint
     http_requests: int = 0
     export_writes: int = 0
     queued: list[int] = field(default_factory=list)  # outbox ids
@@ -52,8 +53,18 @@ class Context:
     polls: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
 
-async def apply_actions(conn: Conn, ctx: Context, actions: list[dict[str, Any]]) -> Applied:
-    applied = Applied()
+def needs_savepoint(actions: list[dict[str, Any]]) -> bool:
+    """Whether a rule's actions need the runner's savepoint to be undone
+    together: not when they write nothing, nor when they are one poll vote,
+    which runs in a subtransaction of its own (apply_actions(alone=True))."""
+    writes = [a for a in actions if a["type"] != "stop"]
+    return not (not writes or (len(writes) == 1 and writes[0]["type"] == "poll.vote"))
+
+
+async def apply_actions(conn: Conn, ctx: Context, actions: list[dict[str, Any]], *, alone: bool = False) -> Applied:
+    """Applies the actions in order. alone: no savepoint surrounds them
+    (needs_savepoint said none is needed)."""
+    applied = Applied(alone=alone)
     for n, action in enumerate(actions, 1):
         handler = _HANDLERS[action["type"]]
         try:
@@ -371,11 +382,13 @@ async def _poll_vote(conn: Conn, ctx: Context, action: dict[str, Any], applied: 
     option_id = match_option(poll["options"], text)
     # the vote and the poll's answer to it, queued like reply() would
     cur = await conn.execute(
-        Q["poll_vote"],
+        Q["poll_vote_alone" if applied.alone else "poll_vote"],
         {"poll_id": poll["id"], "option_id": option_id, "message_id": m["id"], "correlation_id": _correlation(ctx)},
     )
     outcome = await cur.fetchone()
     assert outcome is not None
+    if outcome.get("error"):
+        raise RuleActionError(outcome["error"])
     applied.votes.append({"poll": action["poll"], "option_id": option_id, "outcome": outcome["outcome"]})
 
 

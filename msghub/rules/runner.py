@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from msghub.hub.db import Pool
-from msghub.rules.actions import Applied, Conn, Context, Q, apply_actions
+from msghub.rules.actions import Applied, Conn, Context, Q, apply_actions, needs_savepoint
 from msghub.rules.api import FINISH, PRELUDE, RunResult, run_rule, settled
 from msghub.rules.engine import Limits
 from msghub.rules.errors import RuleError
@@ -111,18 +111,13 @@ class RuleRunner:
             if not events:
                 return result
             rules = await self._load_rules(conn)
-            messages = await self._messages(conn, [e["message_id"] for e in events if e["message_id"]])
             inputs = {
-                e["id"]: (
-                    event_for_rules(e),
-                    message_for_rules(messages[e["message_id"]]) if e["message_id"] in messages else None,
-                )
-                for e in events
+                e["id"]: (event_for_rules(e), message_for_rules(e["message"]) if e["message"] else None) for e in events
             }
             first_runs = await self._run_ahead(events, inputs, rules)
             errors: list[str | None] = []
             for event in events:
-                message = messages.get(event["message_id"]) if event["message_id"] else None
+                message = event["message"]
                 errors.append(
                     await self._process_event(conn, event, message, inputs[event["id"]], rules, first_runs, result)
                 )
@@ -141,12 +136,6 @@ class RuleRunner:
                 Rule(r["id"], r["name"], tuple(r["events"]), r["source"], r["stop_processing"]) for r in rows
             ]
         return self._rules
-
-    async def _messages(self, conn: Conn, ids: list[int]) -> dict[int, dict[str, Any]]:
-        if not ids:
-            return {}
-        rows = await (await conn.execute(Q["event_messages"], {"ids": ids})).fetchall()
-        return {r["id"]: r for r in rows}
 
     async def _run_ahead(
         self, events: list[dict[str, Any]], inputs: dict[int, Inputs], rules: list[Rule]
@@ -186,11 +175,11 @@ class RuleRunner:
                     run = await run_rule(
                         self.sandbox, rule.source, _rule_input(inputs, rule), _Lookups(conn, rule.id), self.limits
                     )
-                if any(a["type"] != "stop" for a in run.actions):
+                if needs_savepoint(run.actions):
                     async with conn.transaction():  # a savepoint: this rule's actions only
                         applied = await apply_actions(conn, ctx, run.actions)
-                else:  # nothing to write: no savepoint to pay for
-                    applied = await apply_actions(conn, ctx, run.actions)
+                else:  # nothing to write, or one statement that guards itself
+                    applied = await apply_actions(conn, ctx, run.actions, alone=True)
             except RuleError as exc:
                 failed.append(f"{rule.name}: {exc}")
                 await conn.execute(
@@ -244,8 +233,9 @@ class _Lookups:
         raise RuleError(f"unknown lookup {kind!r}")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _iso(value: datetime | str | None) -> str | None:
+    # timestamps come as datetimes, or as ISO text inside JSON
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def event_for_rules(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -99,3 +99,25 @@ def test_repeating_the_same_vote_changes_nothing(db, runner):
 def test_bad_polls_are_refused_with_a_reason(db, options, message):
     with pytest.raises(PollError, match=message):
         create_poll(db, "p", "q?", options)
+
+
+def test_a_vote_that_fails_alone_leaves_the_batch_usable(db, runner):
+    # a rule whose only action is a vote runs without the runner's savepoint:
+    # the vote's own subtransaction must keep a failure from aborting the batch
+    gsm = connection(db)
+    _song_poll(db)
+    receive(db, gsm, "+447700900001", "a")
+    runner.drain()  # the runner now knows the poll's id (kept for 2 s)
+    db.execute("DELETE FROM hub.polls WHERE name = 'song'")
+    db.execute("DELETE FROM hub.rules WHERE name = 'poll: song'")
+    _song_poll(db)  # the same name, a new id: the kept one is stale
+    db.execute("INSERT INTO hub.rules (name, source, position) VALUES ('after', %s, 99)",
+               ("log.info('after ' + message.text)",))
+    receive(db, gsm, "+447700900002", "b")
+    receive(db, gsm, "+447700900003", "c")
+    runner.drain()
+    errors = [r["message"] for r in db.execute("SELECT message FROM hub.rule_log WHERE level = 'error'")]
+    assert len(errors) == 2 and all("no poll with id" in e for e in errors)
+    logged = [r["message"] for r in db.execute("SELECT message FROM hub.rule_log WHERE level = 'info' ORDER BY id")]
+    assert logged == ["after b", "after c"]
+    assert db.execute("SELECT count(*) AS n FROM hub.events WHERE done_at IS NULL").fetchone()["n"] == 0
