@@ -58,26 +58,43 @@ def error_response(error: str, elapsed_ms: int = 0) -> dict[str, Any]:
     }
 
 
-async def address_problem(url: str) -> str | None:
-    """Why the URL's host may not be reached by a rule, or None.
+async def public_address(url: str) -> tuple[str | None, str | None]:
+    """(why the URL's host may not be reached by a rule, or None; the address
+    to connect to when it may).
 
     Rules run with the hub's network position, inside the organisation: by
     default they may reach only public addresses, never the hub itself, the
     LAN or a cloud metadata service (MSGHUB_RULE_HTTP_PRIVATE=1 allows it).
-    Every address the name resolves to is checked."""
+    Every address the name resolves to is checked, and the connection goes
+    to one of those checked addresses (pinned_url), so a name that resolves
+    differently a moment later (DNS rebinding) cannot lead elsewhere."""
     host = urlsplit(url).hostname or ""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     except OSError as exc:
-        return f"cannot resolve {host!r}: {exc.strerror or exc}"
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        return f"cannot resolve {host!r}: {exc.strerror or exc}", None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
         if not address.is_global or address.is_multicast:
             return (
                 f"{host} is a private, local or reserved address ({address}); rules may reach only public"
                 " addresses unless MSGHUB_RULE_HTTP_PRIVATE=1"
-            )
-    return None
+            ), None
+    if not addresses:
+        return f"cannot resolve {host!r}", None
+    return None, str(addresses[0])
+
+
+def pinned_url(url: str, address: str) -> tuple[str, str]:
+    """The URL with its host replaced by the checked address, and the Host
+    header the server expects (the name, with a non-default port)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    shown_host = f"[{host}]" if ":" in host else host
+    header = shown_host if parts.port is None else f"{shown_host}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), header
 
 
 async def fetch(
@@ -93,8 +110,9 @@ async def fetch(
     """Performs the request; the whole exchange, body included, ends within the timeout."""
     started = time.monotonic()
     problem = url_problem(url)
+    address = None
     if problem is None and not allow_private:
-        problem = await address_problem(url)
+        problem, address = await public_address(url)
     if problem:
         return error_response(problem)
     if headers is not None and not isinstance(headers, Mapping):
@@ -102,7 +120,7 @@ async def fetch(
     limit_s = timeout_for(timeout_s)
     try:
         async with asyncio.timeout(limit_s):
-            response = await _exchange(client, method.upper(), url, headers or {}, body, limit_s)
+            response = await _exchange(client, method.upper(), url, headers or {}, body, limit_s, address)
     except TimeoutError:
         response = error_response(f"no complete answer within {limit_s:g} s")
     except httpx.HTTPError as exc:
@@ -114,10 +132,25 @@ async def fetch(
 
 
 async def _exchange(
-    client: httpx.AsyncClient, method: str, url: str, headers: Mapping[str, Any], body: str | None, limit_s: float
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: Mapping[str, Any],
+    body: str | None,
+    limit_s: float,
+    address: str | None,
 ) -> dict[str, Any]:
     request_headers = [(str(name), str(value)) for name, value in headers.items()]
-    request = client.build_request(method, url, headers=request_headers, content=body, timeout=httpx.Timeout(limit_s))
+    extensions: dict[str, Any] = {}
+    if address is not None:
+        # connect to the address that was checked; TLS still checks the name
+        host = urlsplit(url).hostname or ""
+        url, host_header = pinned_url(url, address)
+        request_headers = [(n, v) for n, v in request_headers if n.lower() != "host"] + [("Host", host_header)]
+        extensions["sni_hostname"] = host
+    request = client.build_request(
+        method, url, headers=request_headers, content=body, timeout=httpx.Timeout(limit_s), extensions=extensions
+    )
     response = await client.send(request, stream=True)
     try:
         raw, truncated = await _read_capped(response)

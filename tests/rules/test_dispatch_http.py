@@ -18,7 +18,7 @@ import pytest
 
 from msghub.hub.runtime import make_pool
 from msghub.rules.http_dispatch import HttpDispatcher
-from msghub.rules.http_fetch import MAX_BODY_BYTES, MAX_TIMEOUT_S, fetch, timeout_for
+from msghub.rules.http_fetch import MAX_BODY_BYTES, MAX_TIMEOUT_S, fetch, pinned_url, timeout_for
 
 T = TypeVar("T")
 # the slow endpoint answers only when the test is over (or after this long)
@@ -47,6 +47,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/echo":
             echo = {"method": self.command, "body": body, "x_token": self.headers.get("X-Token")}
             self._answer(200, json.dumps(echo).encode(), "application/json; charset=utf-8")
+        elif self.path == "/host":
+            self._answer(200, json.dumps({"host": self.headers.get("Host")}).encode(), "application/json")
         elif self.path == "/text":
             self._answer(200, "héllo".encode("latin-1"), "text/plain; charset=latin-1")
         elif self.path == "/fail":
@@ -325,3 +327,30 @@ def test_rules_cannot_reach_private_addresses_by_default(url):
     assert response["status"] is None
     assert "private, local or reserved address" in response["error"]
     assert "MSGHUB_RULE_HTTP_PRIVATE=1" in response["error"]
+
+
+@pytest.mark.parametrize(("url", "address", "expected"), [
+    ("https://api.example.org/v1?q=1", "93.184.216.34", ("https://93.184.216.34/v1?q=1", "api.example.org")),
+    ("http://api.example.org:8080/x", "93.184.216.34", ("http://93.184.216.34:8080/x", "api.example.org:8080")),
+    ("https://api.example.org/", "2606:2800:220:1::1", ("https://[2606:2800:220:1::1]/", "api.example.org")),
+])
+def test_the_connection_goes_to_the_address_that_was_checked(url, address, expected):
+    # a name that resolves to a public address when checked and to a private
+    # one a moment later (DNS rebinding) must not lead the request inside
+    assert pinned_url(url, address) == expected
+
+
+def test_a_pinned_request_reaches_the_address_with_the_name_as_host(server):
+    # the pinning path end to end against a real server: the URL names a
+    # host, the connection goes to the checked address
+    from msghub.rules.http_fetch import _exchange
+
+    port = server.rsplit(":", 1)[1]
+
+    async def main() -> dict:
+        async with httpx.AsyncClient() as client:
+            return await _exchange(client, "GET", f"http://msghub-test.invalid:{port}/host", {}, None, 5, "127.0.0.1")
+
+    response = asyncio.run(main())
+    assert response["status"] == 200
+    assert response["json"]["host"] == f"msghub-test.invalid:{port}"
