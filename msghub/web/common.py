@@ -216,3 +216,11 @@ async def record_audit(
             "source": request.client.host if request.client else "web",
         },
     )
+
+
+def search_terms(request: Request) -> dict[str, str]:
+    """The header search box's query (?q=, at most 200 characters) and an
+    ILIKE pattern that matches it anywhere, its %, _ and \\ taken literally."""
+    q = request.query_params.get("q", "").strip()[:200]
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"q": q, "pattern": f"%{escaped}%"}

@@ -28,6 +28,7 @@ from msghub.web.common import (
     record_audit,
     render,
     require_role,
+    search_terms,
     user_tx,
 )
 from msghub.web.pages.api import new_key
@@ -37,12 +38,6 @@ AUDIT_PAGE = 50
 SCOPES = ("send", "read")
 
 admin_only = require_role("admin")
-
-
-def _search(request: Request) -> dict[str, str]:
-    q = request.query_params.get("q", "").strip()[:200]
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {"q": q, "pattern": f"%{escaped}%"}
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -67,7 +62,7 @@ async def _users_page(
     status_code: int = 200,
 ) -> Response:
     async with user_tx(request) as conn:
-        users = await (await conn.execute(ADMIN_QUERIES["users_all"], _search(request))).fetchall()
+        users = await (await conn.execute(ADMIN_QUERIES["users_all"], search_terms(request))).fetchall()
     return render(
         request,
         "admin/users.html",
@@ -419,7 +414,7 @@ async def api_key_revoke(request: Request, user: SessionUser) -> Response:
 async def audit(request: Request, user: SessionUser) -> Response:
     before = request.query_params.get("before", "")
     params = {
-        **_search(request),
+        **search_terms(request),
         "before": int(before) if before.isdigit() and int(before) <= MAX_ID else None,
         "limit": AUDIT_PAGE + 1,
     }

@@ -38,6 +38,7 @@ from msghub.web.common import (
     read_form,
     render,
     require_user,
+    search_terms,
     user_tx,
 )
 from msghub.web.contacts_import import ImportJob, start_import
@@ -51,12 +52,6 @@ EXPORT_FORMATS = {
     "vcard4": ("text/vcard; charset=utf-8", "vcf"),
     "vcard3": ("text/vcard; charset=utf-8", "vcf"),
 }
-
-
-def _search(request: Request) -> dict[str, str]:
-    q = request.query_params.get("q", "").strip()[:200]
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {"q": q, "pattern": f"%{escaped}%"}
 
 
 async def _owner_choices(conn: psycopg.AsyncConnection[Any]) -> list[dict[str, Any]]:
@@ -81,7 +76,7 @@ def _owner(
 
 @require_user
 async def contacts_index(request: Request, user: SessionUser) -> Response:
-    search = _search(request)
+    search = search_terms(request)
     after_id = request.query_params.get("after_id", "")
     params = {
         **search,
@@ -258,7 +253,7 @@ async def lists_index(request: Request, user: SessionUser) -> Response:
                 return RedirectResponse(f"/lists/{row['id']}", status_code=303)
         status_code = 400
     async with user_tx(request) as conn:
-        lists = await (await conn.execute(ADMIN_QUERIES["lists_all"], _search(request))).fetchall()
+        lists = await (await conn.execute(ADMIN_QUERIES["lists_all"], search_terms(request))).fetchall()
         groups = await _owner_choices(conn)
     return render(
         request,

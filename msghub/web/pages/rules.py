@@ -43,6 +43,7 @@ from msghub.web.common import (
     record_audit,
     render,
     require_user,
+    search_terms,
     user_tx,
     wants_json,
 )
@@ -139,15 +140,9 @@ def summary(rule: dict[str, Any]) -> str:
     return "JavaScript"
 
 
-def _search(request: Request) -> dict[str, str]:
-    q = request.query_params.get("q", "").strip()[:200]
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {"q": q, "pattern": f"%{escaped}%"}
-
-
 @viewers
 async def index(request: Request, user: SessionUser) -> Response:
-    search = _search(request)
+    search = search_terms(request)
     async with user_tx(request) as conn:
         rows = await (await conn.execute(RULES_QUERIES["rules_page"], search)).fetchall()
     rules = [{**r, "summary": summary(r)} for r in rows]
