@@ -330,6 +330,48 @@ LANGUAGE sql AS $$
     RETURNING replies <= hub.setting_int('auto_reply_limit_per_hour')
 $$;
 
+-- An automatic answer to a received message (reply() in rules, poll
+-- replies): to its sender, on the link it came in on when the channel is the
+-- same, owned by the message's owners; an e-mail answer's subject is "Re: "
+-- and the received one (not doubled). Returns the hub.outbox id, or NULL when
+-- withheld because the address reached its hourly limit.
+CREATE FUNCTION hub.auto_reply_v1(p_message_id bigint, p_text text, p_channel text, p_subject text,
+                                  p_attachments jsonb, p_delivery_report boolean, p_priority smallint,
+                                  p_correlation_id text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_message hub.messages;
+    v_channel text;
+    v_connection text;
+    v_outbox_id bigint;
+BEGIN
+    SELECT * INTO v_message FROM hub.messages WHERE id = p_message_id;
+    IF NOT FOUND OR v_message.direction <> 'in' THEN
+        RAISE EXCEPTION 'only a received message can be answered (message %)', p_message_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT hub.auto_reply_allowed_v1(v_message.sender) THEN
+        RETURN NULL;
+    END IF;
+    v_channel := coalesce(p_channel, v_message.channel);
+    IF v_channel = v_message.channel THEN
+        SELECT name INTO v_connection FROM hub.connections WHERE id = v_message.connection_id;
+    END IF;
+    INSERT INTO hub.outbox (channel, recipient, subject, text, attachments, connection, delivery_report, priority,
+                            created_by, owner_group_id, correlation_id)
+    VALUES (v_channel, v_message.sender,
+            coalesce(p_subject, CASE WHEN v_channel = 'email'
+                                     THEN CASE WHEN coalesce(v_message.subject, '') ILIKE 're:%'
+                                               THEN v_message.subject
+                                               ELSE btrim('Re: ' || coalesce(v_message.subject, '')) END
+                                END),
+            p_text, p_attachments, v_connection, coalesce(p_delivery_report, false), coalesce(p_priority, 1),
+            v_message.owner_user_id, v_message.owner_group_id, p_correlation_id)
+    RETURNING id INTO v_outbox_id;
+    RETURN v_outbox_id;
+END
+$$;
+
 -- A vote by a received message, and the poll's answer queued back to the
 -- voter on the link the vote came in on: one round trip for the runner.
 CREATE FUNCTION hub.poll_vote_reply_v1(p_poll_id bigint, p_option_id bigint, p_message_id bigint,
@@ -337,7 +379,6 @@ CREATE FUNCTION hub.poll_vote_reply_v1(p_poll_id bigint, p_option_id bigint, p_m
 LANGUAGE plpgsql AS $$
 DECLARE
     v_message hub.messages;
-    v_connection text;
 BEGIN
     SELECT * INTO v_message FROM hub.messages WHERE id = p_message_id;
     IF NOT FOUND THEN
@@ -345,19 +386,9 @@ BEGIN
     END IF;
     SELECT v.outcome, v.reply INTO outcome, reply
     FROM hub.poll_vote_v1(p_poll_id, p_option_id, v_message.sender, p_message_id) v;
-    IF reply IS NOT NULL AND v_message.direction = 'in' AND NOT hub.auto_reply_allowed_v1(v_message.sender) THEN
+    IF reply IS NOT NULL AND v_message.direction = 'in'
+       AND hub.auto_reply_v1(p_message_id, reply, NULL, NULL, NULL, false, NULL, p_correlation_id) IS NULL THEN
         reply := NULL;  -- the vote counts; the answer is withheld
-    END IF;
-    IF reply IS NOT NULL AND v_message.direction = 'in' THEN
-        SELECT name INTO v_connection FROM hub.connections WHERE id = v_message.connection_id;
-        INSERT INTO hub.outbox (channel, recipient, subject, text, connection, created_by, owner_group_id,
-                                correlation_id)
-        VALUES (v_message.channel, v_message.sender,
-                CASE WHEN v_message.channel = 'email'
-                     THEN CASE WHEN coalesce(v_message.subject, '') ILIKE 're:%'
-                               THEN v_message.subject ELSE btrim('Re: ' || coalesce(v_message.subject, '')) END
-                END,
-                reply, v_connection, v_message.owner_user_id, v_message.owner_group_id, p_correlation_id);
     END IF;
 END
 $$;

@@ -96,10 +96,14 @@ def _correlation(ctx: Context) -> str:
     return f"rule:{ctx.rule_name}:event:{ctx.event_id}"
 
 
-async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> None:
-    attachments = fields.pop("attachments", None)
+def _attachments(action: Mapping[str, Any]) -> Jsonb | None:
+    attachments = action.get("attachments")
     if attachments is not None and not isinstance(attachments, list):
         raise RuleActionError("attachments must be a list of {filename, content_type, data (base64)}")
+    return Jsonb(attachments) if attachments else None
+
+
+async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> None:
     priority = fields.pop("priority", None)
     params = {
         "recipient": None,
@@ -112,57 +116,48 @@ async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> N
         "created_by": None,
         "owner_group_id": None,
         **fields,
-        "attachments": Jsonb(attachments) if attachments else None,
+        "attachments": _attachments(fields),
         "delivery_report": bool(fields.get("delivery_report", False)),
         "priority": 1 if priority is None else priority,
         "correlation_id": _correlation(ctx),
     }
-    automatic = fields.get("automatic", False)
-    params.pop("automatic", None)
-    cur = await conn.execute(Q["auto_reply_insert" if automatic else "outbox_insert"], params)
-    row = await cur.fetchone()
+    row = await (await conn.execute(Q["outbox_insert"], params)).fetchone()
     if row is not None:
         applied.queued.append(int(row["id"]))
-    elif automatic:
-        await conn.execute(
-            Q["rule_log"],
-            {
-                "rule_id": ctx.rule_id,
-                "event_id": ctx.event_id,
-                "level": "warn",
-                "message": f"reply to {params['recipient']} withheld: the address had"
-                " auto_reply_limit_per_hour automatic answers this hour",
-            },
-        )
 
 
 async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
+    """An automatic answer (hub.auto_reply_v1: link, owners, subject, the
+    hourly limit per address are the database's, shared with poll replies)."""
     m = _message(ctx, "reply()")
     if m["direction"] != "in":
         raise RuleActionError("reply() answers received messages; use send() for others")
-    channel = action.get("channel") or m["channel"]
-    subject = _opt_text(action, "subject")
-    if channel == "email" and subject is None:
-        subject = (
-            m["subject"] if (m["subject"] or "").lower().startswith("re:") else f"Re: {m['subject'] or ''}".strip()
-        )
-    # the same link it came in on, when the channel is the same
-    connection = m["connection_name"] if channel == m["channel"] else None
-    await _queue(
-        conn,
-        ctx,
-        applied,
-        channel=channel,
-        recipient=m["sender"],
-        subject=subject,
-        text=_opt_text(action, "text"),
-        attachments=action.get("attachments"),
-        connection=connection,
-        delivery_report=action.get("delivery_report", False),
-        priority=action.get("priority"),
-        created_by=m["owner_user_id"],
-        owner_group_id=m["owner_group_id"],
-        automatic=True,
+    cur = await conn.execute(
+        Q["auto_reply"],
+        {
+            "message_id": m["id"],
+            "text": _opt_text(action, "text"),
+            "channel": _opt_text(action, "channel"),
+            "subject": _opt_text(action, "subject"),
+            "attachments": _attachments(action),
+            "delivery_report": bool(action.get("delivery_report", False)),
+            "priority": action.get("priority"),
+            "correlation_id": _correlation(ctx),
+        },
+    )
+    row = await cur.fetchone()
+    if row is not None and row["id"] is not None:
+        applied.queued.append(int(row["id"]))
+        return
+    await conn.execute(
+        Q["rule_log"],
+        {
+            "rule_id": ctx.rule_id,
+            "event_id": ctx.event_id,
+            "level": "warn",
+            "message": f"reply to {m['sender']} withheld: the address had"
+            " auto_reply_limit_per_hour automatic answers this hour",
+        },
     )
 
 

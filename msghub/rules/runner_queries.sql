@@ -95,6 +95,10 @@ WHERE l.name = %(list)s
 ORDER BY c.id
 LIMIT 1000;
 
+-- name: auto_reply
+SELECT hub.auto_reply_v1(%(message_id)s, %(text)s, %(channel)s, %(subject)s, %(attachments)s,
+                         %(delivery_report)s, %(priority)s::smallint, %(correlation_id)s) AS id;
+
 -- name: outbox_insert
 INSERT INTO hub.outbox (channel, recipient, recipients, list, sender, subject, text, attachments, connection,
                         send_at, valid_until, delivery_report, priority, correlation_id, created_by, owner_group_id)
@@ -177,14 +181,3 @@ FROM hub.poll_vote_reply_v1(%(poll_id)s, %(option_id)s, %(message_id)s, %(correl
 -- on the busiest path, an SMS vote).
 SELECT outcome, reply, error
 FROM hub.poll_vote_reply_safe_v1(%(poll_id)s, %(option_id)s, %(message_id)s, %(correlation_id)s);
-
--- name: auto_reply_insert
--- reply(): queued only while the address is under its hourly limit of
--- automatic answers (no row back: withheld).
-INSERT INTO hub.outbox (channel, recipient, recipients, list, sender, subject, text, attachments, connection,
-                        send_at, valid_until, delivery_report, priority, correlation_id, created_by, owner_group_id)
-SELECT %(channel)s, %(recipient)s, %(recipients)s, %(list)s, NULL, %(subject)s, %(text)s, %(attachments)s,
-       %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(correlation_id)s,
-       %(created_by)s, %(owner_group_id)s
-WHERE hub.auto_reply_allowed_v1(%(recipient)s)
-RETURNING id, message_count;

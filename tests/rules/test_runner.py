@@ -210,3 +210,13 @@ def test_automatic_answers_to_one_address_are_limited_per_hour(db, runner):
     receive(db, gsm, "+447700900009", "go")
     runner.drain()
     assert ("+447700900001", "n") in [(o["recipients"][0], o["body"]) for o in _outbox(db)]
+
+
+def test_an_email_reply_answers_the_subject_once_on_the_same_link(db, runner):
+    gsm = connection(db)
+    add_rule(db, "ack", "reply('Thanks, we have it.')")
+    receive(db, gsm, "ann@example.org", "my order", channel="email", subject="Order 7")
+    receive(db, gsm, "bob@example.org", "again", channel="email", subject="RE: Order 8")
+    runner.drain()
+    assert [(o["recipients"][0], o["subject"], o["channel"], o["connection_id"]) for o in _outbox(db)] == [
+        ("ann@example.org", "Re: Order 7", "email", gsm), ("bob@example.org", "RE: Order 8", "email", gsm)]
