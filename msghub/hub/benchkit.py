@@ -32,13 +32,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def start_hub(url: str, connection: str) -> subprocess.Popen[bytes]:
-    """`msghub run --only connectors,scheduler`, returned once `connection` is up."""
+def start_hub(url: str, connection: str | None, roles: str = "connectors,scheduler") -> subprocess.Popen[bytes]:
+    """`msghub run --only ROLES`, returned once `connection` is up (or, with
+    no connection to wait for, once the process has survived its start)."""
     env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="WARNING",
                MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}")
     # its start-up lines go to stderr: standard output carries only the JSON
-    proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", "connectors,scheduler"],
+    proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", roles],
                             env=env, stdout=sys.stderr)
+    if connection is None:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError("the hub process exited during start-up")
+        return proc
     deadline = time.monotonic() + HUB_START_TIMEOUT_S
     with connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:

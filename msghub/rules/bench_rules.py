@@ -12,15 +12,12 @@ through the backlog (sustained events per second).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
 
-from msghub.hub.benchkit import machine, percentile
+from msghub.hub.benchkit import machine, percentile, start_hub
 from msghub.hub.db import connect
 from msghub.rules.polls import Option, create_poll
 from msghub.rules.store import SQ
@@ -50,13 +47,13 @@ def bench_rules(url: str, *, messages: int, rate: float | None) -> dict[str, Any
     hub = None
     try:
         if rate:
-            hub = _start_hub(url)
+            hub = start_hub(url, None, roles="rules")
             _warm_up(url, connection_id, tag)
             t0 = time.perf_counter()
             _insert(url, connection_id, senders, texts, rate, t0, batch=1)
         else:
             _insert(url, connection_id, senders, texts, None, time.perf_counter(), batch=BATCH)
-            hub = _start_hub(url)
+            hub = start_hub(url, None, roles="rules")
         rows = _wait_done(url, senders[0][:-7] + "%", messages)
     finally:
         if hub is not None:
@@ -86,22 +83,6 @@ def bench_rules(url: str, *, messages: int, rate: float | None) -> dict[str, Any
 
 def tag_digits(tag: str) -> str:
     return f"{int(tag, 16) % 10_000:04d}"
-
-
-def _start_hub(url: str) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        MSGHUB_DATABASE_URL=url,
-        MSGHUB_LOG_LEVEL="WARNING",
-        MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "msghub.hub.cli", "run", "--only", "rules"], env=env, stdout=sys.stderr
-    )
-    time.sleep(0.5)
-    if proc.poll() is not None:
-        raise RuntimeError("the hub process exited during start-up")
-    return proc
 
 
 def _warm_up(url: str, connection_id: int, tag: str) -> None:
