@@ -97,7 +97,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
     if "rules" in roles:
         from msghub.rules.service import RulesService
 
-        rules = RulesService(url, pool, listener, config)
+        rules = RulesService(pool, listener, config)
         tasks += rules.start()
     server = None
     if "web" in roles:
