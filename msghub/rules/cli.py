@@ -86,10 +86,6 @@ def add_parsers(sub: Any) -> None:
     p_close.set_defaults(handler=cmd_poll_close)
 
 
-def _with_db(config: Config, fn: Any) -> Any:
-    return with_db(config, fn)
-
-
 def cmd_rules_list(args: argparse.Namespace, config: Config) -> int:
     def act(conn: Conn) -> None:
         rows = conn.execute(SQ["rules_overview"]).fetchall()
@@ -102,7 +98,7 @@ def cmd_rules_list(args: argparse.Namespace, config: Config) -> int:
                 f" tests {r['passed']}/{r['tests']}{flags}"
             )
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -132,7 +128,7 @@ def cmd_rules_add(args: argparse.Namespace, config: Config) -> int:
         )
         print(f"rule {args.name} saved")
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -154,7 +150,7 @@ def cmd_rules_simple(args: argparse.Namespace, config: Config) -> int:
             conn.execute(SQ["rule_enable"], {"enabled": args.action == "enable", "id": rid})
         print(f"rule {args.name}: {args.action}d")
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -165,7 +161,7 @@ def cmd_rules_load(args: argparse.Namespace, config: Config) -> int:
         names = load_directory(conn, args.directory)
         print(f"loaded {len(names)} rule(s): {', '.join(names) or '-'}")
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -185,7 +181,7 @@ def cmd_rules_test(args: argparse.Namespace, config: Config) -> int:
             print(f"{len(results) - len(failed)} passed, {len(failed)} failed" if results else "no rule tests found")
         return EXIT_TESTS_FAILED if failed else 0
 
-    return int(_with_db(config, act) or 0)
+    return int(with_db(config, act) or 0)
 
 
 def cmd_rules_log(args: argparse.Namespace, config: Config) -> int:
@@ -196,7 +192,7 @@ def cmd_rules_log(args: argparse.Namespace, config: Config) -> int:
                 f"{r['at']:%Y-%m-%d %H:%M:%S} {r['level']:<5} {r['name'] or '-'} event {r['event_id']}: {r['message']}"
             )
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -221,7 +217,7 @@ def cmd_poll_create(args: argparse.Namespace, config: Config) -> int:
         )
         print(f"poll {args.name} created with {len(options)} options; its rule is 'poll: {args.name}'")
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -238,7 +234,7 @@ def cmd_poll_results(args: argparse.Namespace, config: Config) -> int:
         for r in rows:
             print(f"{r['label']:<24} {r['votes']:>8} {float(r['percent'] or 0):6.1f}%")
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
 
 
@@ -249,5 +245,5 @@ def cmd_poll_close(args: argparse.Namespace, config: Config) -> int:
             raise HubError(f"no poll named {args.name!r}")
         print(f"poll {args.name} closed")
 
-    _with_db(config, act)
+    with_db(config, act)
     return 0
