@@ -15,8 +15,7 @@ from psycopg.types.json import Jsonb
 from msghub.errors import HubError
 from msghub.hub.queries import load_queries
 from msghub.rules.events import EVENT_TYPES
-from msghub.rules.pool import SandboxPool
-from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_test
+from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_stored
 
 Conn = psycopg.Connection[Any]
 SQ = load_queries(Path(__file__).with_name("store_queries.sql"))
@@ -149,19 +148,7 @@ def run_stored_tests(conn: Conn, rule: str | None = None) -> list[tuple[str, Tes
     tests = conn.execute(SQ["rule_tests_to_run"], {"rule": rule}).fetchall()
     polls = poll_options(conn)
 
-    async def run_all() -> list[tuple[str, TestResult]]:
-        async with SandboxPool(1) as sandbox:
-            return [
-                (
-                    t["rule"],
-                    await run_test(
-                        sandbox, {"id": t["rule_id"], "name": t["rule"], "source": t["source"]}, dict(t), polls
-                    ),
-                )
-                for t in tests
-            ]
-
-    results = asyncio.run(run_all())
-    for t, (_, result) in zip(tests, results, strict=True):
+    results = asyncio.run(run_stored(tests, polls))
+    for t, result in zip(tests, results, strict=True):
         conn.execute(SQ["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
-    return results
+    return [(t["rule"], result) for t, result in zip(tests, results, strict=True)]

@@ -7,7 +7,7 @@ database and never sends anything. The format is in docs/RULES.md.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,6 +189,24 @@ async def run_test(
         rule_input = follow_up
     failures += compare(test["expected"], actual)
     return TestResult(test["name"], not failures, failures, actual.as_dict())
+
+
+async def run_stored(tests: Sequence[Mapping[str, Any]], polls: Mapping[str, list[dict[str, Any]]]) -> list[TestResult]:
+    """Runs rows of stored tests (rule_id, rule, source, name, event,
+    fixtures, mocks, expected) in one sandbox of their own, in order. A
+    malformed stored test (written by SQL, say) is a failed result, not an
+    error that stops the others."""
+    results: list[TestResult] = []
+    if not tests:
+        return results
+    async with SandboxPool(1) as sandbox:
+        for t in tests:
+            rule = {"id": t["rule_id"], "name": t["rule"], "source": t["source"]}
+            try:
+                results.append(await run_test(sandbox, rule, t, polls))
+            except RuleTestFormatError as exc:
+                results.append(TestResult(t["name"], False, [f"the test is malformed: {exc}"], {}))
+    return results
 
 
 def _collect(

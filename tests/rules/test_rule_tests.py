@@ -100,3 +100,18 @@ def test_malformed_tests_are_refused(test, message):
 
 def test_cli_module_is_importable_without_side_effects():
     assert "msghub.rules.cli" in sys.modules or __import__("msghub.rules.cli")
+
+
+def test_a_malformed_stored_test_fails_alone_and_the_others_still_run(cli, db, tmp_path):
+    (tmp_path / "greet.js").write_text("reply('Hello')")
+    (tmp_path / "greet.tests.json").write_text(json.dumps([{
+        "name": "greets", "event": {"type": "message_received", "message": {}},
+        "expected": {"replies": [{"text": "Hello"}]}}]))
+    assert cli("rules", "load", str(tmp_path))[0] == 0
+    # written by SQL, past the checks of `rules load`
+    db.execute("INSERT INTO hub.rule_tests (rule_id, name, event, expected)"
+               " SELECT id, 'broken', '{\"type\": \"schedule\"}', '{\"reply\": []}' FROM hub.rules")
+    code, out, _ = cli("rules", "test")
+    assert code == 1
+    assert "PASS greet: greets" in out
+    assert "FAIL greet: broken" in out and "the test is malformed" in out and "unknown key reply" in out

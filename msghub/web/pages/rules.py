@@ -29,7 +29,7 @@ from msghub.rules.errors import RuleError
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.model import ModelError, compile_model, describe_model
 from msghub.rules.pool import SandboxPool
-from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_test
+from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_stored
 from msghub.web.common import (
     Handler,
     UserHandler,
@@ -448,15 +448,7 @@ async def run_tests(request: Request, user: SessionUser, rule_id: int | None) ->
             r["name"]: r["options"]
             for r in await (await conn.execute(RULES_QUERIES["poll_options_by_name"])).fetchall()
         }
-    results: list[TestResult] = []
-    if tests:
-        async with SandboxPool(1) as sandbox:
-            for t in tests:
-                rule = {"id": t["rule_id"], "name": t["rule"], "source": t["source"]}
-                try:
-                    results.append(await run_test(sandbox, rule, t, polls))
-                except RuleTestFormatError as exc:
-                    results.append(TestResult(t["name"], False, [f"the test is malformed: {exc}"], {}))
+    results = await run_stored(tests, polls)
     async with user_tx(request) as conn:
         for t, result in zip(tests, results, strict=True):
             await conn.execute(RULES_QUERIES["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
