@@ -145,7 +145,7 @@ def run_stored_tests(conn: Conn, rule: str | None = None) -> list[tuple[str, Tes
     """Runs the stored tests of one rule (or all), records each result."""
     if rule is not None:
         rule_id(conn, rule)  # a clear error for a wrong name
-    tests = conn.execute(SQ["rule_tests_to_run"], {"rule": rule}).fetchall()
+    tests = conn.execute(SQ["rule_tests_to_run"], {"rule": rule, "rule_id": None}).fetchall()
     polls = poll_options(conn)
 
     results = asyncio.run(run_stored(tests, polls))

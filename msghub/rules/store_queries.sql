@@ -20,10 +20,13 @@ ON CONFLICT (rule_id, name) DO UPDATE
 SET event = EXCLUDED.event, fixtures = EXCLUDED.fixtures, mocks = EXCLUDED.mocks, expected = EXCLUDED.expected;
 
 -- name: rule_tests_to_run
+-- The tests of one rule (by name or id) or of every rule (both NULL), with
+-- the source they test, in the order the rules run.
 SELECT r.id AS rule_id, r.name AS rule, r.source, t.id, t.name, t.event, t.fixtures, t.mocks, t.expected
 FROM hub.rule_tests t
 JOIN hub.rules r ON r.id = t.rule_id
-WHERE %(rule)s::text IS NULL OR r.name = %(rule)s
+WHERE (%(rule)s::text IS NULL OR r.name = %(rule)s)
+  AND (%(rule_id)s::bigint IS NULL OR r.id = %(rule_id)s)
 ORDER BY r.position, r.id, t.id;
 
 -- name: rule_test_result

@@ -76,24 +76,6 @@ RETURNING id;
 DELETE FROM hub.rule_tests WHERE rule_id = %(rule_id)s AND id = %(id)s
 RETURNING name, (SELECT r.name FROM hub.rules r WHERE r.id = rule_id) AS rule;
 
--- name: rule_tests_to_run
--- The tests of one rule (rule_id) or of every rule (NULL), with the source they test.
-SELECT r.id AS rule_id, r.name AS rule, r.source, t.id, t.name, t.event, t.fixtures, t.mocks, t.expected
-FROM hub.rule_tests t
-JOIN hub.rules r ON r.id = t.rule_id
-WHERE %(rule_id)s::bigint IS NULL OR r.id = %(rule_id)s
-ORDER BY r.position, r.id, t.id;
-
--- name: rule_test_result
-UPDATE hub.rule_tests SET last_run_at = now(), last_result = %(result)s WHERE id = %(id)s;
-
--- name: poll_options_by_name
-SELECT p.name,
-       jsonb_agg(jsonb_build_object('label', o.label, 'keywords', o.keywords) ORDER BY o.position) AS options
-FROM hub.polls p
-JOIN hub.poll_options o ON o.poll_id = p.id
-GROUP BY p.name;
-
 -- name: rule_log_tail
 -- The newest lines of one rule's log, newest first.
 SELECT id, at, level, event_id, message

@@ -29,6 +29,7 @@ from msghub.rules.errors import RuleError
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.model import ModelError, compile_model, describe_model
 from msghub.rules.pool import SandboxPool
+from msghub.rules.store import SQ
 from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_stored
 from msghub.web.common import (
     Handler,
@@ -443,15 +444,15 @@ async def run_tests(request: Request, user: SessionUser, rule_id: int | None) ->
     """Runs the stored tests of one rule (or of every rule the user sees) in
     a sandbox of their own, and records each result. Nothing is applied."""
     async with user_tx(request) as conn:
-        tests = await (await conn.execute(RULES_QUERIES["rule_tests_to_run"], {"rule_id": rule_id})).fetchall()
+        tests = await (await conn.execute(SQ["rule_tests_to_run"], {"rule": None, "rule_id": rule_id})).fetchall()
         polls = {
             r["name"]: r["options"]
-            for r in await (await conn.execute(RULES_QUERIES["poll_options_by_name"])).fetchall()
+            for r in await (await conn.execute(SQ["poll_options_by_name"])).fetchall()
         }
     results = await run_stored(tests, polls)
     async with user_tx(request) as conn:
         for t, result in zip(tests, results, strict=True):
-            await conn.execute(RULES_QUERIES["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
+            await conn.execute(SQ["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
         await record_audit(
             conn,
             request,
