@@ -39,8 +39,6 @@ class Applied:
     alone: bool = False  # no savepoint around these actions: see needs_savepoint
     http_requests: int = 0
     export_writes: int = 0
-    queued: list[int] = field(default_factory=list)  # outbox ids
-    votes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +119,7 @@ async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> N
         "priority": 1 if priority is None else priority,
         "correlation_id": _correlation(ctx),
     }
-    row = await (await conn.execute(Q["outbox_insert"], params)).fetchone()
-    if row is not None:
-        applied.queued.append(int(row["id"]))
+    await conn.execute(Q["outbox_insert"], params)
 
 
 async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
@@ -147,7 +143,6 @@ async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appl
     )
     row = await cur.fetchone()
     if row is not None and row["id"] is not None:
-        applied.queued.append(int(row["id"]))
         return
     await conn.execute(
         Q["rule_log"],
@@ -384,7 +379,6 @@ async def _poll_vote(conn: Conn, ctx: Context, action: dict[str, Any], applied: 
     assert outcome is not None
     if outcome.get("error"):
         raise RuleActionError(outcome["error"])
-    applied.votes.append({"poll": action["poll"], "option_id": option_id, "outcome": outcome["outcome"]})
 
 
 # Poll options by name, kept for a moment by each runner: a vote costs a

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,6 @@ class RuleActionError(RuleError):
 @dataclass(slots=True)
 class RunResult:
     actions: list[dict[str, Any]]
-    lookups: dict[str, Any] = field(default_factory=dict)
-    rounds: int = 1
 
 
 async def run_rule(
@@ -78,7 +76,7 @@ async def run_rule(
         else:
             needs = [n for n in out.get("needs", []) if n not in lookups]
             if not needs:
-                return RunResult(check_actions(out.get("actions")), lookups, rounds)
+                return RunResult(check_actions(out.get("actions")))
         if rounds > MAX_LOOKUP_ROUNDS:
             break
         for key in needs:

@@ -104,8 +104,7 @@ INSERT INTO hub.outbox (channel, recipient, recipients, list, sender, subject, t
                         send_at, valid_until, delivery_report, priority, correlation_id, created_by, owner_group_id)
 VALUES (%(channel)s, %(recipient)s, %(recipients)s, %(list)s, NULL, %(subject)s, %(text)s, %(attachments)s,
         %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(correlation_id)s,
-        %(created_by)s, %(owner_group_id)s)
-RETURNING id, message_count;
+        %(created_by)s, %(owner_group_id)s);
 
 -- name: folder_find
 SELECT id FROM hub.folders
