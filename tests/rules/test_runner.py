@@ -3,6 +3,7 @@ the event's done mark, failures logged without stopping other rules."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -220,3 +221,11 @@ def test_an_email_reply_answers_the_subject_once_on_the_same_link(db, runner):
     runner.drain()
     assert [(o["recipients"][0], o["subject"], o["channel"], o["connection_id"]) for o in _outbox(db)] == [
         ("ann@example.org", "Re: Order 7", "email", gsm), ("bob@example.org", "RE: Order 8", "email", gsm)]
+
+
+def test_the_event_types_rules_know_are_the_ones_the_database_allows(db):
+    from msghub.rules.events import EVENT_TYPES
+
+    check = db.execute("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint"
+                       " WHERE conname = 'events_type_known'").fetchone()["def"]
+    assert set(re.findall(r"'(\w+)'::text", check)) == set(EVENT_TYPES)
