@@ -71,3 +71,17 @@ def test_embedded_server_survives_crashes_and_keeps_data(tmp_path):
     assert (data_dir / "pg" / "postmaster.pid").exists()
     total, new_pid = _run(data_dir, "write", "clean")
     assert total == 84 and new_pid != pid
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pgserver data directory layout is tested on Linux")
+def test_a_clean_stop_after_a_killed_hub_stops_the_server(tmp_path):
+    data_dir = tmp_path / "var"
+    total, pid = _run(data_dir, "write", "crash")
+    assert total == 42 and _alive(pid), "a killed hub leaves its server running"
+    total, same_pid = _run(data_dir, "read", "clean")
+    assert (total, same_pid) == (42, pid)
+    for _ in range(200):  # pg_ctl stop waits for the server; bounded anyway
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(pid), "the killed hub's pid is forgotten: the clean stop is the last one and stops the server"

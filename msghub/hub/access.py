@@ -64,8 +64,11 @@ def add_integrator(conn: Conn, login: str, password: str, *, username: str | Non
         raise AccessError(f"a database role named {login!r} already exists")
     mapped_user = user_id(conn, username) if username else None
     mapped_group = group_id(conn, group) if group else None
+    # hashed here (SCRAM, as pg_hba asks for): the password itself never
+    # reaches the server, so no statement log can show it
+    verifier = conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
     conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE msghub_integrator").format(
-        sql.Identifier(login), sql.Literal(password)))
+        sql.Identifier(login), sql.Literal(verifier)))
     conn.execute(QUERIES["insert_integrator_login"],
                  {"role_name": login, "user_id": mapped_user, "group_id": mapped_group})
 
