@@ -146,3 +146,32 @@ def test_bad_environment_setting_is_one_clear_line(db_url):
     proc = subprocess.run([sys.executable, "-m", "msghub.hub.cli", "status"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2 and proc.stderr == "msghub: MSGHUB_HTTP_PORT='eighty' is not a whole number\n"
+
+
+def test_run_never_prints_the_admin_password_it_was_given(cli, db, monkeypatch):
+    async def no_serving(*args, **kwargs):
+        return None
+
+    monkeypatch.setattr("msghub.hub.cli.serve", no_serving)
+    monkeypatch.setenv("MSGHUB_ADMIN_PASSWORD", "given admin password 1")
+    code, out, err = cli("run", "--only", "scheduler")
+    assert code == 0 and "first admin" in out
+    assert "given admin password 1" not in out + err, "the operator chose it: logs must not hold it"
+    assert db.execute("SELECT role FROM hub.users WHERE username = 'admin'").fetchone() == {"role": "admin"}
+
+
+def test_run_prints_a_generated_admin_password_once(cli, db, monkeypatch):
+    async def no_serving(*args, **kwargs):
+        return None
+
+    monkeypatch.setattr("msghub.hub.cli.serve", no_serving)
+    monkeypatch.delenv("MSGHUB_ADMIN_PASSWORD", raising=False)
+    code, out, _ = cli("run", "--only", "scheduler")
+    assert code == 0
+    shown = out.split("password: ", 1)[1].split()[0]
+    row = db.execute("SELECT password_hash FROM hub.users WHERE username = 'admin'").fetchone()
+    from argon2 import PasswordHasher
+
+    assert PasswordHasher().verify(row["password_hash"], shown)
+    code, out, _ = cli("run", "--only", "scheduler")
+    assert code == 0 and "password" not in out, "shown once: not again when the admin exists"

@@ -272,7 +272,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     if unknown or not roles:
         raise ConfigError(f"unknown role {unknown[0] if unknown else '(none)'!r}: use {', '.join(ROLES)}")
     with open_database(config) as db, contextlib.ExitStack() as stack:
-        new_admin_password = prepare(config, db.url)
+        first_admin = prepare(config, db.url)
         on_ready = None
         if args.demo:
             from msghub.hub.demo import demo_smsc, ensure_demo_connection, make_round_trip
@@ -287,9 +287,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         print(f"msghub: database {redact(db.url)}{' (embedded)' if db.embedded else ''}", flush=True)
         if "web" in roles:
             print(f"msghub: web app on http://{config.http_host}:{config.http_port}/", flush=True)
-        if new_admin_password:
+        if first_admin.generated_password:
             print("msghub: created the first admin account. Shown once, keep it safe:", flush=True)
-            print(f"msghub:   user name: admin    password: {new_admin_password}", flush=True)
+            print(f"msghub:   user name: admin    password: {first_admin.generated_password}", flush=True)
+        elif first_admin.created:  # the operator's own choice: never echoed into logs
+            print("msghub: created the first admin account (user name: admin) with the password in"
+                  " MSGHUB_ADMIN_PASSWORD", flush=True)
         asyncio.run(serve(config, db.url, roles, on_ready))
     return 0
 

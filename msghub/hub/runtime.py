@@ -28,7 +28,7 @@ from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
 from msghub.hub.scheduler import Housekeeping
 from msghub.hub.supervisor import Supervisor
-from msghub.hub.users import ensure_first_admin
+from msghub.hub.users import FirstAdmin, ensure_first_admin
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ def make_pool(url: str, max_size: int = 10) -> Pool:
                                kwargs={"autocommit": True, "row_factory": dict_row})
 
 
-def prepare(config: Config, url: str) -> str | None:
-    """Migrates and creates the first admin; returns a new admin's password."""
+def prepare(config: Config, url: str) -> FirstAdmin:
+    """Migrates and creates the first admin when there is no user."""
     migrate(url)
     with connect(url) as conn:
         return ensure_first_admin(conn, config.admin_password)

@@ -100,13 +100,20 @@ def audit(conn: psycopg.Connection[Any], actor: str, action: str, target: str | 
                                     "target": target, "detail": Jsonb(detail or {}), "source": source})
 
 
-def ensure_first_admin(conn: psycopg.Connection[Any], password: str | None) -> str | None:
-    """Creates user "admin" when there is no user at all; returns the password
-    to show once (a random one unless given), or None when users exist."""
+@dataclass(frozen=True)
+class FirstAdmin:
+    created: bool
+    generated_password: str | None  # to show once; None when the operator chose it
+
+
+def ensure_first_admin(conn: psycopg.Connection[Any], password: str | None) -> FirstAdmin:
+    """Creates user "admin" when there is no user at all, with the given
+    password or a random one. Only a random one is handed back to be shown:
+    a chosen one (MSGHUB_ADMIN_PASSWORD) must not end up in logs."""
     row = conn.execute(QUERIES["count_users"]).fetchone()
     if row and row["users"]:
-        return None
-    chosen = password or random_password()
-    add_user(conn, "admin", chosen, role="admin", display_name="Administrator")
+        return FirstAdmin(False, None)
+    generated = None if password else random_password()
+    add_user(conn, "admin", password or generated, role="admin", display_name="Administrator")
     audit(conn, "msghub", "user.create", "admin", {"role": "admin", "first_admin": True})
-    return chosen
+    return FirstAdmin(True, generated)
