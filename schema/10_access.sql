@@ -27,7 +27,9 @@ CREATE TABLE hub.users (
     failed_logins   integer NOT NULL DEFAULT 0,
     locked_until    timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    last_login_at   timestamptz
+    last_login_at   timestamptz,
+    -- failures a day apart start counting again (hub.login_backoff_v1)
+    last_failed_login_at timestamptz
 );
 
 CREATE TABLE hub.groups (

@@ -472,6 +472,18 @@ def test_a_user_in_no_mapped_group_is_refused_unless_a_default_role_is_set(slapd
 
 
 @pytest.mark.peer
+def test_a_user_the_directory_no_longer_lets_in_loses_their_sessions(slapd, db_url, db):
+    allowed = _login(db_url, slapd.settings(default_role="user"), "dave", USERS["dave"][0])
+    assert allowed.user_id is not None
+    db.execute("INSERT INTO hub.web_sessions (token_sha256, user_id, csrf_token, expires_at) "
+               "VALUES (sha256('t'), %s, 'c', now() + interval '1 hour')", (allowed.user_id,))
+    # the role map no longer gives dave a role: the right password is refused, the session ends
+    refused = _login(db_url, slapd.settings(), "dave", USERS["dave"][0])
+    assert (refused.user_id, refused.error) == (None, NOT_ALLOWED)
+    assert db.execute("SELECT count(*) AS n FROM hub.web_sessions").fetchone() == {"n": 0}
+
+
+@pytest.mark.peer
 def test_mapped_groups_become_hub_groups_and_memberships(slapd, db_url, db):
     db.execute("INSERT INTO hub.groups (name) VALUES ('kept-local')")
     assert _login(db_url, slapd.settings(), "alice", USERS["alice"][0]).user_id is not None

@@ -26,15 +26,24 @@ from psycopg.types.json import Jsonb
 from msghub.hub.auth_ldap import USERNAME_FORMAT, LdapAuthenticator, LdapSettings, Outcome
 from msghub.hub.auth_pam import PamSettings, host_display_name, pam_authenticate, pam_role
 from msghub.hub.queries import QUERIES, load_queries
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, check_login
+from msghub.hub.users import (
+    LOCKED,
+    LOCKOUT_THRESHOLD,
+    WRONG,
+    LoginResult,
+    burn,
+    check_login,
+    name_locked,
+    record_unknown_failure,
+    refuse_unknown,
+)
 
 log = logging.getLogger(__name__)
 
 AUTH_QUERIES = load_queries(Path(__file__).with_name("auth_queries.sql"))
 
-# the same words as users.check_login, so a refusal tells nothing about the account's kind
-WRONG = "wrong user name or password"
-LOCKED = "too many failed attempts: this account is locked for a while, try later"
+# WRONG and LOCKED are users.check_login's words, so a refusal tells nothing about the account's kind
+__all__ = ["LOCKED", "NOT_ALLOWED", "UNAVAILABLE", "WRONG", "ExternalAuthSettings", "check_external_login"]
 UNAVAILABLE = "signing in is unavailable right now: try again later"
 NOT_ALLOWED = "this account may not use msghub: ask an administrator"
 
@@ -120,31 +129,37 @@ async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str
     """Verifies a login against the account's source; creates or updates the
     hub user on success. ``client`` (an address) goes to the audit log.
 
-    ``conn`` needs dict rows, as for users.check_login (local accounts go
-    there). Without ``settings``, they are read from the environment, which
-    raises ConfigError for a wrong value."""
+    A refusal that asked no source costs an argon2 verification all the
+    same, and names without an account lock out like accounts
+    (users.refuse_unknown), so neither time nor words tell which names
+    exist. ``conn`` needs dict rows, as for users.check_login (local
+    accounts go there). Without ``settings``, they are read from the
+    environment, which raises ConfigError for a wrong value."""
     if settings is None:
         settings = ExternalAuthSettings.from_env()
     if not USERNAME_FORMAT.fullmatch(username):
+        burn(password)  # no account can have such a name, but it costs the same
         return LoginResult(None, WRONG)
     user = await _user(conn, username)
     if user is not None:
         if user["auth_source"] == "local":
             return await check_login(conn, username, password)
-        if not user["enabled"]:
-            return LoginResult(None, WRONG)
-        if user["locked"]:
-            return LoginResult(None, LOCKED)
+        if not user["enabled"] or user["locked"]:
+            return await _refuse(conn, user, password)
         sources: tuple[str, ...] = (user["auth_source"],)
     else:
+        if await name_locked(conn, username):
+            burn(password)
+            return LoginResult(None, LOCKED)
         sources = tuple(s for s, on in (("ldap", settings.ldap), ("pam", settings.pam)) if on is not None)
-    unavailable = False
+    unavailable = asked = False
     row: DictRow | None
     for source in sources:
         attempt = await _attempt(settings, source, username, password)
         if attempt is None:
             log.warning("user %r signs in with %s, which is not configured", username, source)
             continue
+        asked = True
         if user is not None:
             name, row = str(user["username"]), user
         else:
@@ -158,15 +173,18 @@ async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str
                 await _audit(conn, "login.refused", name, {"auth_source": source, "reason":
                              f"the name belongs to a {row['auth_source']} account"}, user_id=None, client=client)
             continue
-        if row is not None and not row["enabled"]:
-            return LoginResult(None, WRONG)
-        if row is not None and row["locked"]:
-            return LoginResult(None, LOCKED)
+        if row is not None and (not row["enabled"] or row["locked"]):
+            return await _refuse(conn, row, None)
         if attempt.outcome is Outcome.OK:
             user_id = await _store(conn, row, name, attempt, client)
+            if user_id is not None:
+                await conn.execute(QUERIES["login_name_forget"], {"names": list({username, name})})
             return LoginResult(user_id, None) if user_id is not None else LoginResult(None, WRONG)
         if attempt.outcome is Outcome.NOT_ALLOWED:
-            # the password was right: say why, and don't count it as a failure
+            # the password was right: say why, and don't count it as a failure;
+            # an account the source no longer lets in loses its sessions now
+            if row is not None:
+                await conn.execute(QUERIES["end_sessions"], {"user_id": row["id"]})
             await _audit(conn, "login.refused", name, {"auth_source": source, "reason": attempt.reason},
                          user_id=None if row is None else int(row["id"]), client=client)
             return LoginResult(None, NOT_ALLOWED)
@@ -176,7 +194,27 @@ async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str
         if row is not None:
             await conn.execute(QUERIES["login_failed"], {"id": row["id"], "threshold": LOCKOUT_THRESHOLD})
             return LoginResult(None, WRONG)
-    return LoginResult(None, UNAVAILABLE if unavailable else WRONG)
+    if unavailable:
+        return LoginResult(None, UNAVAILABLE)
+    if not asked:  # no source to ask: answer as a local login would
+        return await (refuse_unknown(conn, username, password) if user is None
+                      else _refuse(conn, user, password))
+    if user is None:  # no source knows the name: it locks out as an account would
+        await record_unknown_failure(conn, username)
+    return LoginResult(None, WRONG)
+
+
+async def _refuse(conn: psycopg.AsyncConnection[Any], row: DictRow, password: str | None) -> LoginResult:
+    """An account that cannot sign in (disabled, locked, or its source not
+    configured) is answered as a wrong password would be: counted towards
+    the lockout, locked when locked. With ``password``, no source was asked:
+    the verification's cost is paid here."""
+    if password is not None:
+        burn(password)
+    if row["locked"]:
+        return LoginResult(None, LOCKED)
+    await conn.execute(QUERIES["login_failed"], {"id": row["id"], "threshold": LOCKOUT_THRESHOLD})
+    return LoginResult(None, WRONG)
 
 
 async def _store(conn: psycopg.AsyncConnection[Any], row: DictRow | None, name: str, attempt: _Attempt,

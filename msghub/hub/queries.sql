@@ -159,13 +159,49 @@ GROUP BY u.id ORDER BY u.username
 SELECT count(*) AS users FROM hub.users
 
 -- name: login_failed
-UPDATE hub.users
-SET failed_logins = failed_logins + 1,
-    locked_until = CASE WHEN failed_logins + 1 >= %(threshold)s
-        THEN now() + make_interval(secs => least(900, 2 ^ (failed_logins + 1 - %(threshold)s) * 30))
-        ELSE locked_until END
+UPDATE hub.users u
+SET (failed_logins, locked_until, last_failed_login_at) =
+    (SELECT b.failures, b.locked_until, now()
+     FROM hub.login_backoff_v1(u.failed_logins, u.last_failed_login_at, u.locked_until, %(threshold)s) b)
 WHERE id = %(id)s
 RETURNING failed_logins, locked_until
+
+-- name: login_name_locked
+-- a name no account has, locked as an account would be (hub.login_backoff_v1)
+SELECT EXISTS (SELECT 1 FROM hub.login_failures
+               WHERE scope = 'name' AND key = %(name)s AND locked_until > now()) AS locked
+
+-- name: login_name_failed
+INSERT INTO hub.login_failures AS f (scope, key, failures, locked_until)
+SELECT 'name', %(name)s, b.failures, b.locked_until FROM hub.login_backoff_v1(0, NULL, NULL, %(threshold)s) b
+ON CONFLICT (scope, key) DO UPDATE
+SET (failures, locked_until, last_failed_at) =
+    (SELECT b.failures, b.locked_until, now()
+     FROM hub.login_backoff_v1(f.failures, f.last_failed_at, f.locked_until, %(threshold)s) b)
+
+-- name: login_name_forget
+-- the name became an account (a first directory login): the account counts from now on
+DELETE FROM hub.login_failures WHERE scope = 'name' AND key = ANY(%(names)s)
+
+-- name: address_blocked
+SELECT EXISTS (SELECT 1 FROM hub.login_failures
+               WHERE scope = %(scope)s AND key = %(address)s AND failures >= %(limit)s
+                 AND window_start > now() - make_interval(secs => %(window_s)s)) AS blocked
+
+-- name: address_failed
+-- one window per address: counting starts again once it is over
+INSERT INTO hub.login_failures AS f (scope, key, failures) VALUES (%(scope)s, %(address)s, 1)
+ON CONFLICT (scope, key) DO UPDATE
+SET failures = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s) THEN f.failures + 1 ELSE 1 END,
+    window_start = CASE WHEN f.window_start > now() - make_interval(secs => %(window_s)s)
+                        THEN f.window_start ELSE now() END,
+    last_failed_at = now()
+
+-- name: purge_login_failures
+DELETE FROM hub.login_failures WHERE last_failed_at < now() - interval '1 day'
+
+-- name: end_sessions
+SELECT hub.end_sessions_v1(%(user_id)s) AS ended
 
 -- name: login_succeeded
 UPDATE hub.users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = %(id)s

@@ -7,7 +7,8 @@
 - reports: delivery reports that raced the record of their submit
 - expire: queued messages past their validity fail as expired
 - stats: fold statistics deltas into hub.stats_daily
-- purge: processed events, the rule engine's old records, expired web sessions
+- purge: processed events, the rule engine's old records, expired web sessions,
+  failed-login counts a day old
 - changes: the web UI's change feed older than CHANGES_KEEP_HOURS
   (hub.message_changes, read by live pages)
 """
@@ -89,6 +90,7 @@ class Housekeeping:
             await conn.execute(QUERIES["purge_events"])
             await conn.execute(QUERIES["purge_rule_records"])
             await conn.execute(QUERIES["purge_web_sessions"])
+            await conn.execute(QUERIES["purge_login_failures"])
 
     async def prune_changes(self) -> None:
         async with self.pool.connection() as conn:

@@ -67,23 +67,58 @@ class LoginResult:
     error: str | None
 
 
+WRONG = "wrong user name or password"
+LOCKED = "too many failed attempts: this account is locked for a while, try later"
+
+
 async def check_login(conn: psycopg.AsyncConnection[Any], username: str, password: str) -> LoginResult:
-    """Verifies a local login and records failures, locking out with backoff."""
+    """Verifies a local login and records failures, locking out with backoff.
+
+    Every answer costs one argon2 verification, and a name without a usable
+    account (unknown, disabled, no password) is refused and locked out
+    exactly like a wrong password: neither the time taken nor the words
+    tell which names exist."""
     cur = await conn.execute(QUERIES["user_by_name"], {"username": username})
     user = await cur.fetchone()
-    generic = "wrong user name or password"
-    if user is None or user["password_hash"] is None or not user["enabled"]:
-        _verify(_DUMMY_HASH, password)
-        return LoginResult(None, generic)
+    if user is None:
+        return await refuse_unknown(conn, username, password)
     locked = await (await conn.execute("SELECT %(t)s::timestamptz > now() AS locked",
                                          {"t": user["locked_until"]})).fetchone()
     if locked and locked["locked"]:
-        return LoginResult(None, "too many failed attempts: this account is locked for a while, try later")
-    if not _verify(user["password_hash"], password):
+        burn(password)
+        return LoginResult(None, LOCKED)
+    usable = user["password_hash"] is not None and user["enabled"]
+    if not (_verify(user["password_hash"] if usable else _DUMMY_HASH, password) and usable):
         await conn.execute(QUERIES["login_failed"], {"id": user["id"], "threshold": LOCKOUT_THRESHOLD})
-        return LoginResult(None, generic)
+        return LoginResult(None, WRONG)
     await conn.execute(QUERIES["login_succeeded"], {"id": user["id"]})
     return LoginResult(int(user["id"]), None)
+
+
+async def refuse_unknown(conn: psycopg.AsyncConnection[Any], name: str, password: str) -> LoginResult:
+    """The answer for a name no account has, at an account's cost: a
+    verification against a dummy hash, and a lockout counted for the name
+    (hub.login_failures) as it would be for an account."""
+    burn(password)
+    if await name_locked(conn, name):
+        return LoginResult(None, LOCKED)
+    await record_unknown_failure(conn, name)
+    return LoginResult(None, WRONG)
+
+
+async def name_locked(conn: psycopg.AsyncConnection[Any], name: str) -> bool:
+    row = await (await conn.execute(QUERIES["login_name_locked"], {"name": name})).fetchone()
+    return bool(row and row["locked"])
+
+
+async def record_unknown_failure(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+    await conn.execute(QUERIES["login_name_failed"], {"name": name, "threshold": LOCKOUT_THRESHOLD})
+
+
+def burn(password: str) -> None:
+    """The work of one verification, for answers that need none: so that
+    they take as long as a wrong password."""
+    _verify(_DUMMY_HASH, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:

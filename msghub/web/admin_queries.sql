@@ -263,9 +263,6 @@ WHERE id = %(id)s RETURNING username
 UPDATE hub.users SET password_hash = %(password_hash)s, failed_logins = 0, locked_until = NULL
 WHERE id = %(id)s AND auth_source = 'local' RETURNING username
 
--- name: user_sessions_end
-DELETE FROM hub.web_sessions WHERE user_id = %(id)s
-
 -- name: admins_enabled
 SELECT count(*) AS n FROM hub.users WHERE role = 'admin' AND enabled AND id <> %(id)s
 

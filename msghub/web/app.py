@@ -23,7 +23,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from msghub.hub.db import Pool
-from msghub.hub.external_auth import ExternalAuthSettings, check_external_login
+from msghub.hub.external_auth import LOCKED, WRONG, ExternalAuthSettings, check_external_login
+from msghub.hub.login_limits import ADDRESS_WINDOW_S, RATE_LIMITED, address_blocked, address_failed
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
 from msghub.web import live, pages
@@ -103,14 +104,19 @@ async def login(request: Request) -> Response:
         return _login_page(request, error="The form expired. Please log in again.", status_code=403)
     username = form.get("username", "").strip()
     settings: ExternalAuthSettings = request.app.state.auth_settings
+    address = request.client.host if request.client else None
     async with pool_of(request).connection() as conn:
+        if await address_blocked(conn, "login_address", address):
+            response = _login_page(request, error=RATE_LIMITED, username=username, status_code=429)
+            response.headers["Retry-After"] = str(ADDRESS_WINDOW_S)
+            return response
         # local accounts, host accounts (PAM) and directory accounts (LDAP)
         result = await check_external_login(
             conn,
             username,
             form.get("password", ""),
             settings=settings,
-            client=request.client.host if request.client else None,
+            client=address,
         )
         await conn.execute(
             QUERIES["audit"],
@@ -120,10 +126,12 @@ async def login(request: Request) -> Response:
                 "action": "login" if result.user_id else "login.failed",
                 "target": None,
                 "detail": "{}",
-                "source": request.client.host if request.client else None,
+                "source": address,
             },
         )
         if result.user_id is None:
+            if result.error in (WRONG, LOCKED):  # guesses; not an unreachable directory or a refused role
+                await address_failed(conn, "login_address", address)
             return _login_page(request, error=result.error, username=username, status_code=401)
         token = new_token()
         await conn.execute(

@@ -194,8 +194,6 @@ async def user_detail(request: Request, user: SessionUser) -> Response:
                 "enabled": enabled,
             },
         )
-        if not enabled:
-            await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
         changes = {k: v for k, v in (("role", role), ("enabled", enabled)) if v != target[k]}
         await record_audit(conn, request, user, "user.update", target["username"], changes)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
@@ -223,8 +221,8 @@ async def user_password(request: Request, user: SessionUser) -> Response:
     except UserError as exc:
         return await _user_page(request, target, error=f"{exc}.", status_code=400)
     async with user_tx(request) as conn:
+        # the database ends the user's sessions (trigger users_end_sessions), as for every path
         await conn.execute(ADMIN_QUERIES["user_password"], {"id": target["id"], "password_hash": password_hash})
-        await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
         await record_audit(conn, request, user, "user.password", target["username"])
     return await _user_page(request, target, password="" if given else shown)
 

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from msghub.hub.login_limits import ADDRESS_WINDOW_S, address_blocked, address_failed
 from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import MAX_ID, as_user, json_error, pool_of
 
@@ -67,15 +68,19 @@ def _split_key(token: str) -> tuple[str, str] | None:
 
 
 class ApiFailure(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, *,
+                 retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after_s = retry_after_s
 
     def response(self) -> Response:
         extra = {"field": self.field} if self.field else {}
         response = json_error(self.status, self.code, self.message, **extra)
         if self.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="msghub"'
+        if self.retry_after_s is not None:
+            response.headers["Retry-After"] = str(self.retry_after_s)
         return response
 
 
@@ -84,16 +89,19 @@ async def authenticate(request: Request, scope: str) -> ApiKey:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiFailure(401, "unauthorized", "Send an API key: Authorization: Bearer mh_<key id>_<secret>.")
-    parts = _split_key(token.strip())
     invalid = ApiFailure(401, "unauthorized", "The API key is not valid (unknown, revoked, or its user is disabled).")
-    if parts is None:
-        raise invalid
-    key_id, secret = parts
+    address = request.client.host if request.client else None
     # system mode (the pool's default): the key is not anyone's row yet
     async with pool_of(request).connection() as conn:
-        row = await (await conn.execute(ADMIN_QUERIES["api_key_lookup"], {"key_id": key_id})).fetchone()
-        digest = hashlib.sha256(secret.encode()).digest()
+        if await address_blocked(conn, "api_address", address):
+            raise ApiFailure(429, "rate_limited", "Too many wrong API keys from this address: try again later.",
+                             retry_after_s=ADDRESS_WINDOW_S)
+        parts = _split_key(token.strip())
+        row = None if parts is None else await (await conn.execute(
+            ADMIN_QUERIES["api_key_lookup"], {"key_id": parts[0]})).fetchone()
+        digest = hashlib.sha256((parts[1] if parts else "").encode()).digest()
         if row is None or not hmac.compare_digest(bytes(row["secret_sha256"]), digest):
+            await address_failed(conn, "api_address", address)
             raise invalid
         await conn.execute(ADMIN_QUERIES["api_key_used"], {"id": row["id"]})
     key = ApiKey(int(row["id"]), int(row["user_id"]), row["username"], tuple(row["scopes"]))

@@ -1,0 +1,64 @@
+"""Every change that should end a user's web sessions ends them, whatever
+path makes it: msghub user passwd, the admin pages, SQL."""
+
+from __future__ import annotations
+
+import io
+import sys
+from typing import Any
+
+import pytest
+
+from msghub.hub.cli import main
+from msghub.hub.db import connect
+from msghub.hub.queries import QUERIES
+from msghub.hub.users import add_user
+from msghub.web.security import new_token, token_digest
+
+
+def _with_session(db_url: str, name: str = "alice") -> int:
+    with connect(db_url) as conn:
+        user_id = add_user(conn, name, "alice password 1")
+        conn.execute(QUERIES["create_web_session"], {"token_sha256": token_digest(new_token()), "user_id": user_id,
+                                                      "csrf_token": new_token(), "ttl_s": 3600})
+        conn.commit()
+    return user_id
+
+
+def _sessions(db: Any, user_id: int) -> int:
+    return int(db.execute("SELECT count(*) AS n FROM hub.web_sessions WHERE user_id = %s", (user_id,))
+               .fetchone()["n"])
+
+
+def test_msghub_user_passwd_ends_the_sessions(db_url: str, db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    user_id = _with_session(db_url)
+    bob = _with_session(db_url, "bob")
+    monkeypatch.setenv("MSGHUB_DATABASE_URL", db_url)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a new password 1\n"))
+    assert main(["user", "passwd", "alice", "--password-stdin"]) == 0
+    assert _sessions(db, user_id) == 0
+    assert _sessions(db, bob) == 1, "only that user's"
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE hub.users SET enabled = false WHERE id = %(id)s",
+    "UPDATE hub.users SET password_hash = %(hash)s WHERE id = %(id)s",
+    "UPDATE hub.users SET auth_source = 'ldap', password_hash = NULL WHERE id = %(id)s",
+])
+def test_sql_changes_end_the_sessions(db_url: str, db: Any, change: str) -> None:
+    from msghub.hub.users import hash_password
+
+    user_id = _with_session(db_url)
+    db.execute(change, {"id": user_id, "hash": hash_password("another password")})
+    assert _sessions(db, user_id) == 0
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE hub.users SET role = 'operator', display_name = 'Alice' WHERE id = %(id)s",
+    "UPDATE hub.users SET failed_logins = 3, last_login_at = now() WHERE id = %(id)s",
+    "UPDATE hub.users SET enabled = true WHERE id = %(id)s",
+])
+def test_other_changes_keep_the_sessions(db_url: str, db: Any, change: str) -> None:
+    user_id = _with_session(db_url)
+    db.execute(change, {"id": user_id})
+    assert _sessions(db, user_id) == 1
