@@ -142,7 +142,10 @@ CREATE TABLE hub.http_requests (
     claimed_by   text,
     claimed_at   timestamptz,
     done_at      timestamptz,
-    response     jsonb
+    response     jsonb,
+    -- 0, or one more than the request whose answer the asking run was for
+    -- (hub.rule_http_request_v1 limits it)
+    chain_depth  integer NOT NULL DEFAULT 0
 );
 
 CREATE INDEX http_requests_pending ON hub.http_requests (id) WHERE status = 'pending';

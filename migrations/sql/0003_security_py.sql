@@ -72,3 +72,71 @@ CREATE TRIGGER users_end_sessions
     EXECUTE FUNCTION hub.users_end_sessions_v1();
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON hub.login_failures TO msghub_app;
+
+ALTER TABLE hub.http_requests ADD COLUMN chain_depth integer NOT NULL DEFAULT 0;
+
+-- Limits on the HTTP requests of one rule (docs/RULES.md, "Limits"): per
+-- event, per minute, and along a chain of requests made on answers. A rule
+-- that asks for more has the request withheld and a warning logged, as for
+-- automatic answers; its other actions still apply.
+
+INSERT INTO hub.settings (key, value, description) VALUES
+    ('rule_http_per_event', '10', 'most http.request() calls one rule run makes; more are withheld and logged'),
+    ('rule_http_per_minute', '60', 'most http.request() calls one rule makes per minute; more are withheld and logged'),
+    ('rule_http_chain_depth', '3',
+     'most requests in a chain made on answers (http_response) after the first; more are withheld and logged');
+
+-- Requests per rule and minute, counted by hub.rule_http_allowed_v1.
+CREATE UNLOGGED TABLE hub.rule_http_counts (
+    rule_id  bigint NOT NULL,
+    minute   timestamptz NOT NULL,
+    requests integer NOT NULL,
+    PRIMARY KEY (rule_id, minute)
+);
+
+ALTER TABLE hub.rule_http_counts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY system_only ON hub.rule_http_counts TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+
+-- Counts one request of the rule; false once the minute's limit is passed.
+CREATE FUNCTION hub.rule_http_allowed_v1(p_rule_id bigint) RETURNS boolean
+LANGUAGE sql AS $$
+    INSERT INTO hub.rule_http_counts AS c (rule_id, minute, requests)
+    VALUES (p_rule_id, date_trunc('minute', now()), 1)
+    ON CONFLICT (rule_id, minute) DO UPDATE SET requests = c.requests + 1
+    RETURNING requests <= hub.setting_int('rule_http_per_minute')
+$$;
+
+-- An http.request() of a rule run: queued in hub.http_requests, or withheld.
+-- p_nth: which of the run's requests this is. The chain depth is the asking
+-- request's plus one when the run is for an http_response event, else 0.
+-- Returns NULL when queued, else the setting that withheld it.
+CREATE FUNCTION hub.rule_http_request_v1(p_rule_id bigint, p_event_id bigint, p_message_id bigint, p_method text,
+                                         p_url text, p_headers jsonb, p_body text, p_timeout_s real,
+                                         p_context jsonb, p_nth integer) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_depth integer;
+BEGIN
+    SELECT r.chain_depth + 1 INTO v_depth
+    FROM hub.events e
+    JOIN hub.http_requests r ON r.id = CASE WHEN jsonb_typeof(e.payload -> 'request_id') = 'number'
+                                            THEN (e.payload ->> 'request_id')::bigint END
+    WHERE e.id = p_event_id AND e.type = 'http_response';
+    v_depth := coalesce(v_depth, 0);
+    IF v_depth > hub.setting_int('rule_http_chain_depth') THEN
+        RETURN 'rule_http_chain_depth';
+    END IF;
+    IF p_nth > hub.setting_int('rule_http_per_event') THEN
+        RETURN 'rule_http_per_event';
+    END IF;
+    IF NOT hub.rule_http_allowed_v1(p_rule_id) THEN
+        RETURN 'rule_http_per_minute';
+    END IF;
+    INSERT INTO hub.http_requests (rule_id, event_id, message_id, method, url, headers, body, timeout_s, context,
+                                   chain_depth)
+    VALUES (p_rule_id, p_event_id, p_message_id, p_method, p_url, p_headers, p_body, p_timeout_s, p_context, v_depth);
+    RETURN NULL;
+END
+$$;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON hub.rule_http_counts TO msghub_app;

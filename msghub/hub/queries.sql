@@ -94,7 +94,7 @@ WHERE done_at < now() - make_interval(days => hub.setting_int('event_retention_d
 
 -- name: purge_rule_records
 -- What the rule engine keeps, kept as long as the events it came from; the
--- auto-reply counters only for the hour they count.
+-- auto-reply and HTTP counters only for the hour or minute they count.
 WITH log AS (
     DELETE FROM hub.rule_log
     WHERE at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
@@ -104,6 +104,8 @@ WITH log AS (
 ), exports AS (
     DELETE FROM hub.export_writes
     WHERE status <> 'pending' AND done_at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
+), http_counts AS (
+    DELETE FROM hub.rule_http_counts WHERE minute < date_trunc('minute', now())
 )
 DELETE FROM hub.auto_reply_counts WHERE hour < date_trunc('hour', now())
 

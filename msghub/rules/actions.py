@@ -39,6 +39,8 @@ class Applied:
     alone: bool = False  # no savepoint around these actions: see needs_savepoint
     http_requests: int = 0
     export_writes: int = 0
+    http_asked: int = 0  # http.request() calls of the run, withheld ones included
+    http_withheld: set[str] = field(default_factory=set)  # the limits that withheld some (logged once each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +299,9 @@ async def _http(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
     timeout = action.get("timeout", 10)
     if not isinstance(timeout, int | float) or not 0 < timeout <= MAX_HTTP_TIMEOUT_S:
         raise RuleActionError(f"timeout must be between 0 and {MAX_HTTP_TIMEOUT_S:g} seconds")
-    await conn.execute(
-        Q["http_request_insert"],
+    applied.http_asked += 1
+    cur = await conn.execute(
+        Q["http_request"],
         {
             "rule_id": ctx.rule_id,
             "event_id": ctx.event_id,
@@ -309,9 +312,33 @@ async def _http(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
             "body": body,
             "timeout_s": timeout,
             "context": Jsonb(action.get("context")),
+            "nth": applied.http_asked,
         },
     )
-    applied.http_requests += 1
+    row = await cur.fetchone()
+    limit = None if row is None else row["withheld"]
+    if limit is None:
+        applied.http_requests += 1
+        return
+    if limit not in applied.http_withheld:  # one warning per limit and run, however many calls it stops
+        applied.http_withheld.add(limit)
+        await conn.execute(
+            Q["rule_log"],
+            {
+                "rule_id": ctx.rule_id,
+                "event_id": ctx.event_id,
+                "level": "warn",
+                "message": f"http.request() to {url[:200]} withheld: {_WITHHELD[limit]}"
+                " (later ones of this run too, without another warning)",
+            },
+        )
+
+
+_WITHHELD = {
+    "rule_http_per_event": "the rule made rule_http_per_event requests for this event",
+    "rule_http_per_minute": "the rule made rule_http_per_minute requests this minute",
+    "rule_http_chain_depth": "the answer it runs for ends a chain of rule_http_chain_depth requests made on answers",
+}
 
 
 async def _sql_insert(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:

@@ -152,9 +152,11 @@ ON CONFLICT DO NOTHING;
 -- name: normalize_phone
 SELECT hub.normalize_phone_v1(%(phone)s) AS phone;
 
--- name: http_request_insert
-INSERT INTO hub.http_requests (rule_id, event_id, message_id, method, url, headers, body, timeout_s, context)
-VALUES (%(rule_id)s, %(event_id)s, %(message_id)s, %(method)s, %(url)s, %(headers)s, %(body)s, %(timeout_s)s, %(context)s);
+-- name: http_request
+-- queued, or withheld by a limit (its setting's name, else NULL)
+SELECT hub.rule_http_request_v1(%(rule_id)s::bigint, %(event_id)s::bigint, %(message_id)s::bigint, %(method)s::text,
+                                %(url)s::text, %(headers)s::jsonb, %(body)s::text, %(timeout_s)s::real,
+                                %(context)s::jsonb, %(nth)s::integer) AS withheld;
 
 -- name: export_table
 SELECT name, table_name, database_url, columns FROM hub.export_tables WHERE name = %(name)s;
