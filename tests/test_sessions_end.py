@@ -62,3 +62,30 @@ def test_other_changes_keep_the_sessions(db_url: str, db: Any, change: str) -> N
     user_id = _with_session(db_url)
     db.execute(change, {"id": user_id})
     assert _sessions(db, user_id) == 1
+
+
+def test_removing_an_integrator_login_closes_its_open_connections(db_url: str, db: Any) -> None:
+    import uuid
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    from msghub.hub import access
+
+    login = f"crm_{uuid.uuid4().hex[:10]}"  # roles are shared by every database of the server
+    with connect(db_url) as conn:
+        add_user(conn, "alice", "alice password 1")
+        access.add_integrator(conn, login, "s3cret-pass", username="alice", group=None)
+        conn.commit()
+    parts = urlsplit(db_url)
+    url = parts._replace(netloc=f"{login}:s3cret-pass@{parts.netloc.rpartition('@')[2]}").geturl()
+    crm = psycopg.connect(url, autocommit=True)
+    try:
+        assert crm.execute("SELECT count(*) FROM hub.inbox").fetchone() == (0,)
+        with connect(db_url) as conn:
+            access.remove_integrator(conn, login)
+            conn.commit()
+        with pytest.raises(psycopg.OperationalError):  # closed by the server, not merely without privileges
+            crm.execute("SELECT 1")
+    finally:
+        crm.close()

@@ -6,6 +6,7 @@ Who sees what is decided in the database (schema/15_identity.sql and
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -15,6 +16,8 @@ from msghub.errors import HubError
 from msghub.hub.queries import QUERIES
 
 Conn = psycopg.Connection[Any]
+
+log = logging.getLogger(__name__)
 
 
 class AccessError(HubError):
@@ -74,10 +77,22 @@ def add_integrator(conn: Conn, login: str, password: str, *, username: str | Non
 
 
 def remove_integrator(conn: Conn, login: str) -> None:
+    """Drops the login and closes its open connections (a dropped role's
+    sessions would otherwise go on, merely without privileges)."""
     deleted = conn.execute(QUERIES["delete_integrator_login"], {"role_name": login}).rowcount
     if not deleted:
         raise AccessError(f"no integrator login {login!r}")
+    role = conn.execute(QUERIES["role_oid"], {"name": login}).fetchone()
     conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login)))
+    if role is None:
+        return
+    try:
+        with conn.transaction():  # a savepoint: lacking the right to signal must not undo the removal
+            # by oid: once dropped, the role has no name in pg_stat_activity
+            conn.execute(QUERIES["end_role_connections"], {"oid": role["oid"]})
+    except psycopg.errors.InsufficientPrivilege:
+        log.warning("integrator login %s removed; its open connections stay until they close (closing them "
+                    "needs a superuser or pg_signal_backend)", login)
 
 
 def grant_connection(conn: Conn, connection_id: int, *, username: str | None, group: str | None,

@@ -328,6 +328,13 @@ INSERT INTO hub.integrator_logins (role_name, user_id, group_id) VALUES (%(role_
 -- name: delete_integrator_login
 DELETE FROM hub.integrator_logins WHERE role_name = %(role_name)s
 
+-- name: role_oid
+SELECT oid FROM pg_roles WHERE rolname = %(name)s
+
+-- name: end_role_connections
+SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended
+FROM pg_stat_activity WHERE usesysid = %(oid)s AND pid <> pg_backend_pid()
+
 -- name: list_integrator_logins
 SELECT i.role_name, u.username, g.name AS group_name, i.created_at
 FROM hub.integrator_logins i
