@@ -89,3 +89,27 @@ def test_removing_an_integrator_login_closes_its_open_connections(db_url: str, d
             crm.execute("SELECT 1")
     finally:
         crm.close()
+
+
+def test_a_password_set_on_the_admin_page_ends_the_sessions_and_reenabling_revives_none(db_url: str, db: Any) -> None:
+    from tests.web_admin.helpers import login, run, user
+
+    user(db_url, "root", role="admin")
+    bob = user(db_url, "bob")
+
+    async def scenario(client: Any) -> tuple[int, int]:
+        await login(client, "bob")
+        bob_cookie = client.cookies.get("msghub_session")
+        client.cookies.clear()
+        token = await login(client, "root")
+        await client.post(f"/admin/users/{bob}/password", data={"csrf_token": token})
+        after_password = _sessions(db, bob)
+        # a later disable and enable: the ended session stays ended
+        await client.post(f"/admin/users/{bob}", data={"csrf_token": token, "role": "user"})
+        await client.post(f"/admin/users/{bob}", data={"csrf_token": token, "role": "user", "enabled": "on"})
+        client.cookies.clear()
+        client.cookies.set("msghub_session", bob_cookie)
+        page = await client.get("/contacts")
+        return after_password, page.status_code
+
+    assert run(db_url, scenario) == (0, 303)
