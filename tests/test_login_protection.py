@@ -10,6 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
 from msghub.hub import users
@@ -97,3 +99,14 @@ def test_a_count_a_day_old_starts_again_for_accounts_and_unknown_names(db_url: s
     db.execute("UPDATE hub.login_failures SET last_failed_at = now() - interval '25 hours', locked_until = NULL")
     assert [r.error for r in _logins(db_url, [("alice", "wrong"), ("nobody", "wrong")])] == [WRONG, WRONG]
     assert _logins(db_url, [("alice", PASSWORD)])[0].user_id is not None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.one_of(st.from_regex(r"[A-Za-z0-9_.@-]{1,64}", fullmatch=True), st.text(max_size=300)),
+       password=st.text(max_size=100))
+def test_any_name_is_refused_with_one_verification_and_no_error(db_url: str, hasher: CountingHasher, name: str,
+                                                                password: str) -> None:
+    hasher.verified.clear()
+    (result,) = _logins(db_url, [(name, password)])
+    assert result.user_id is None and result.error in (WRONG, LOCKED)
+    assert len(hasher.verified) == 1
