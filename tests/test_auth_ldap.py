@@ -391,6 +391,17 @@ def test_lockout_cannot_be_dodged_by_changing_the_case_of_the_name(slapd, db_url
 
 
 @pytest.mark.peer
+def test_a_directory_user_new_to_the_hub_locks_out_like_an_account(slapd, db_url, db):
+    # carol has never signed in: no hub user holds her count, hub.login_failures does
+    for n, spelling in enumerate(["carol", "CAROL", "Carol", "cArol", "caRol"][:LOCKOUT_THRESHOLD], 1):
+        assert _login(db_url, slapd.settings(), spelling, f"wrong-{n}").error == WRONG
+    for spelling in ("carol", "CAROL"):
+        locked = _login(db_url, slapd.settings(), spelling, USERS["carol"][0])
+        assert (locked.user_id, locked.error) == (None, LOCKED), spelling
+    assert _user(db, "carol") is None
+
+
+@pytest.mark.peer
 def test_the_directory_spelling_of_a_name_is_the_hub_user_name(slapd, db_url, db):
     result = _login(db_url, slapd.settings(), "CAROL", USERS["carol"][0])
     assert result.user_id is not None

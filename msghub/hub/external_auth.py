@@ -153,6 +153,7 @@ async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str
             return LoginResult(None, LOCKED)
         sources = tuple(s for s, on in (("ldap", settings.ldap), ("pam", settings.pam)) if on is not None)
     unavailable = asked = False
+    unknown = username
     row: DictRow | None
     for source in sources:
         attempt = await _attempt(settings, source, username, password)
@@ -175,6 +176,10 @@ async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str
             continue
         if row is not None and (not row["enabled"] or row["locked"]):
             return await _refuse(conn, row, None)
+        if row is None:
+            if name != username and await name_locked(conn, name):
+                return LoginResult(None, LOCKED)
+            unknown = name  # counted by the source's spelling, as an account would be
         if attempt.outcome is Outcome.OK:
             user_id = await _store(conn, row, name, attempt, client)
             if user_id is not None:
@@ -200,7 +205,7 @@ async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str
         return await (refuse_unknown(conn, username, password) if user is None
                       else _refuse(conn, user, password))
     if user is None:  # no source knows the name: it locks out as an account would
-        await record_unknown_failure(conn, username)
+        await record_unknown_failure(conn, unknown)
     return LoginResult(None, WRONG)
 
 
