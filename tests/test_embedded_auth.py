@@ -103,3 +103,15 @@ def test_a_data_directory_from_before_is_switched_to_passwords(tmp_path: Path) -
             assert conn.execute("SELECT n FROM kept").fetchone() == (7,)
     finally:
         handle.cleanup()
+
+
+def test_a_lost_secret_is_an_error_not_a_new_password(tmp_path: Path) -> None:
+    from msghub.hub.embedded import EmbeddedDatabaseError
+
+    data_dir = tmp_path / "var"
+    _, handle = start_embedded(data_dir)
+    handle.cleanup()
+    (data_dir / SECRET_FILE).unlink()
+    with pytest.raises(EmbeddedDatabaseError, match="pg-secret is missing.*restore"):
+        start_embedded(data_dir)
+    assert not (data_dir / SECRET_FILE).exists(), "a new secret would not match the server's password"

@@ -77,6 +77,12 @@ def start_embedded(data_dir: Path, *, keep_running: bool = False) -> tuple[str, 
         raise EmbeddedDatabaseError(
             f"cannot start the embedded PostgreSQL in {pgdata}: {exc}; "
             f"see {pgdata / 'log'} or set MSGHUB_DATABASE_URL to use another server") from None
+    hba = (pgdata / "pg_hba.conf").read_text()
+    if not (data_dir / SECRET_FILE).exists() and not _trusting(hba):
+        server.cleanup()
+        raise EmbeddedDatabaseError(
+            f"{data_dir / SECRET_FILE} is missing, and the embedded database asks msghub for the password it held: "
+            "restore the file from a backup of the data directory")
     password = _secret(data_dir)
     admin_url = with_password(server.get_uri(), password)
     _require_passwords(pgdata, admin_url, password, data_dir / SECRET_FILE)
@@ -90,6 +96,13 @@ def with_password(url: str, password: str) -> str:
     host = parts.netloc.rpartition("@")[2]
     return parts._replace(netloc=f"{quote(parts.username or SUPERUSER, safe='')}:"
                                  f"{quote(password, safe='')}@{host}").geturl()
+
+
+def _trusting(hba: str) -> bool:
+    """Whether a pg_hba.conf lets connections in without a password (as
+    pgserver's initdb writes it): then the hub may still set its own."""
+    rules = [line.split("#", 1)[0].split() for line in hba.splitlines()]
+    return any(rule and rule[-1] == "trust" for rule in rules)
 
 
 def _secret(data_dir: Path) -> str:
