@@ -112,6 +112,6 @@ def test_a_lost_secret_is_an_error_not_a_new_password(tmp_path: Path) -> None:
     _, handle = start_embedded(data_dir)
     handle.cleanup()
     (data_dir / SECRET_FILE).unlink()
-    with pytest.raises(EmbeddedDatabaseError, match="pg-secret is missing.*restore"):
+    with pytest.raises(EmbeddedDatabaseError, match=r"pg-secret is missing.*restore"):
         start_embedded(data_dir)
     assert not (data_dir / SECRET_FILE).exists(), "a new secret would not match the server's password"
