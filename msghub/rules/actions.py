@@ -40,7 +40,7 @@ class Applied:
     http_requests: int = 0
     export_writes: int = 0
     http_asked: int = 0  # http.request() calls of the run, withheld ones included
-    http_withheld: set[str] = field(default_factory=set)  # the limits that withheld some (logged once each)
+    withheld: set[str] = field(default_factory=set)  # the limits that withheld actions (logged once each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +159,8 @@ async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appl
 
 
 async def _send(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
+    if await _send_chain_full(conn, ctx, applied):
+        return
     to = action.get("to")
     recipient, recipients = None, None
     if isinstance(to, str):
@@ -184,6 +186,33 @@ async def _send(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
         delivery_report=action.get("delivery_report", False),
         priority=action.get("priority"),
     )
+
+
+async def _send_chain_full(conn: Conn, ctx: Context, applied: Applied) -> bool:
+    """Whether the event's message ends a chain of rule_send_chain_depth
+    messages rules sent, each for an event of the one before (logged once
+    per run). Only rule-sent messages are looked at: their correlation_id
+    names the event they were sent for."""
+    correlation = (ctx.message or {}).get("correlation_id")
+    if not isinstance(correlation, str) or not correlation.startswith("rule:"):
+        return False
+    row = await (await conn.execute(Q["send_chain_full"], {"correlation_id": correlation})).fetchone()
+    if not (row and row["full"]):
+        return False
+    if "rule_send_chain_depth" not in applied.withheld:
+        applied.withheld.add("rule_send_chain_depth")
+        await conn.execute(
+            Q["rule_log"],
+            {
+                "rule_id": ctx.rule_id,
+                "event_id": ctx.event_id,
+                "level": "warn",
+                "message": "send() withheld: the message this event is about ends a chain of"
+                " rule_send_chain_depth messages rules sent for each other's events"
+                " (later ones of this run too, without another warning)",
+            },
+        )
+    return True
 
 
 async def _move(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
@@ -320,8 +349,8 @@ async def _http(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
     if limit is None:
         applied.http_requests += 1
         return
-    if limit not in applied.http_withheld:  # one warning per limit and run, however many calls it stops
-        applied.http_withheld.add(limit)
+    if limit not in applied.withheld:  # one warning per limit and run, however many calls it stops
+        applied.withheld.add(limit)
         await conn.execute(
             Q["rule_log"],
             {

@@ -99,6 +99,11 @@ LIMIT 1000;
 SELECT hub.auto_reply_v1(%(message_id)s, %(text)s, %(channel)s, %(subject)s, %(attachments)s,
                          %(delivery_report)s, %(priority)s::smallint, %(correlation_id)s) AS id;
 
+-- name: send_chain_full
+-- whether a message sent for this event's message would pass rule_send_chain_depth
+SELECT hub.rule_message_chain_v1(%(correlation_id)s::text, hub.setting_int('rule_send_chain_depth')::integer)
+       >= hub.setting_int('rule_send_chain_depth') AS full;
+
 -- name: outbox_insert
 INSERT INTO hub.outbox (channel, recipient, recipients, list, sender, subject, text, attachments, connection,
                         send_at, valid_until, delivery_report, priority, correlation_id, created_by, owner_group_id)

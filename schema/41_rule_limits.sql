@@ -1,7 +1,8 @@
--- Limits on the HTTP requests of one rule (docs/RULES.md, "Limits"): per
--- event, per minute, and along a chain of requests made on answers. A rule
--- that asks for more has the request withheld and a warning logged, as for
--- automatic answers; its other actions still apply.
+-- Limits on what rules set off (docs/RULES.md): HTTP requests per event,
+-- per minute and along a chain of requests made on answers, and chains of
+-- messages rules send for each other's events. What passes a limit is
+-- withheld and a warning logged, as for automatic answers; the rule's other
+-- actions still apply.
 
 INSERT INTO hub.settings (key, value, description) VALUES
     ('rule_http_per_event', '10', 'most http.request() calls one rule run makes; more are withheld and logged'),
@@ -60,4 +61,28 @@ BEGIN
     VALUES (p_rule_id, p_event_id, p_message_id, p_method, p_url, p_headers, p_body, p_timeout_s, p_context, v_depth);
     RETURN NULL;
 END
+$$;
+
+-- A chain of messages rules sent: a rule that sends on the events of a
+-- message a rule sent (message_sent, delivery_report, message_failed) could
+-- answer itself for ever. A rule's messages carry 'rule:<name>:event:<id>'
+-- in correlation_id, naming the event they were sent for.
+INSERT INTO hub.settings (key, value, description) VALUES
+    ('rule_send_chain_depth', '3',
+     'most messages rules send in a row, each for an event of the one before; more are withheld and logged');
+
+-- How many rule-sent messages lead to and include the one with this
+-- correlation id (0: not sent by a rule), counted up to p_limit.
+CREATE FUNCTION hub.rule_message_chain_v1(p_correlation_id text, p_limit integer) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE chain (depth, correlation_id) AS (
+        SELECT 1, p_correlation_id WHERE p_correlation_id ~ '^rule:.*:event:[0-9]{1,18}$'
+        UNION ALL
+        SELECT c.depth + 1, m.correlation_id
+        FROM chain c
+        JOIN hub.events e ON e.id = substring(c.correlation_id FROM ':event:([0-9]{1,18})$')::bigint
+        JOIN hub.messages m ON m.id = e.message_id
+        WHERE c.depth < p_limit AND m.correlation_id ~ '^rule:.*:event:[0-9]{1,18}$'
+    )
+    SELECT coalesce(max(depth), 0) FROM chain
 $$;
