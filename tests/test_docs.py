@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from msghub.app.cli import build_parser
 from msghub.connectors.registry import KINDS
-from msghub.hub.cli import build_parser
 from msghub.hub.config import ENV_SETTINGS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

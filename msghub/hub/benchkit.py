@@ -38,7 +38,7 @@ def start_hub(url: str, connection: str | None, roles: str = "connectors,schedul
     env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="WARNING",
                MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}")
     # its start-up lines go to stderr: standard output carries only the JSON
-    proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", roles],
+    proc = subprocess.Popen([sys.executable, "-m", "msghub.app.cli", "run", "--only", roles],
                             env=env, stdout=sys.stderr)
     if connection is None:
         time.sleep(0.5)

@@ -12,8 +12,8 @@ from typing import Any
 
 import psycopg
 
+from msghub.app.clidb import with_db
 from msghub.errors import HubError
-from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.store import SQ

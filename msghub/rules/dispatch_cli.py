@@ -1,4 +1,4 @@
-"""Command line of imports, exports and schedules (wired into msghub.hub.cli
+"""Command line of imports, exports and schedules (wired into msghub.app.cli
 through add_parsers):
 
     msghub import add NAME --url URL --query SQL --key COLUMN --topic TOPIC [--every SECONDS]
@@ -24,8 +24,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from msghub.app.clidb import with_db
 from msghub.errors import ConfigError
-from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.hub.db import redact
 from msghub.hub.users import audit

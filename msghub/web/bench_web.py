@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
+from msghub.app.runtime import make_pool
 from msghub.hub.benchkit import machine, percentile
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
-from msghub.hub.runtime import make_pool
 from msghub.hub.users import add_user, set_password
 from msghub.web.app import create_app
 from msghub.web.common import WEB_QUERIES

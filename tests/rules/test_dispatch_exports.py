@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.rules.exports import ExportRefused, ExportWriter, insert_local, insert_local_sync
 from msghub.rules.external_sql import dispose_all
 

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from msghub.app.runtime import make_pool
 from msghub.hub.db import Pool
-from msghub.hub.runtime import make_pool
 from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all
 from msghub.rules.importer import MAX_ROWS, Importer, run_source

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.runtime import make_pool
 from msghub.hub.users import add_user
 from msghub.web.app import create_app
 

@@ -115,8 +115,8 @@ def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from msghub.app.runtime import open_database, prepare
     from msghub.hub.config import Config
-    from msghub.hub.runtime import open_database, prepare
 
     parser = argparse.ArgumentParser(prog="msghub bench emi", description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)

@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 
+from msghub.app.runtime import open_database
 from msghub.hub.config import Config
 from msghub.hub.db import connect
-from msghub.hub.runtime import open_database
 
 
 def with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:

@@ -21,13 +21,13 @@ import uvicorn
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from msghub.app.scheduler import Housekeeping
+from msghub.app.supervisor import Supervisor
 from msghub.hub.config import Config
 from msghub.hub.db import Pool, Row, connect, redact
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
-from msghub.hub.scheduler import Housekeeping
-from msghub.hub.supervisor import Supervisor
 from msghub.hub.users import ensure_first_admin
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,14 @@ from typing import Any
 
 import psycopg
 
+from msghub.app.hublink import HubLink
+from msghub.app.worker import ConnectionWorker
 from msghub.connectors.base import Connector
 from msghub.connectors.registry import kind_class
 from msghub.connectors.settings import validate_config
 from msghub.hub.db import Pool, connect_async
-from msghub.hub.hublink import HubLink
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
-from msghub.hub.worker import ConnectionWorker
 
 log = logging.getLogger(__name__)
 

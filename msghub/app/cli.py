@@ -19,15 +19,15 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from msghub.app.clidb import with_db
+from msghub.app.runtime import ROLES, open_database, prepare, serve
 from msghub.connectors.registry import KINDS, kind_class
 from msghub.errors import ConfigError, HubError
 from msghub.hub import access
-from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.hub.connections import add_connection, edit_connection, get_connection, remove_connection
 from msghub.hub.db import connect, redact
 from msghub.hub.queries import QUERIES
-from msghub.hub.runtime import ROLES, open_database, prepare, serve
 from msghub.hub.users import ROLES as USER_ROLES
 from msghub.hub.users import add_user, audit, random_password, set_password
 
@@ -275,7 +275,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         new_admin_password = prepare(config, db.url)
         on_ready = None
         if args.demo:
-            from msghub.hub.demo import demo_smsc, ensure_demo_connection, make_round_trip
+            from msghub.app.demo import demo_smsc, ensure_demo_connection, make_round_trip
 
             simulator, password = demo_smsc()
             smsc = stack.enter_context(simulator)
