@@ -27,11 +27,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from msghub.errors import ConfigError
-from msghub.hub import auth_ldap
-from msghub.hub.auth_ldap import LDAP_ENV_SETTINGS, LdapAuthenticator, LdapSettings, Outcome, user_filter
-from msghub.hub.auth_pam import PAM_ENV_SETTINGS
-from msghub.hub.external_auth import (
+from msghub.auth import ldap as auth_ldap
+from msghub.auth.external import (
     LOCKED,
     NOT_ALLOWED,
     UNAVAILABLE,
@@ -39,6 +36,9 @@ from msghub.hub.external_auth import (
     ExternalAuthSettings,
     check_external_login,
 )
+from msghub.auth.ldap import LDAP_ENV_SETTINGS, LdapAuthenticator, LdapSettings, Outcome, user_filter
+from msghub.auth.pam import PAM_ENV_SETTINGS
+from msghub.errors import ConfigError
 from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 # ldap3 as msghub imports it: with pyasn1's import-time deprecation warning silenced

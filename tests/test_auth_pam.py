@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from msghub.hub.auth_pam import PamSettings, pam_authenticate, pam_role, unix_groups
-from msghub.hub.external_auth import LOCKED, WRONG, ExternalAuthSettings, check_external_login
+from msghub.auth.external import LOCKED, WRONG, ExternalAuthSettings, check_external_login
+from msghub.auth.pam import PamSettings, pam_authenticate, pam_role, unix_groups
 from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 pytestmark = pytest.mark.peer

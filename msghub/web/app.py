@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from msghub.auth.external import ExternalAuthSettings, check_external_login
 from msghub.hub.db import Pool
-from msghub.hub.external_auth import ExternalAuthSettings, check_external_login
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
 from msghub.web import live, pages

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from msghub.hub.contacts_io import (
+from msghub.contacts.contacts_io import (
     ExportContact,
     RecordError,
     check_contact,

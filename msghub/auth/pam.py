@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pam
 
-from msghub.hub.auth_ldap import USERNAME_FORMAT
+from msghub.auth.ldap import USERNAME_FORMAT
 from msghub.hub.config import EnvSetting
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
-from msghub.hub.auth_ldap import USERNAME_FORMAT, LdapAuthenticator, LdapSettings, Outcome
-from msghub.hub.auth_pam import PamSettings, host_display_name, pam_authenticate, pam_role
+from msghub.auth.ldap import USERNAME_FORMAT, LdapAuthenticator, LdapSettings, Outcome
+from msghub.auth.pam import PamSettings, host_display_name, pam_authenticate, pam_role
 from msghub.hub.queries import QUERIES, load_queries
 from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, check_login
 
