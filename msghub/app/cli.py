@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
     smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")
-    from msghub.connectors.emi.simulator_cli import add_arguments as smsc_arguments
+    from msghub.devtools.emi.simulator_cli import add_arguments as smsc_arguments
 
     smsc_arguments(smsc)
     smsc.set_defaults(handler=cmd_simulate_smsc)
@@ -541,7 +541,7 @@ def cmd_send(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench_outbox(args: argparse.Namespace, config: Config) -> int:
-    from msghub.hub.bench import bench_outbox
+    from msghub.devtools.bench import bench_outbox
 
     with open_database(config) as db:
         prepare(config, db.url)
@@ -552,7 +552,7 @@ def cmd_bench_outbox(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench_stats(args: argparse.Namespace, config: Config) -> int:
-    from msghub.hub.bench import bench_stats
+    from msghub.devtools.bench import bench_stats
 
     with open_database(config) as db:
         prepare(config, db.url)
@@ -562,7 +562,7 @@ def cmd_bench_stats(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench_emi(args: argparse.Namespace, config: Config) -> int:
-    from msghub.connectors.emi.bench import bench_emi
+    from msghub.devtools.bench_emi import bench_emi
 
     with open_database(config) as db:
         prepare(config, db.url)
@@ -572,7 +572,7 @@ def cmd_bench_emi(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench_rls(args: argparse.Namespace, config: Config) -> int:
-    from msghub.hub.bench import bench_rls
+    from msghub.devtools.bench import bench_rls
 
     with open_database(config) as db:
         prepare(config, db.url)
@@ -582,7 +582,7 @@ def cmd_bench_rls(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench_web(args: argparse.Namespace, config: Config) -> int:
-    from msghub.web.bench_web import main as bench_web
+    from msghub.devtools.bench_web import main as bench_web
 
     with open_database(config) as db:
         prepare(config, db.url)
@@ -592,7 +592,7 @@ def cmd_bench_web(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_bench_rules(args: argparse.Namespace, config: Config) -> int:
-    from msghub.rules.bench_rules import bench_rules
+    from msghub.devtools.bench_rules import bench_rules
 
     with open_database(config) as db:
         prepare(config, db.url)
@@ -609,7 +609,7 @@ def cmd_codec_sms_split(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_simulate_smsc(args: argparse.Namespace, config: Config) -> int:
-    from msghub.connectors.emi.simulator_cli import run
+    from msghub.devtools.emi.simulator_cli import run
 
     return run(args)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import psycopg
 
-from msghub.connectors.emi.simulator import SimulatorConfig
-from msghub.connectors.emi.simulator_thread import SimulatorThread
+from msghub.devtools.emi.simulator import SimulatorConfig
+from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES

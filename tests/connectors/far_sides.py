@@ -12,9 +12,9 @@ import socket
 from typing import Any, Protocol
 
 from msghub.connectors.base import Connector, OutboundMessage
-from msghub.connectors.emi.simulator import SimulatorConfig, SmscSimulator
 from msghub.connectors.registry import kind_class
 from msghub.connectors.settings import validate_config
+from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
 
 SENDER = "+15550001"
 REFUSED = "+4477009990"  # a recipient prefix the far side refuses for good

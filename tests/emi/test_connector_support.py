@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from msghub.connectors.base import DeliveryReport, InboundMessage, OutboundMessage
 from msghub.connectors.emi.codec import FrameReader
 from msghub.connectors.emi.connector import EmiConnector
-from msghub.connectors.emi.simulator import SimulatorConfig, SmscSimulator
 from msghub.connectors.settings import validate_config
+from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
 
 T = TypeVar("T")
 TEST_TIMEOUT_S = 60.0

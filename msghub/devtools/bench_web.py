@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from msghub.app.runtime import make_pool
-from msghub.hub.benchkit import machine, percentile
+from msghub.devtools.benchkit import machine, percentile
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
 from msghub.hub.users import add_user, set_password

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TypeVar
 
-from msghub.connectors.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 30.0

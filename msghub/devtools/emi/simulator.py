@@ -67,13 +67,13 @@ from msghub.connectors.emi.builders import (
 from msghub.connectors.emi.errors import FieldError
 from msghub.connectors.emi.operations import Alert, Operation, SessionLogin
 from msghub.connectors.emi.short_message import DeliveryStatus, Notify, SubmitSM
-from msghub.connectors.emi.simulator_session import (
+from msghub.connectors.emi.values import format_scts, is_digits
+from msghub.devtools.emi.simulator_session import (
     MAX_TRN,
     OutboundOperation,
     Session,
     SessionLimits,
 )
-from msghub.connectors.emi.values import format_scts, is_digits
 from msghub.errors import ConfigError, HubError
 from msghub.sms.split import Encoding, plan_sms
 
@@ -208,7 +208,7 @@ class SmscSimulator:
         self._stopping = False
         self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
         if self.config.http_port is not None:
-            from msghub.connectors.emi.simulator_http import ControlServer
+            from msghub.devtools.emi.simulator_http import ControlServer
 
             self._http = ControlServer(self, self.config.host, self.config.http_port)
             await self._http.start()

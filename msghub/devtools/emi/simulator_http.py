@@ -21,11 +21,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from msghub.connectors.emi.simulator import SimulatorError
+from msghub.devtools.emi.simulator import SimulatorError
 from msghub.errors import HubError
 
 if TYPE_CHECKING:
-    from msghub.connectors.emi.simulator import ReceivedSubmit, SmscSimulator
+    from msghub.devtools.emi.simulator import ReceivedSubmit, SmscSimulator
 
 log = logging.getLogger(__name__)
 

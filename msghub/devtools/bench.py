@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from msghub.hub.benchkit import insert_all, machine, percentile, start_hub, wait_sent
+from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES

@@ -1,6 +1,6 @@
 """Throughput of the rule sandbox: a trivial rule, many times, through the pool.
 
-    python -m msghub.rules.bench_sandbox [--evaluations N] [--workers W] [--concurrency C]
+    python -m msghub.devtools.bench_sandbox [--evaluations N] [--workers W] [--concurrency C]
 
 Prints one JSON line: {"evaluations", "per_s", "p50_ms", "p99_ms"}; the
 latencies are per call as the caller sees them, queueing included.

@@ -8,7 +8,7 @@ into hub.outbox. Latency is from each insert's commit to the message's
 "sent" status, which the hub records once the submit was acknowledged.
 The figures are for this machine as it is: a busy machine gives slower ones.
 
-Also runnable as `python -m msghub.connectors.emi.bench --messages N --window W [--rate R]`.
+Also runnable as `python -m msghub.devtools.bench_emi --messages N --window W [--rate R]`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from msghub.connectors.emi.simulator import SimulatorConfig
-from msghub.connectors.emi.simulator_thread import SimulatorThread
-from msghub.hub.benchkit import insert_all, machine, percentile, start_hub, wait_sent
+from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
+from msghub.devtools.emi.simulator import SimulatorConfig
+from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES

@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from msghub.hub.benchkit import machine, percentile, start_hub
+from msghub.devtools.benchkit import machine, percentile, start_hub
 from msghub.hub.db import connect
 from msghub.rules.polls import Option, create_poll
 from msghub.rules.store import SQ

@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 
-from msghub.connectors.emi.simulator import OUTCOMES, SimulatorConfig, SmscSimulator
+from msghub.devtools.emi.simulator import OUTCOMES, SimulatorConfig, SmscSimulator
 from msghub.errors import ConfigError, HubError
 
 
