@@ -16,9 +16,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from msghub.app.runtime import make_pool
-from msghub.hub import access
 from msghub.hub.db import connect
-from msghub.hub.users import add_user
+from msghub.services import access
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 
 PASSWORD = "correct horse battery"

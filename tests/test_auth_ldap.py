@@ -39,7 +39,7 @@ from msghub.auth.external import (
 from msghub.auth.ldap import LDAP_ENV_SETTINGS, LdapAuthenticator, LdapSettings, Outcome, user_filter
 from msghub.auth.pam import PAM_ENV_SETTINGS
 from msghub.errors import ConfigError
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
+from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 # ldap3 as msghub imports it: with pyasn1's import-time deprecation warning silenced
 ldap3 = auth_ldap.ldap3

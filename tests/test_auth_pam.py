@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 
 from msghub.auth.external import LOCKED, WRONG, ExternalAuthSettings, check_external_login
 from msghub.auth.pam import PamSettings, pam_authenticate, pam_role, unix_groups
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
+from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 pytestmark = pytest.mark.peer
 

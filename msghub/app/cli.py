@@ -23,13 +23,13 @@ from msghub.app.clidb import with_db
 from msghub.app.runtime import ROLES, open_database, prepare, serve
 from msghub.connectors.registry import KINDS, kind_class
 from msghub.errors import ConfigError, HubError
-from msghub.hub import access
 from msghub.hub.config import Config
-from msghub.hub.connections import add_connection, edit_connection, get_connection, remove_connection
 from msghub.hub.db import connect, redact
 from msghub.hub.queries import QUERIES
-from msghub.hub.users import ROLES as USER_ROLES
-from msghub.hub.users import add_user, audit, random_password, set_password
+from msghub.services import access
+from msghub.services.connections import add_connection, edit_connection, get_connection, remove_connection
+from msghub.services.users import ROLES as USER_ROLES
+from msghub.services.users import add_user, audit, random_password, set_password
 
 EXIT_USER_ERROR = 2
 

@@ -14,9 +14,9 @@ import psycopg
 
 from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
-from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
+from msghub.services.connections import add_connection, edit_connection
 
 DEMO_CONNECTION = "demo-smsc"
 DEMO_ACCOUNT = "demo"

@@ -28,7 +28,7 @@ from msghub.hub.db import Pool, Row, connect, redact
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
-from msghub.hub.users import ensure_first_admin
+from msghub.services.users import ensure_first_admin
 
 log = logging.getLogger(__name__)
 

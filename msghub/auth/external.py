@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 from msghub.auth.ldap import USERNAME_FORMAT, LdapAuthenticator, LdapSettings, Outcome
 from msghub.auth.pam import PamSettings, host_display_name, pam_authenticate, pam_role
 from msghub.hub.queries import QUERIES, load_queries
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, check_login
+from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, check_login
 
 log = logging.getLogger(__name__)
 

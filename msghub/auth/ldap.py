@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from msghub.errors import ConfigError
 from msghub.hub.config import EnvSetting
-from msghub.hub.users import ROLES
+from msghub.services.users import ROLES
 
 with warnings.catch_warnings():
     # ldap3 2.9.1 (its latest release) imports pyasn1 names that pyasn1 0.6.1

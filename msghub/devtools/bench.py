@@ -23,9 +23,9 @@ import uuid
 from typing import Any
 
 from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
-from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
+from msghub.services.connections import add_connection, edit_connection
 
 BENCH_CONNECTION = "bench-loopback"
 RAW_INSERTS = 3000

@@ -26,9 +26,9 @@ from typing import Any
 from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
-from msghub.hub.connections import add_connection, edit_connection
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
+from msghub.services.connections import add_connection, edit_connection
 
 BENCH_CONNECTION = "bench-emi"
 BENCH_ACCOUNT = ("bench", "bench")

@@ -21,7 +21,7 @@ from msghub.app.runtime import make_pool
 from msghub.devtools.benchkit import machine, percentile
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
-from msghub.hub.users import add_user, set_password
+from msghub.services.users import add_user, set_password
 from msghub.web.app import create_app
 from msghub.web.common import WEB_QUERIES
 

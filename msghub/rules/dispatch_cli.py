@@ -28,10 +28,10 @@ from msghub.app.clidb import with_db
 from msghub.errors import ConfigError
 from msghub.hub.config import Config
 from msghub.hub.db import redact
-from msghub.hub.users import audit
 from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
 from msghub.rules.importer import fetch_new_rows
+from msghub.services.users import audit
 
 Handler = Callable[[argparse.Namespace, Config], int]
 

@@ -11,7 +11,7 @@ import httpx
 
 from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.users import add_user
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 
 PASSWORD = "correct horse battery"

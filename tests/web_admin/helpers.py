@@ -14,7 +14,7 @@ import httpx
 
 from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.users import add_user
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 from msghub.web.pages.api import new_key
 

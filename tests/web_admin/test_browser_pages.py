@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from msghub.hub.users import add_user
+from msghub.services.users import add_user
 from tests.web.test_browser import CHROMIUM, WAIT_MS, _shot, browser, hub, shots  # noqa: F401 (fixtures)
 from tests.web_admin.helpers import PASSWORD
 

@@ -2,7 +2,7 @@
 
 Admins only (docs/SECURITY.md): everyone else gets the 403 page. Every
 change is written to hub.audit_log with the admin as actor. Passwords are
-argon2 hashes made by msghub.hub.users; an API key's secret is shown once
+argon2 hashes made by msghub.services.users; an API key's secret is shown once
 and only its SHA-256 is stored (schema/47_api_keys.sql).
 """
 
@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
-from msghub.hub.users import MIN_PASSWORD_LENGTH, ROLES, UserError, hash_password, random_password
+from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, hash_password, random_password
 from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
     MAX_ID,
