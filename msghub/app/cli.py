@@ -19,17 +19,27 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from msghub.app.clidb import with_db
+from msghub.app.clidb import audit, with_db
 from msghub.app.runtime import ROLES, open_database, prepare, serve
-from msghub.connectors.registry import KINDS, kind_class
 from msghub.errors import ConfigError, HubError
 from msghub.hub.config import Config
 from msghub.hub.db import connect, redact
 from msghub.hub.queries import QUERIES
 from msghub.services import access
-from msghub.services.connections import add_connection, edit_connection, get_connection, remove_connection
+from msghub.services import connections as connection_service
+from msghub.services.blocking import call
+from msghub.services.connections import (
+    ConnectionRow,
+    add_connection,
+    edit_connection,
+    get_connection,
+    remove_connection,
+    set_enabled,
+)
+from msghub.services.groups import set_membership_by_name
+from msghub.services.tx import Actor
 from msghub.services.users import ROLES as USER_ROLES
-from msghub.services.users import add_user, audit, random_password, set_password
+from msghub.services.users import change_password, create_user, find_user, random_password
 
 EXIT_USER_ERROR = 2
 
@@ -148,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     conn = sub.add_parser("connection", help="manage connections").add_subparsers(dest="action", required=True)
     c_add = conn.add_parser("add", help="add a connection: NAME --kind KIND [--SETTING VALUE ...]")
     c_add.add_argument("name")
-    c_add.add_argument("--kind", required=True, help=f"one of: {', '.join(sorted(KINDS))}")
+    c_add.add_argument("--kind", required=True, help=f"one of: {', '.join(connection_service.kinds())}")
     c_add.add_argument("--disabled", action="store_true", help="add it disabled")
     c_add.add_argument("--default", action="store_true", help="route its channels here when nothing else matches")
     c_add.add_argument("--max-attempts", type=int, default=5, help="send attempts before a message fails")
@@ -176,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         c_perm.set_defaults(handler=cmd_connection_permission)
     c_list = conn.add_parser("list", help="list connections")
     c_list.set_defaults(handler=cmd_connection_list)
+    c_test = conn.add_parser("test", help="test a connection: reach its far side with its settings, then close")
+    c_test.add_argument("name")
+    c_test.set_defaults(handler=cmd_connection_test)
     c_kinds = conn.add_parser("kinds", help="list connection kinds and their settings")
     c_kinds.set_defaults(handler=cmd_connection_kinds)
 
@@ -203,39 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--idempotency-key")
     send.set_defaults(handler=cmd_send)
 
-    bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="what", required=True)
-    b_out = bench.add_parser("outbox", help="hub.outbox insert to sent through a loopback connection")
-    b_out.add_argument("--messages", type=int, default=5000)
-    b_out.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
-    b_out.add_argument("--concurrency", type=int, default=4, help="inserting connections when no --rate")
-    b_out.add_argument("--batch", type=int, default=1, help="rows per INSERT statement (one transaction each)")
-    b_out.set_defaults(handler=cmd_bench_outbox)
-    b_stats = bench.add_parser("stats", help="statistics views at volume (day-by-connection query time)")
-    b_stats.add_argument("--messages", type=int, default=10_000_000)
-    b_stats.add_argument("--days", type=int, default=100)
-    b_stats.set_defaults(handler=cmd_bench_stats)
-    b_emi = bench.add_parser("emi", help="hub.outbox insert to sent over EMI to the in-process SMSC simulator")
-    b_emi.add_argument("--messages", type=int, default=5000)
-    b_emi.add_argument("--window", type=int, default=100)
-    b_emi.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
-    b_emi.set_defaults(handler=cmd_bench_emi)
-    b_rls = bench.add_parser("rls", help="a user's inbox query with row-level security against without")
-    b_rls.add_argument("--messages", type=int, default=1_000_000)
-    b_rls.set_defaults(handler=cmd_bench_rls)
-    b_web = bench.add_parser("web", help="web folder pages and searches with many messages in the database")
-    b_web.add_argument("--messages", type=int, default=1_000_000)
-    b_web.set_defaults(handler=cmd_bench_web)
-    b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
-    b_rules.add_argument("--messages", type=int, default=5000)
-    b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    b_rules.set_defaults(handler=cmd_bench_rules)
+    from msghub.devtools.cli import add_parsers as add_devtools_parsers
 
-    simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
-    smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")
-    from msghub.devtools.emi.simulator_cli import add_arguments as smsc_arguments
-
-    smsc_arguments(smsc)
-    smsc.set_defaults(handler=cmd_simulate_smsc)
+    add_devtools_parsers(sub)
 
     codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
     sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)
@@ -264,6 +247,10 @@ def _timestamp(text: str) -> datetime:
 def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], int | None]) -> int | None:
     result: int | None = with_db(config, fn)
     return result
+
+
+def _with_db_value(config: Config, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+    return with_db(config, fn)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -334,8 +321,8 @@ def cmd_user_add(args: argparse.Namespace, config: Config) -> int:
     password = _read_password(True) if args.password_stdin else random_password()
 
     def add(conn: psycopg.Connection[Any]) -> None:
-        add_user(conn, args.username, password, role=args.role, display_name=args.display_name, email=args.email)
-        audit(conn, getpass.getuser(), "user.create", args.username, {"role": args.role})
+        call(conn, create_user, Actor.cli(), args.username, password, role=args.role,
+             display_name=args.display_name, email=args.email)
     _with_db(config, add)
     print(f"added {args.role} {args.username}")
     if not args.password_stdin:
@@ -347,8 +334,7 @@ def cmd_user_passwd(args: argparse.Namespace, config: Config) -> int:
     password = _read_password(args.password_stdin)
 
     def change(conn: psycopg.Connection[Any]) -> None:
-        set_password(conn, args.username, password)
-        audit(conn, getpass.getuser(), "user.passwd", args.username)
+        call(conn, change_password, Actor.cli(), call(conn, find_user, args.username), password)
     _with_db(config, change)
     print(f"password of {args.username} changed")
     return 0
@@ -364,9 +350,8 @@ def cmd_user_list(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _describe(row: dict[str, Any]) -> str:
-    cls = kind_class(row["kind"])
-    secret = {s.name for s in cls.settings if s.secret}
+def _describe(row: ConnectionRow) -> str:
+    kind = connection_service.kind(row["kind"])
     lines = [f"{row['name']} ({row['kind']}, carries {', '.join(row['channels'])})",
              f"  enabled: {'yes' if row['enabled'] else 'no'}   default: {'yes' if row['is_default'] else 'no'}"
              f"   max attempts: {row['max_attempts']}",
@@ -374,8 +359,8 @@ def _describe(row: dict[str, Any]) -> str:
              + (f" on {row['node']}" if row["node"] else "")]
     if row["last_error"]:
         lines.append(f"  last error: {row['last_error']}")
-    for key, value in sorted(row["config"].items()):
-        lines.append(f"  {key}: {'***' if key in secret and value else value}")
+    for key, value in sorted(connection_service.masked(kind.settings, row["config"], "***").items()):
+        lines.append(f"  {key}: {value}")
     return "\n".join(lines)
 
 
@@ -385,14 +370,14 @@ def cmd_group(args: argparse.Namespace, config: Config) -> int:
             for g in conn.execute(QUERIES["list_groups"]).fetchall():
                 print(f"{g['name']:<24} members: {', '.join(g['members']) or '-'}")
             return
-        if args.action == "add":
-            access.add_group(conn, args.name, args.description)
-        elif args.action == "remove":
-            access.remove_group(conn, args.name)
+        if args.action in ("join", "leave"):
+            call(conn, set_membership_by_name, Actor.cli(), args.username, args.name, member=args.action == "join")
         else:
-            access.set_membership(conn, args.username, args.name, member=args.action == "join")
-        audit(conn, getpass.getuser(), f"group.{args.action}", args.name,
-              {"user": getattr(args, "username", None)})
+            if args.action == "add":
+                access.add_group(conn, args.name, args.description)
+            else:
+                access.remove_group(conn, args.name)
+            audit(conn, getpass.getuser(), f"group.{args.action}", args.name, {"user": None})
         print(f"group {args.name}: {args.action} done")
     _with_db(config, act)
     return 0
@@ -436,7 +421,7 @@ def cmd_message_assign(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_connection_permission(args: argparse.Namespace, config: Config) -> int:
     def act(conn: psycopg.Connection[Any]) -> None:
-        row = get_connection(conn, args.name)
+        row = call(conn, get_connection, args.name)
         access.grant_connection(conn, row["id"], username=args.user, group=args.group, allow=args.action == "allow")
         audit(conn, getpass.getuser(), f"connection.{args.action}", args.name, {"user": args.user, "group": args.group})
         print(f"connection {args.name}: {args.action} {args.user or args.group}")
@@ -446,10 +431,9 @@ def cmd_connection_permission(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_connection_add(args: argparse.Namespace, config: Config) -> int:
     def add(conn: psycopg.Connection[Any]) -> None:
-        add_connection(conn, args.name, args.kind, args.settings, enabled=not args.disabled,
-                       is_default=args.default, max_attempts=args.max_attempts)
-        audit(conn, getpass.getuser(), "connection.create", args.name, {"kind": args.kind})
-        print(_describe(get_connection(conn, args.name)))
+        call(conn, add_connection, Actor.cli(), args.name, args.kind, args.settings, enabled=not args.disabled,
+             is_default=args.default, max_attempts=args.max_attempts)
+        print(_describe(call(conn, get_connection, args.name)))
     _with_db(config, add)
     return 0
 
@@ -457,20 +441,20 @@ def cmd_connection_add(args: argparse.Namespace, config: Config) -> int:
 def cmd_connection_edit(args: argparse.Namespace, config: Config) -> int:
     def edit(conn: psycopg.Connection[Any]) -> None:
         default = None if args.default is None else args.default == "yes"
-        row = edit_connection(conn, args.name, args.settings, is_default=default, max_attempts=args.max_attempts)
-        audit(conn, getpass.getuser(), "connection.edit", args.name, {"settings": sorted(args.settings)})
-        print(_describe(row))
+        row = call(conn, get_connection, args.name)
+        print(_describe(call(conn, edit_connection, Actor.cli(), row, args.settings, is_default=default,
+                             max_attempts=args.max_attempts)))
     _with_db(config, edit)
     return 0
 
 
 def cmd_connection_simple(args: argparse.Namespace, config: Config) -> int:
     def act(conn: psycopg.Connection[Any]) -> None:
+        row = call(conn, get_connection, args.name)
         if args.action == "show":
-            print(_describe(get_connection(conn, args.name)))
+            print(_describe(row))
             return
-        edit_connection(conn, args.name, {}, enabled=args.action == "enable")
-        audit(conn, getpass.getuser(), f"connection.{args.action}", args.name)
+        call(conn, set_enabled, Actor.cli(), row, args.action == "enable")
         print(f"connection {args.name} {args.action}d")
     _with_db(config, act)
     return 0
@@ -478,11 +462,20 @@ def cmd_connection_simple(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_connection_remove(args: argparse.Namespace, config: Config) -> int:
     def rm(conn: psycopg.Connection[Any]) -> None:
-        remove_connection(conn, args.name, force=args.force)
-        audit(conn, getpass.getuser(), "connection.remove", args.name, {"force": args.force})
+        call(conn, remove_connection, Actor.cli(), call(conn, get_connection, args.name), force=args.force)
         print(f"connection {args.name} removed")
     _with_db(config, rm)
     return 0
+
+
+def cmd_connection_test(args: argparse.Namespace, config: Config) -> int:
+    """Probes outside the transaction (it waits on the far side), then records it."""
+    row: ConnectionRow = _with_db_value(config, lambda conn: call(conn, get_connection, args.name))
+    result = asyncio.run(connection_service.probe(row["kind"], row["config"]))
+    _with_db(config, lambda conn: audit(conn, getpass.getuser(), "connection.test", args.name,
+                                        {"worked": result.ok, "detail": result.detail}))
+    print(f"{'worked' if result.ok else 'failed'}: {result.detail}")
+    return 0 if result.ok else 1
 
 
 def cmd_connection_list(args: argparse.Namespace, config: Config) -> int:
@@ -498,9 +491,9 @@ def cmd_connection_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_connection_kinds(args: argparse.Namespace, config: Config) -> int:
-    for name, cls in sorted(KINDS.items()):
-        print(f"{name}: {cls.description} (carries {', '.join(cls.channels)})")
-        for s in cls.settings:
+    for name, kind in connection_service.kinds().items():
+        print(f"{name}: {kind.description} (carries {', '.join(kind.channels)})")
+        for s in kind.settings:
             extra = " (required)" if s.required else f" (default {s.default!r})"
             print(f"  --{s.name.replace('_', '-')} {s.type.__name__}: {s.help}{extra}")
     return 0
@@ -540,78 +533,11 @@ def cmd_send(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def cmd_bench_outbox(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench import bench_outbox
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_outbox(db.url, messages=args.messages, rate=args.rate, concurrency=args.concurrency,
-                              batch=max(1, args.batch))
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_bench_stats(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench import bench_stats
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_stats(db.url, messages=args.messages, days=args.days)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_bench_emi(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench_emi import bench_emi
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_emi(db.url, args.messages, args.window, args.rate)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_bench_rls(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench import bench_rls
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_rls(db.url, messages=args.messages)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_bench_web(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench_web import main as bench_web
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_web(db.url, messages=args.messages)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_bench_rules(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench_rules import bench_rules
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_rules(db.url, messages=args.messages, rate=args.rate)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
 def cmd_codec_sms_split(args: argparse.Namespace, config: Config) -> int:
     from msghub.sms.cli import split_command
 
     print(split_command(args.text, args.transliterate, args.json))
     return 0
-
-
-def cmd_simulate_smsc(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.emi.simulator_cli import run
-
-    return run(args)
 
 
 def cmd_codec_ucp_decode(args: argparse.Namespace, config: Config) -> int:

@@ -1,15 +1,18 @@
-"""One database transaction for a CLI command (shared by every command module)."""
+"""One database transaction for a CLI command, and its audit (shared by every command module)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
 
 from msghub.app.runtime import open_database
 from msghub.hub.config import Config
-from msghub.hub.db import connect
+from msghub.hub.db import Row, connect
+from msghub.services import audit as audit_log
+from msghub.services.blocking import call
+from msghub.services.tx import Actor
 
 
 def with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:
@@ -24,3 +27,9 @@ def with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any
             result = fn(conn)
             conn.commit()
             return result
+
+
+def audit(conn: psycopg.Connection[Row], actor: str, action: str, target: str | None = None,
+          detail: Mapping[str, Any] | None = None) -> None:
+    """Records what a CLI command did (services.audit, through the sync wrapper)."""
+    call(conn, audit_log.record, Actor(actor), action, target, detail)

@@ -16,7 +16,9 @@ from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
-from msghub.services.connections import add_connection, edit_connection
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection
+from msghub.services.tx import SYSTEM
 
 DEMO_CONNECTION = "demo-smsc"
 DEMO_ACCOUNT = "demo"
@@ -38,10 +40,7 @@ def ensure_demo_connection(conn: psycopg.Connection[Any], port: int, password: s
     password change with every run); the default route for SMS."""
     settings = {"host": "127.0.0.1", "port": port, "username": DEMO_ACCOUNT, "password": password,
                 "source_address": HUB_NUMBER}
-    if conn.execute(QUERIES["connection_by_name"], {"name": DEMO_CONNECTION}).fetchone():
-        edit_connection(conn, DEMO_CONNECTION, settings, enabled=True, is_default=True)
-    else:
-        add_connection(conn, DEMO_CONNECTION, "emi", settings, is_default=True)
+    call(conn, ensure_connection, SYSTEM, DEMO_CONNECTION, "emi", settings, is_default=True)
 
 
 def make_round_trip(smsc: SimulatorThread, say: Any = print) -> Any:

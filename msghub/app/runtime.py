@@ -28,6 +28,7 @@ from msghub.hub.db import Pool, Row, connect, redact
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
+from msghub.services.blocking import call
 from msghub.services.users import ensure_first_admin
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def prepare(config: Config, url: str) -> str | None:
     """Migrates and creates the first admin; returns a new admin's password."""
     migrate(url)
     with connect(url) as conn:
-        return ensure_first_admin(conn, config.admin_password)
+        return call(conn, ensure_first_admin, config.admin_password)
 
 
 async def serve(config: Config, url: str, roles: tuple[str, ...],

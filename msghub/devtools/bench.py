@@ -25,7 +25,9 @@ from typing import Any
 from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
-from msghub.services.connections import add_connection, edit_connection
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection
+from msghub.services.tx import SYSTEM
 
 BENCH_CONNECTION = "bench-loopback"
 RAW_INSERTS = 3000
@@ -34,10 +36,7 @@ RAW_INSERTS = 3000
 def _ensure_bench_connection(url: str) -> None:
     settings = {"delay_ms": 0, "echo": False, "delivery_reports": False, "window": 200}
     with connect(url) as conn:
-        if conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone():
-            edit_connection(conn, BENCH_CONNECTION, settings, enabled=True)
-        else:
-            add_connection(conn, BENCH_CONNECTION, "loopback", settings)
+        call(conn, ensure_connection, SYSTEM, BENCH_CONNECTION, "loopback", settings)
         conn.commit()
 
 

@@ -13,22 +13,20 @@ Also runnable as `python -m msghub.devtools.bench_emi --messages N --window W [-
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import resource
 import statistics
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.hub.db import connect
-from msghub.hub.queries import QUERIES
-from msghub.services.connections import add_connection, edit_connection
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection, get_connection, set_enabled
+from msghub.services.tx import SYSTEM
 
 BENCH_CONNECTION = "bench-emi"
 BENCH_ACCOUNT = ("bench", "bench")
@@ -44,17 +42,14 @@ def _ensure_connection(url: str, port: int, window: int) -> None:
     settings = {"host": "127.0.0.1", "port": port, "username": BENCH_ACCOUNT[0], "password": BENCH_ACCOUNT[1],
                 "window": window}
     with connect(url) as conn:
-        if conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone():
-            edit_connection(conn, BENCH_CONNECTION, settings, enabled=True)
-        else:
-            add_connection(conn, BENCH_CONNECTION, "emi", settings)
+        call(conn, ensure_connection, SYSTEM, BENCH_CONNECTION, "emi", settings)
         conn.commit()
 
 
 def _disable_connection(url: str) -> None:
     # the simulator is gone after the run: a later hub should not dial it
     with connect(url) as conn:
-        edit_connection(conn, BENCH_CONNECTION, {}, enabled=False)
+        call(conn, set_enabled, SYSTEM, call(conn, get_connection, BENCH_CONNECTION), False)
         conn.commit()
 
 
@@ -112,24 +107,3 @@ def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": machine(),
     }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from msghub.app.runtime import open_database, prepare
-    from msghub.hub.config import Config
-
-    parser = argparse.ArgumentParser(prog="msghub bench emi", description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--window", type=int, default=100, help="the EMI window (1-100)")
-    parser.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
-    args = parser.parse_args(argv)
-    config = Config.from_env()
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_emi(db.url, args.messages, args.window, args.rate)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

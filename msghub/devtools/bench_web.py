@@ -21,7 +21,9 @@ from msghub.app.runtime import make_pool
 from msghub.devtools.benchkit import machine, percentile
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
-from msghub.services.users import add_user, set_password
+from msghub.services.blocking import call
+from msghub.services.tx import SYSTEM
+from msghub.services.users import add_user, change_password
 from msghub.web.app import create_app
 from msghub.web.common import WEB_QUERIES
 
@@ -34,8 +36,8 @@ RUNS = 60
 def _user(conn: Any, name: str, role: str) -> int:
     row = conn.execute(QUERIES["user_by_name"], {"username": name}).fetchone()
     if row is None:
-        return add_user(conn, name, PASSWORD, role=role)
-    set_password(conn, name, PASSWORD)
+        return call(conn, add_user, name, PASSWORD, role=role)
+    call(conn, change_password, SYSTEM, int(row["id"]), PASSWORD)
     return int(row["id"])
 
 

@@ -35,6 +35,11 @@ SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, stat
        last_error, last_error_at, node, updated_at
 FROM hub.connections WHERE name = %(name)s
 
+-- name: connection_by_id
+SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, state, state_since,
+       last_error, last_error_at, node, updated_at
+FROM hub.connections WHERE id = %(id)s
+
 -- name: insert_connection
 INSERT INTO hub.connections (name, kind, channels, config, enabled, is_default, max_attempts)
 VALUES (%(name)s, %(kind)s, %(channels)s, %(config)s, %(enabled)s, %(is_default)s, %(max_attempts)s)
@@ -143,9 +148,15 @@ INSERT INTO hub.users (username, display_name, email, role, password_hash)
 VALUES (%(username)s, %(display_name)s, %(email)s, %(role)s, %(password_hash)s)
 RETURNING id
 
--- name: set_password
+-- name: user_password
 UPDATE hub.users SET password_hash = %(password_hash)s, failed_logins = 0, locked_until = NULL
-WHERE username = %(username)s
+WHERE id = %(id)s AND auth_source = 'local' RETURNING username
+
+-- name: user_auth_source
+SELECT username, auth_source FROM hub.users WHERE id = %(id)s
+
+-- name: user_sessions_end
+DELETE FROM hub.web_sessions WHERE user_id = %(id)s
 
 -- name: list_users
 SELECT u.id, u.username, u.display_name, u.role, u.auth_source, u.enabled, u.last_login_at,

@@ -24,14 +24,13 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from msghub.app.clidb import with_db
+from msghub.app.clidb import audit, with_db
 from msghub.errors import ConfigError
 from msghub.hub.config import Config
 from msghub.hub.db import redact
 from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
 from msghub.rules.importer import fetch_new_rows
-from msghub.services.users import audit
 
 Handler = Callable[[argparse.Namespace, Config], int]
 

@@ -51,11 +51,6 @@ def remove_group(conn: Conn, name: str) -> None:
     conn.execute(QUERIES["delete_group"], {"id": group_id(conn, name)})
 
 
-def set_membership(conn: Conn, username: str, group: str, *, member: bool) -> None:
-    params = {"user_id": user_id(conn, username), "group_id": group_id(conn, group)}
-    conn.execute(QUERIES["add_membership" if member else "remove_membership"], params)
-
-
 def add_integrator(conn: Conn, login: str, password: str, *, username: str | None, group: str | None) -> None:
     """Creates a database login that sees what the hub user (or group) sees."""
     if (username is None) == (group is None):

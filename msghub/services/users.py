@@ -1,18 +1,20 @@
-"""Local accounts: argon2 password hashes, first admin, lockout."""
+"""Local accounts: add, password, first admin, login with lockout; argon2
+password hashes. Async services (see msghub.services.tx); the CLI calls
+them through blocking.call()."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from psycopg.types.json import Jsonb
 
 from msghub.errors import HubError
 from msghub.hub.queries import QUERIES
+from msghub.services import audit
+from msghub.services.tx import SYSTEM, Actor, Tx
 
 _HASHER = PasswordHasher()
 
@@ -38,15 +40,16 @@ def random_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def add_user(conn: psycopg.Connection[Any], username: str, password: str | None, *,
-             role: str = "user", display_name: str = "", email: str | None = None) -> int:
+async def add_user(tx: Tx, username: str, password: str | None, *, role: str = "user", display_name: str = "",
+                   email: str | None = None) -> int:
+    """The account row alone (no audit): for create_user and for tests."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     try:
-        row = conn.execute(QUERIES["insert_user"], {
+        row = await (await tx.execute(QUERIES["insert_user"], {
             "username": username, "display_name": display_name, "email": email, "role": role,
             "password_hash": hash_password(password) if password is not None else None,
-        }).fetchone()
+        })).fetchone()
     except psycopg.errors.UniqueViolation:
         raise UserError(f"user {username!r} already exists") from None
     except psycopg.errors.CheckViolation:
@@ -55,10 +58,34 @@ def add_user(conn: psycopg.Connection[Any], username: str, password: str | None,
     return int(row["id"])
 
 
-def set_password(conn: psycopg.Connection[Any], username: str, password: str) -> None:
-    cur = conn.execute(QUERIES["set_password"], {"username": username, "password_hash": hash_password(password)})
-    if cur.rowcount == 0:
+async def create_user(tx: Tx, actor: Actor, username: str, password: str | None, *, role: str = "user",
+                      display_name: str = "", email: str | None = None) -> int:
+    """Adds a local account and records it in the audit log."""
+    user_id = await add_user(tx, username, password, role=role, display_name=display_name, email=email)
+    await audit.record(tx, actor, "user.create", username, {"role": role})
+    return user_id
+
+
+async def find_user(tx: Tx, username: str) -> int:
+    row = await (await tx.execute(QUERIES["user_by_name"], {"username": username})).fetchone()
+    if row is None:
         raise UserError(f"no user {username!r}")
+    return int(row["id"])
+
+
+async def change_password(tx: Tx, actor: Actor, user_id: int, password: str) -> str:
+    """Sets a local account's password and ends its web sessions; returns
+    the user name. An account of LDAP or PAM changes its password there."""
+    password_hash = hash_password(password)
+    row = await (await tx.execute(QUERIES["user_password"], {"id": user_id, "password_hash": password_hash})).fetchone()
+    if row is None:
+        who = await (await tx.execute(QUERIES["user_auth_source"], {"id": user_id})).fetchone()
+        if who is None:
+            raise UserError(f"no user with id {user_id}")
+        raise UserError(f"{who['username']} logs in through {who['auth_source'].upper()}: change the password there")
+    await tx.execute(QUERIES["user_sessions_end"], {"id": user_id})
+    await audit.record(tx, actor, "user.password", row["username"])
+    return str(row["username"])
 
 
 @dataclass(frozen=True)
@@ -67,7 +94,7 @@ class LoginResult:
     error: str | None
 
 
-async def check_login(conn: psycopg.AsyncConnection[Any], username: str, password: str) -> LoginResult:
+async def check_login(conn: Tx, username: str, password: str) -> LoginResult:
     """Verifies a local login and records failures, locking out with backoff."""
     cur = await conn.execute(QUERIES["user_by_name"], {"username": username})
     user = await cur.fetchone()
@@ -93,20 +120,13 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def audit(conn: psycopg.Connection[Any], actor: str, action: str, target: str | None = None,
-          detail: dict[str, Any] | None = None, *, actor_user_id: int | None = None,
-          source: str = "cli") -> None:
-    conn.execute(QUERIES["audit"], {"actor_user_id": actor_user_id, "actor": actor, "action": action,
-                                    "target": target, "detail": Jsonb(detail or {}), "source": source})
-
-
-def ensure_first_admin(conn: psycopg.Connection[Any], password: str | None) -> str | None:
+async def ensure_first_admin(tx: Tx, password: str | None) -> str | None:
     """Creates user "admin" when there is no user at all; returns the password
     to show once (a random one unless given), or None when users exist."""
-    row = conn.execute(QUERIES["count_users"]).fetchone()
+    row = await (await tx.execute(QUERIES["count_users"])).fetchone()
     if row and row["users"]:
         return None
     chosen = password or random_password()
-    add_user(conn, "admin", chosen, role="admin", display_name="Administrator")
-    audit(conn, "msghub", "user.create", "admin", {"role": "admin", "first_admin": True})
+    await add_user(tx, "admin", chosen, role="admin", display_name="Administrator")
+    await audit.record(tx, SYSTEM, "user.create", "admin", {"role": "admin", "first_admin": True})
     return chosen

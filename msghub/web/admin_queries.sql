@@ -259,13 +259,6 @@ SELECT id, username, display_name, email, role, auth_source, enabled FROM hub.us
 UPDATE hub.users SET display_name = %(display_name)s, email = %(email)s, role = %(role)s, enabled = %(enabled)s
 WHERE id = %(id)s RETURNING username
 
--- name: user_password
-UPDATE hub.users SET password_hash = %(password_hash)s, failed_logins = 0, locked_until = NULL
-WHERE id = %(id)s AND auth_source = 'local' RETURNING username
-
--- name: user_sessions_end
-DELETE FROM hub.web_sessions WHERE user_id = %(id)s
-
 -- name: admins_enabled
 SELECT count(*) AS n FROM hub.users WHERE role = 'admin' AND enabled AND id <> %(id)s
 
@@ -290,12 +283,6 @@ WHERE m.group_id = %(id)s ORDER BY u.username
 
 -- name: group_delete
 DELETE FROM hub.groups WHERE id = %(id)s RETURNING name
-
--- name: membership_add
-INSERT INTO hub.memberships (user_id, group_id) VALUES (%(user_id)s, %(group_id)s) ON CONFLICT DO NOTHING
-
--- name: membership_remove
-DELETE FROM hub.memberships WHERE user_id = %(user_id)s AND group_id = %(group_id)s
 
 -- name: api_keys_all
 SELECT k.id, k.key_id, k.name, k.scopes, k.created_at, k.last_used_at, k.revoked_at, u.username

@@ -16,10 +16,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
-from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, hash_password, random_password
+from msghub.services.groups import set_membership
+from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, change_password, create_user, random_password
 from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
     MAX_ID,
+    actor_of,
     check_csrf,
     csrf_failed,
     not_found,
@@ -94,30 +96,18 @@ async def users(request: Request, user: SessionUser) -> Response:
         return await _users_page(request, error=f"Choose a role: {', '.join(ROLES)}.", values=values, status_code=400)
     shown = password or random_password()
     try:
-        password_hash = hash_password(shown)
+        async with user_tx(request) as conn:
+            await create_user(
+                conn,
+                actor_of(request, user),
+                username,
+                shown,
+                role=role,
+                display_name=form.get("display_name", "").strip()[:200],
+                email=form.get("email", "").strip()[:254] or None,
+            )
     except UserError as exc:
         return await _users_page(request, error=f"{exc}.", values=values, status_code=400)
-    try:
-        async with user_tx(request) as conn:
-            await conn.execute(
-                QUERIES["insert_user"],
-                {
-                    "username": username,
-                    "display_name": form.get("display_name", "").strip()[:200],
-                    "email": form.get("email", "").strip()[:254] or None,
-                    "role": role,
-                    "password_hash": password_hash,
-                },
-            )
-            await record_audit(conn, request, user, "user.create", username, {"role": role})
-    except psycopg.errors.UniqueViolation:
-        return await _users_page(
-            request, error=f"A user named {username!r} already exists.", values=values, status_code=400
-        )
-    except psycopg.errors.CheckViolation:
-        return await _users_page(
-            request, error="A user name has 1 to 64 letters, digits and _.@- only.", values=values, status_code=400
-        )
     return await _users_page(request, created={"username": username, "password": "" if password else shown})
 
 
@@ -195,7 +185,7 @@ async def user_detail(request: Request, user: SessionUser) -> Response:
             },
         )
         if not enabled:
-            await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
+            await conn.execute(QUERIES["user_sessions_end"], {"id": target["id"]})
         changes = {k: v for k, v in (("role", role), ("enabled", enabled)) if v != target[k]}
         await record_audit(conn, request, user, "user.update", target["username"], changes)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
@@ -209,23 +199,13 @@ async def user_password(request: Request, user: SessionUser) -> Response:
     form = await _form(request)
     if form is None:
         return csrf_failed()
-    if target["auth_source"] != "local":
-        return await _user_page(
-            request,
-            target,
-            status_code=400,
-            error=(f"{target['username']} logs in through {target['auth_source'].upper()}: change the password there."),
-        )
     given = form.get("password", "")
     shown = given or random_password()
     try:
-        password_hash = hash_password(shown)
+        async with user_tx(request) as conn:
+            await change_password(conn, actor_of(request, user), target["id"], shown)
     except UserError as exc:
         return await _user_page(request, target, error=f"{exc}.", status_code=400)
-    async with user_tx(request) as conn:
-        await conn.execute(ADMIN_QUERIES["user_password"], {"id": target["id"], "password_hash": password_hash})
-        await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
-        await record_audit(conn, request, user, "user.password", target["username"])
     return await _user_page(request, target, password="" if given else shown)
 
 
@@ -243,13 +223,10 @@ async def user_groups(request: Request, user: SessionUser) -> Response:
         groups = await (await conn.execute(ADMIN_QUERIES["groups_all"])).fetchall()
         for group in groups:
             member = target["username"] in group["members"]
-            params = {"user_id": target["id"], "group_id": group["id"]}
-            if group["id"] in wanted and not member:
-                await conn.execute(ADMIN_QUERIES["membership_add"], params)
-                await record_audit(conn, request, user, "group.join", group["name"], {"user": target["username"]})
-            elif group["id"] not in wanted and member:
-                await conn.execute(ADMIN_QUERIES["membership_remove"], params)
-                await record_audit(conn, request, user, "group.leave", group["name"], {"user": target["username"]})
+            if (group["id"] in wanted) != member:
+                await set_membership(conn, actor_of(request, user), user_id=target["id"],
+                                     username=target["username"], group_id=group["id"], group=group["name"],
+                                     member=not member)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
 
 
@@ -312,16 +289,8 @@ async def group_members(request: Request, user: SessionUser) -> Response:
         target = await (await conn.execute(ADMIN_QUERIES["admin_user"], {"id": int(member)})).fetchone()
         if target is None:
             return await _groups_page(request, error="No such user.", status_code=400)
-        params = {"user_id": target["id"], "group_id": group_id}
-        await conn.execute(ADMIN_QUERIES["membership_add" if action == "add" else "membership_remove"], params)
-        await record_audit(
-            conn,
-            request,
-            user,
-            "group.join" if action == "add" else "group.leave",
-            group["name"],
-            {"user": target["username"]},
-        )
+        await set_membership(conn, actor_of(request, user), user_id=target["id"], username=target["username"],
+                             group_id=group["id"], group=group["name"], member=action == "add")
     return RedirectResponse("/admin/groups", status_code=303)
 
 
