@@ -21,11 +21,12 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
-from psycopg.types.json import Jsonb
 
 from msghub.auth.ldap import USERNAME_FORMAT, LdapAuthenticator, LdapSettings, Outcome
 from msghub.auth.pam import PamSettings, host_display_name, pam_authenticate, pam_role
 from msghub.hub.queries import QUERIES, load_queries
+from msghub.services import audit
+from msghub.services.tx import Actor
 from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, check_login
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,7 @@ async def _user(conn: psycopg.AsyncConnection[Any], username: str) -> DictRow | 
 
 async def _audit(conn: psycopg.AsyncConnection[Any], action: str, target: str, detail: dict[str, Any], *,
                  user_id: int | None, client: str | None) -> None:
-    await conn.execute(QUERIES["audit"], {"actor_user_id": user_id, "actor": "msghub", "action": action,
-                                          "target": target, "detail": Jsonb(detail), "source": client})
+    await audit.record(conn, Actor("msghub", user_id, client), action, target, detail)
 
 
 async def check_external_login(conn: psycopg.AsyncConnection[Any], username: str, password: str, *,

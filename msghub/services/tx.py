@@ -21,7 +21,7 @@ class Actor:
 
     name: str
     user_id: int | None = None
-    source: str = "cli"  # cli, msghub (the hub itself) or the web client's address
+    source: str | None = "cli"  # cli, or the web client's address (None: not known)
 
     @classmethod
     def cli(cls) -> Actor:
