@@ -28,9 +28,9 @@ from msghub.app.clidb import audit, with_db
 from msghub.errors import ConfigError
 from msghub.hub.config import Config
 from msghub.hub.db import redact
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
 from msghub.rules.importer import fetch_new_rows
+from msghub.rules.queries import DISPATCH_QUERIES as Q
 
 Handler = Callable[[argparse.Namespace, Config], int]
 

@@ -26,8 +26,8 @@ from sqlalchemy import JSON, Column
 from msghub.errors import HubError
 from msghub.hub.db import Pool, Row, Tx
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import engine_for, forget_table, one_line, reflected_table, split_table_name
+from msghub.rules.queries import DISPATCH_QUERIES as Q
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from msghub.hub.db import Pool, Row
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.http_fetch import error_response, fetch
+from msghub.rules.queries import DISPATCH_QUERIES as Q
 
 log = logging.getLogger(__name__)
 

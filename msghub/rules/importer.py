@@ -37,8 +37,8 @@ from sqlalchemy import text
 from msghub.errors import HubError
 from msghub.hub.db import Pool, Row, redact
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import engine_for, json_safe, one_line
+from msghub.rules.queries import DISPATCH_QUERIES as Q
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import psycopg
 
 from msghub.hub.db import Pool, Row
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
+from msghub.rules.queries import DISPATCH_QUERIES as Q
 
 
 async def fire_due_schedules(conn: psycopg.AsyncConnection[Row]) -> int:

@@ -21,8 +21,8 @@ from typing import IO
 
 from msghub.contacts.contacts_io import ContactRecord, ContactsFormatError, Parsed, RecordError, parse
 from msghub.hub.db import Pool
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import as_user
+from msghub.web.queries import ADMIN_QUERIES
 
 log = logging.getLogger(__name__)
 

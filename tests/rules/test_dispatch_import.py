@@ -17,9 +17,9 @@ from psycopg import sql
 
 from msghub.app.runtime import make_pool
 from msghub.hub.db import Pool
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all
 from msghub.rules.importer import MAX_ROWS, Importer, run_source
+from msghub.rules.queries import DISPATCH_QUERIES as Q
 
 T = TypeVar("T")
 _counter = itertools.count()

@@ -18,7 +18,6 @@ from starlette.routing import BaseRoute, Route
 from msghub.hub.queries import QUERIES
 from msghub.services.groups import set_membership
 from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, change_password, create_user, random_password
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
     MAX_ID,
     actor_of,
@@ -34,6 +33,7 @@ from msghub.web.common import (
     user_tx,
 )
 from msghub.web.pages.api import new_key
+from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 AUDIT_PAGE = 50

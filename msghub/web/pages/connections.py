@@ -20,7 +20,6 @@ from starlette.routing import BaseRoute, Route
 from msghub.errors import ConfigError
 from msghub.services import connections as service
 from msghub.services.connections import ConnectionError_, ConnectionRow, Kind, Setting, StillQueued, masked
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
     actor_of,
     check_csrf,
@@ -33,6 +32,7 @@ from msghub.web.common import (
     require_user,
     user_tx,
 )
+from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 admin_only = require_role("admin")

@@ -26,7 +26,6 @@ from msghub.contacts.contacts_io import (
     write_csv,
     write_vcard,
 )
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
     MAX_ID,
     as_user,
@@ -42,6 +41,7 @@ from msghub.web.common import (
     user_tx,
 )
 from msghub.web.contacts_import import ImportJob, start_import
+from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 PAGE_SIZE = 100
