@@ -16,7 +16,6 @@ import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, LiteralString
 
 import psycopg
@@ -24,14 +23,14 @@ from psycopg.rows import DictRow, dict_row
 
 from msghub.auth.ldap import USERNAME_FORMAT, LdapAuthenticator, LdapSettings, Outcome
 from msghub.auth.pam import PamSettings, host_display_name, pam_authenticate, pam_role
-from msghub.hub.queries import QUERIES, load_queries
+from msghub.auth.queries import AUTH_QUERIES
+from msghub.hub.queries import QUERIES
 from msghub.services import audit
 from msghub.services.tx import Actor
 from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, check_login
 
 log = logging.getLogger(__name__)
 
-AUTH_QUERIES = load_queries(Path(__file__).with_name("auth_queries.sql"))
 
 # the same words as users.check_login, so a refusal tells nothing about the account's kind
 WRONG = "wrong user name or password"

@@ -20,7 +20,7 @@ from typing import Any
 from msghub.devtools.benchkit import machine, percentile, start_hub
 from msghub.hub.db import connect
 from msghub.rules.polls import Option, create_poll
-from msghub.rules.store import SQ
+from msghub.rules.queries import STORE_QUERIES
 
 DRAIN_TIMEOUT_S = 600.0
 BATCH = 100
@@ -29,8 +29,8 @@ BATCH = 100
 def bench_rules(url: str, *, messages: int, rate: float | None) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     with connect(url, autocommit=True) as conn:
-        conn.execute(SQ["bench_forget_polls"])
-        connection_id = conn.execute(SQ["bench_connection"]).fetchone()["id"]  # type: ignore[index]
+        conn.execute(STORE_QUERIES["bench_forget_polls"])
+        connection_id = conn.execute(STORE_QUERIES["bench_connection"]).fetchone()["id"]  # type: ignore[index]
         create_poll(
             conn,
             f"bench-{tag}",
@@ -39,7 +39,7 @@ def bench_rules(url: str, *, messages: int, rate: float | None) -> dict[str, Any
             reply_vote="Thanks for voting {option}!",
             reply_revote="Your vote now goes to {option}.",
         )
-        backlog = conn.execute(SQ["bench_pending_events"]).fetchone()["n"]  # type: ignore[index]
+        backlog = conn.execute(STORE_QUERIES["bench_pending_events"]).fetchone()["n"]  # type: ignore[index]
         if backlog:
             raise RuntimeError(f"{backlog} events are still pending in this database; bench on a quiet one")
     senders = [f"+9{tag_digits(tag)}{i:07d}" for i in range(messages)]
@@ -60,7 +60,7 @@ def bench_rules(url: str, *, messages: int, rate: float | None) -> dict[str, Any
             hub.terminate()
             hub.wait(timeout=30)
     with connect(url, autocommit=True) as conn:
-        replies = conn.execute(SQ["bench_replies"], {"pattern": f"rule:poll: bench-{tag}:%"}).fetchone()["n"]  # type: ignore[index]
+        replies = conn.execute(STORE_QUERIES["bench_replies"], {"pattern": f"rule:poll: bench-{tag}:%"}).fetchone()["n"]  # type: ignore[index]
     latencies = [float(r["ms"]) for r in rows]
     done_times = sorted(r["done_at"].timestamp() for r in rows)
     span = done_times[-1] - done_times[0] if len(done_times) > 1 else 0.0
@@ -102,7 +102,7 @@ def _insert(
                 if delay > 0:
                     time.sleep(delay)
             conn.execute(
-                SQ["bench_receive"],
+                STORE_QUERIES["bench_receive"],
                 {
                     "connection_id": connection_id,
                     "senders": senders[start : start + batch],
@@ -115,7 +115,7 @@ def _wait_done(url: str, pattern: str, messages: int, timeout_s: float = DRAIN_T
     deadline = time.monotonic() + timeout_s
     with connect(url, autocommit=True) as conn:
         while True:
-            rows = conn.execute(SQ["bench_rule_latencies"], {"pattern": pattern}).fetchall()
+            rows = conn.execute(STORE_QUERIES["bench_rule_latencies"], {"pattern": pattern}).fetchall()
             if len(rows) >= messages or time.monotonic() > deadline:
                 return rows
             time.sleep(0.2)

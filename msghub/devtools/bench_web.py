@@ -25,7 +25,7 @@ from msghub.services.blocking import call
 from msghub.services.tx import SYSTEM
 from msghub.services.users import add_user, change_password
 from msghub.web.app import create_app
-from msghub.web.common import WEB_QUERIES
+from msghub.web.queries import WEB_QUERIES
 
 PASSWORD = "bench web password"
 OPERATOR = "bench-web-operator"

@@ -36,15 +36,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.templating import Jinja2Templates
 
 from msghub.hub.db import Pool, Row
-from msghub.hub.queries import QUERIES, load_queries
+from msghub.hub.queries import QUERIES
 from msghub.services import audit
 from msghub.services.tx import Actor
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SESSION_COOKIE, SessionUser, token_digest, tokens_match
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 64 * 1024
 
-WEB_QUERIES = load_queries(HERE / "web_queries.sql")
 
 # Deployments may override any template by putting one of the same name in
 # the directory named by app.state.template_override (see create_app).

@@ -1,10 +1,12 @@
-"""Named SQL of the contacts, connections, statistics, admin and API pages
-(admin_queries.sql beside this module; see msghub.hub.queries)."""
+"""Named SQL of the web pages (see msghub.hub.queries for the convention):
+web_queries.sql (folders, messages, live updates, polls), admin_queries.sql
+(contacts, connections, statistics, admin and API pages) and
+rules_queries.sql (the rules pages)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from msghub.hub.queries import Queries
 
-from msghub.hub.queries import load_queries
-
-ADMIN_QUERIES = load_queries(Path(__file__).with_name("admin_queries.sql"))
+WEB_QUERIES = Queries.beside(__file__, "web_queries.sql")
+ADMIN_QUERIES = Queries.beside(__file__, "admin_queries.sql")
+RULES_QUERIES = Queries.beside(__file__, "rules_queries.sql")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -24,12 +23,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from msghub.hub.queries import load_queries
 from msghub.rules.errors import RuleError
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.model import ModelError, compile_model, describe_model
 from msghub.rules.pool import SandboxPool
-from msghub.rules.store import SQ
+from msghub.rules.queries import STORE_QUERIES
 from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_stored
 from msghub.web.common import (
     Handler,
@@ -48,6 +46,7 @@ from msghub.web.common import (
     user_tx,
     wants_json,
 )
+from msghub.web.queries import RULES_QUERIES
 from msghub.web.rules_form import (
     ACTION_KINDS,
     BLANKS,
@@ -60,8 +59,6 @@ from msghub.web.rules_form import (
     rows_from_model,
 )
 from msghub.web.security import SessionUser
-
-RULES_QUERIES = load_queries(Path(__file__).resolve().parents[1] / "rules_queries.sql")
 
 MAX_NAME = 200
 MAX_RULE_FORM_BYTES = 512 * 1024
@@ -444,15 +441,16 @@ async def run_tests(request: Request, user: SessionUser, rule_id: int | None) ->
     """Runs the stored tests of one rule (or of every rule the user sees) in
     a sandbox of their own, and records each result. Nothing is applied."""
     async with user_tx(request) as conn:
-        tests = await (await conn.execute(SQ["rule_tests_to_run"], {"rule": None, "rule_id": rule_id})).fetchall()
+        tests = await (await conn.execute(STORE_QUERIES["rule_tests_to_run"],
+                                          {"rule": None, "rule_id": rule_id})).fetchall()
         polls = {
             r["name"]: r["options"]
-            for r in await (await conn.execute(SQ["poll_options_by_name"])).fetchall()
+            for r in await (await conn.execute(STORE_QUERIES["poll_options_by_name"])).fetchall()
         }
     results = await run_stored(tests, polls)
     async with user_tx(request) as conn:
         for t, result in zip(tests, results, strict=True):
-            await conn.execute(SQ["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
+            await conn.execute(STORE_QUERIES["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
         await record_audit(
             conn,
             request,
