@@ -28,6 +28,7 @@ from msghub.hub.db import Pool, Row, connect, redact
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
+from msghub.hub.queries import QUERIES
 from msghub.services.blocking import call
 from msghub.services.users import ensure_first_admin
 
@@ -60,8 +61,8 @@ async def _as_hub(conn: psycopg.AsyncConnection[Row]) -> None:
     """Every pooled connection works as msghub_app, so row-level security
     applies to it, in system mode (all rows) unless a web request narrows
     it to one user for its transaction (msghub.web.app.as_user)."""
-    await conn.execute("SET ROLE msghub_app")
-    await conn.execute("SET msghub.system = 'on'")
+    await conn.execute(QUERIES["set_role_app"])
+    await conn.execute(QUERIES["set_system_mode"])
 
 
 def make_pool(url: str, max_size: int = 10) -> Pool:

@@ -140,9 +140,6 @@ SELECT id, username, display_name, role, password_hash, auth_source, enabled, fa
        locked_until
 FROM hub.users WHERE username = %(username)s
 
--- name: user_by_id
-SELECT id, username, display_name, role, enabled FROM hub.users WHERE id = %(id)s
-
 -- name: insert_user
 INSERT INTO hub.users (username, display_name, email, role, password_hash)
 VALUES (%(username)s, %(display_name)s, %(email)s, %(role)s, %(password_hash)s)
@@ -374,3 +371,25 @@ FROM hub.users WHERE enabled
 UNION ALL
 SELECT 'group:' || id, 'group ' || name FROM hub.groups
 ORDER BY 2
+
+-- ---------------------------------------------------------------- sessions and housekeeping of the kernel
+
+-- name: ping
+-- a database round trip: the health check, and the listener's test of a silent link
+SELECT 1
+
+-- name: set_role_app
+SET ROLE msghub_app
+
+-- name: set_system_mode
+-- the hub's own connections see every row (schema/15_identity.sql)
+SET msghub.system = 'on'
+
+-- name: database_exists
+SELECT 1 FROM pg_database WHERE datname = %(name)s
+
+-- name: schema_revision
+SELECT version_num FROM hub.alembic_version
+
+-- name: account_locked
+SELECT %(t)s::timestamptz > now() AS locked

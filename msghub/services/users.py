@@ -102,8 +102,7 @@ async def check_login(conn: Tx, username: str, password: str) -> LoginResult:
     if user is None or user["password_hash"] is None or not user["enabled"]:
         _verify(_DUMMY_HASH, password)
         return LoginResult(None, generic)
-    locked = await (await conn.execute("SELECT %(t)s::timestamptz > now() AS locked",
-                                         {"t": user["locked_until"]})).fetchone()
+    locked = await (await conn.execute(QUERIES["account_locked"], {"t": user["locked_until"]})).fetchone()
     if locked and locked["locked"]:
         return LoginResult(None, "too many failed attempts: this account is locked for a while, try later")
     if not _verify(user["password_hash"], password):

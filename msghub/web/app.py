@@ -167,7 +167,7 @@ async def status(request: Request, user: SessionUser) -> Response:
 async def health(request: Request) -> Response:
     try:
         async with pool_of(request).connection() as conn:
-            await conn.execute("SELECT 1")
+            await conn.execute(QUERIES["ping"])
     except Exception as exc:
         return JSONResponse({"ok": False, "database": str(exc)}, status_code=503)
     return JSONResponse({"ok": True})
