@@ -82,7 +82,7 @@ def test_the_loader_refuses_a_name_twice_and_names_the_file_of_a_missing_one(tmp
     path.write_text("-- name: a\nSELECT 1\n\n-- name: b\n-- a comment\nSELECT 2\n")
     queries = Queries(path)
     assert dict(queries) == {"a": "SELECT 1", "b": "-- a comment\nSELECT 2"}
-    with pytest.raises(KeyError, match="no query 'c' in x_queries.sql"):
+    with pytest.raises(KeyError, match=r"no query 'c' in x_queries\.sql"):
         queries["c"]
     path.write_text("-- name: a\nSELECT 1\n-- name: a\nSELECT 2\n")
     with pytest.raises(ValueError, match="query 'a' defined twice"):

@@ -26,6 +26,7 @@ from msghub.connectors.settings import validate_config
 from msghub.hub.db import Pool, connect_async
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
+from msghub.services.connections import ConnectionRow
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def backoff_delay(failures: int, rng: random.Random) -> float:
 
 
 class ConnectionRunner:
-    def __init__(self, pool: Pool, row: dict[str, Any], node: str,
+    def __init__(self, pool: Pool, row: ConnectionRow, node: str,
                  poll_interval_s: float) -> None:
         self.pool = pool
         self.id: int = row["id"]
@@ -185,7 +186,7 @@ class Supervisor:
 
     async def _reconcile(self, lock_conn: psycopg.AsyncConnection[Any]) -> None:
         async with self.pool.connection() as conn:
-            rows = await (await conn.execute(QUERIES["list_connections"])).fetchall()
+            rows = await QUERIES.all(conn, "list_connections", ConnectionRow)
         wanted = {r["id"]: r for r in rows if r["enabled"]}
         for conn_id, (runner, _) in list(self.runners.items()):
             row = wanted.get(conn_id)

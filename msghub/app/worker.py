@@ -12,7 +12,8 @@ import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TypedDict
 
 from msghub.connectors.base import (
     Attachment,
@@ -45,7 +46,31 @@ class Outcome:
     reason: str | None = None
 
 
-def message_from_row(row: dict[str, Any], attachments: tuple[Attachment, ...]) -> OutboundMessage:
+class ClaimedRow(TypedDict):
+    """The columns of a claimed hub.messages row the worker reads."""
+    id: int
+    attempts: int
+    channel: str
+    recipients: list[str]
+    sender: str | None
+    subject: str | None
+    body: str
+    priority: int
+    delivery_report: bool
+    transliterate: bool
+    valid_until: datetime | None
+    send_at: datetime | None
+
+
+class AttachmentRow(TypedDict):
+    message_id: int
+    content_type: str
+    data: bytes
+    filename: str | None
+    content_id: str | None
+
+
+def message_from_row(row: ClaimedRow, attachments: tuple[Attachment, ...]) -> OutboundMessage:
     return OutboundMessage(
         id=row["id"], attempt=row["attempts"], channel=row["channel"], recipient=row["recipients"][0],
         sender=row["sender"], subject=row["subject"], text=row["body"], priority=row["priority"],
@@ -122,14 +147,12 @@ class ConnectionWorker:
 
     async def _claim(self, limit: int) -> list[OutboundMessage]:
         async with self.pool.connection() as conn:
-            cur = await conn.execute(QUERIES["claim_outbound"], {
+            rows = await QUERIES.all(conn, "claim_outbound", ClaimedRow, {
                 "connection_id": self.connection_id, "node": self.node, "limit": limit})
-            rows = await cur.fetchall()
             attachments: dict[int, list[Attachment]] = defaultdict(list)
             with_parts = [r["id"] for r in rows if r["channel"] != "sms"]
             if with_parts:
-                cur = await conn.execute(QUERIES["message_attachments"], {"ids": with_parts})
-                for part in await cur.fetchall():
+                for part in await QUERIES.all(conn, "message_attachments", AttachmentRow, {"ids": with_parts}):
                     attachments[part["message_id"]].append(Attachment(
                         content_type=part["content_type"], data=bytes(part["data"]),
                         filename=part["filename"], content_id=part["content_id"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -119,15 +119,14 @@ def _check_attempts(value: int) -> None:
 
 
 async def get_connection(tx: Tx, name: str) -> ConnectionRow:
-    row = await (await tx.execute(QUERIES["connection_by_name"], {"name": name})).fetchone()
+    row = await QUERIES.one(tx, "connection_by_name", ConnectionRow, {"name": name})
     if row is None:
         raise ConnectionError_(f"no connection named {name!r} (see: msghub connection list)")
-    return cast(ConnectionRow, dict(row))
+    return row
 
 
 async def find_connection(tx: Tx, connection_id: int) -> ConnectionRow | None:
-    row = await (await tx.execute(QUERIES["connection_by_id"], {"id": connection_id})).fetchone()
-    return None if row is None else cast(ConnectionRow, dict(row))
+    return await QUERIES.one(tx, "connection_by_id", ConnectionRow, {"id": connection_id})
 
 
 async def add_connection(tx: Tx, actor: Actor, name: str, kind_name: str, settings: Mapping[str, Any], *,
@@ -168,12 +167,11 @@ async def ensure_connection(tx: Tx, actor: Actor, name: str, kind_name: str, set
                             is_default: bool = False) -> None:
     """Adds the connection, or sets these settings on it and enables it (for
     the demo and the benchmarks, whose far side moves with every run)."""
-    row = await (await tx.execute(QUERIES["connection_by_name"], {"name": name})).fetchone()
+    row = await QUERIES.one(tx, "connection_by_name", ConnectionRow, {"name": name})
     if row is None:
         await add_connection(tx, actor, name, kind_name, settings, is_default=is_default)
     else:
-        await edit_connection(tx, actor, cast(ConnectionRow, dict(row)), settings, enabled=True,
-                              is_default=is_default or None)
+        await edit_connection(tx, actor, row, settings, enabled=True, is_default=is_default or None)
 
 
 async def set_enabled(tx: Tx, actor: Actor, row: ConnectionRow, enabled: bool) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
 
 import psycopg
 from argon2 import PasswordHasher
@@ -28,6 +30,22 @@ ROLES = ("admin", "operator", "user", "integrator")
 
 class UserError(HubError):
     pass
+
+
+class UserRow(TypedDict):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    password_hash: str | None
+    auth_source: str
+    enabled: bool
+    failed_logins: int
+    locked_until: datetime | None
+
+
+class Locked(TypedDict):
+    locked: bool
 
 
 def hash_password(password: str) -> str:
@@ -67,7 +85,7 @@ async def create_user(tx: Tx, actor: Actor, username: str, password: str | None,
 
 
 async def find_user(tx: Tx, username: str) -> int:
-    row = await (await tx.execute(QUERIES["user_by_name"], {"username": username})).fetchone()
+    row = await QUERIES.one(tx, "user_by_name", UserRow, {"username": username})
     if row is None:
         raise UserError(f"no user {username!r}")
     return int(row["id"])
@@ -96,13 +114,12 @@ class LoginResult:
 
 async def check_login(conn: Tx, username: str, password: str) -> LoginResult:
     """Verifies a local login and records failures, locking out with backoff."""
-    cur = await conn.execute(QUERIES["user_by_name"], {"username": username})
-    user = await cur.fetchone()
+    user = await QUERIES.one(conn, "user_by_name", UserRow, {"username": username})
     generic = "wrong user name or password"
     if user is None or user["password_hash"] is None or not user["enabled"]:
         _verify(_DUMMY_HASH, password)
         return LoginResult(None, generic)
-    locked = await (await conn.execute(QUERIES["account_locked"], {"t": user["locked_until"]})).fetchone()
+    locked = await QUERIES.one(conn, "account_locked", Locked, {"t": user["locked_until"]})
     if locked and locked["locked"]:
         return LoginResult(None, "too many failed attempts: this account is locked for a while, try later")
     if not _verify(user["password_hash"], password):
