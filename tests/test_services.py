@@ -8,23 +8,14 @@ import socket
 
 import pytest
 
-from msghub.app.cli import main
 from msghub.hub.db import Tx, connect, connect_async
 from msghub.services import connections
 from msghub.services.blocking import call
 from msghub.services.tx import SYSTEM, Actor
 from msghub.services.users import UserError, add_user, change_password, find_user
+from tests import test_cli
 
-
-@pytest.fixture
-def cli(db_url, monkeypatch, capsys):
-    monkeypatch.setenv("MSGHUB_DATABASE_URL", db_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
+cli = test_cli.cli  # the fixture that runs `msghub ...` in-process
 
 
 def _closed_port() -> int:

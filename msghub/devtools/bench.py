@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
+from msghub.devtools.benchkit import machine, percentile, timed_run
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
 from msghub.services.blocking import call
@@ -66,23 +66,12 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
                  batch: int = 1) -> dict[str, Any]:
     _ensure_bench_connection(url)
     tag = f"bench-{uuid.uuid4().hex[:8]}"
-    hub = start_hub(url, BENCH_CONNECTION)
-    try:
-        commits: dict[int, float] = {}
-        # a paced run uses one inserting connection; a flat-out run several
-        workers = 1 if rate else max(1, concurrency)
-        t0 = time.perf_counter()
-        wall0 = time.time()
-        insert_all(url, BENCH_CONNECTION, tag, messages, rate, batch, workers, t0, commits)
-        insert_s = time.perf_counter() - t0
-        sent = wait_sent(url, tag, messages)
-    finally:
-        hub.terminate()
-        hub.wait(timeout=30)
-    latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
-    last_sent = max(sent.values()) if sent else wall0
+    # a paced run uses one inserting connection; a flat-out run several
+    run = timed_run(url, BENCH_CONNECTION, tag, messages, rate, batch, 1 if rate else max(1, concurrency))
+    sent, insert_s = run.sent, run.insert_s
+    latencies = run.latencies_ms(tag, messages)
     raw = _raw_insert_rate(url, 1 if rate else concurrency)
-    throughput = len(sent) / (last_sent - wall0) if sent else 0.0
+    throughput = run.throughput_per_s()
     return {
         "benchmark": "outbox",
         "messages": messages,

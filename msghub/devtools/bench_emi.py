@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import resource
 import statistics
-import time
 import uuid
 from typing import Any
 
-from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
+from msghub.devtools.benchkit import machine, percentile, timed_run
 from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.hub.db import connect
@@ -60,7 +59,6 @@ def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None
     tag = f"bench-emi-{uuid.uuid4().hex[:8]}"
     batch = 1 if rate else FLAT_OUT_BATCH
     inserters = 1 if rate else FLAT_OUT_INSERTERS
-    commits: dict[int, float] = {}
     # CPU seconds, to read the figures on a shared machine: the hub process
     # (children), and this one (the simulator and the inserting threads)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -68,25 +66,16 @@ def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None
     with SimulatorThread(config) as smsc:
         _ensure_connection(db_url, smsc.port, window)
         try:
-            hub = start_hub(db_url, BENCH_CONNECTION)
-            try:
-                t0 = time.perf_counter()
-                wall0 = time.time()
-                insert_all(db_url, BENCH_CONNECTION, tag, messages, rate, batch, inserters, t0, commits)
-                insert_s = time.perf_counter() - t0
-                sent = wait_sent(db_url, tag, messages)
-            finally:
-                hub.terminate()
-                hub.wait(timeout=30)
+            run = timed_run(db_url, BENCH_CONNECTION, tag, messages, rate, batch, inserters)
         finally:
             _disable_connection(db_url)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         own = resource.getrusage(resource.RUSAGE_SELF)
         acknowledged = smsc.call(lambda sim: len(sim.submits))
         max_outstanding = smsc.call(lambda sim: sim.max_outstanding)
-    latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
-    last_sent = max(sent.values()) if sent else wall0
-    throughput = len(sent) / (last_sent - wall0) if sent and last_sent > wall0 else 0.0
+    sent, insert_s = run.sent, run.insert_s
+    latencies = run.latencies_ms(tag, messages)
+    throughput = run.throughput_per_s()
     return {
         "benchmark": "emi",
         "messages": messages,

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from msghub.hub.db import connect
@@ -107,3 +108,39 @@ def wait_sent(url: str, tag: str, messages: int) -> dict[str, float]:
             time.sleep(0.2)
         rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
     return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    """One run through a hub process: when it started, how long inserting
+    took, each row's commit time and each message's sent time."""
+
+    wall0: float
+    insert_s: float
+    commits: dict[int, float]
+    sent: dict[str, float]
+
+    def latencies_ms(self, tag: str, messages: int) -> list[float]:
+        return [(self.sent[f"{tag}-{i}"] - self.commits[i]) * 1000 for i in range(messages)
+                if f"{tag}-{i}" in self.sent]
+
+    def throughput_per_s(self) -> float:
+        last_sent = max(self.sent.values()) if self.sent else self.wall0
+        return len(self.sent) / (last_sent - self.wall0) if self.sent and last_sent > self.wall0 else 0.0
+
+
+def timed_run(url: str, connection: str, tag: str, messages: int, rate: float | None, batch: int,
+              inserters: int) -> TimedRun:
+    """Starts a hub process, inserts the rows, waits until they are sent, stops the hub."""
+    hub = start_hub(url, connection)
+    try:
+        commits: dict[int, float] = {}
+        t0 = time.perf_counter()
+        wall0 = time.time()
+        insert_all(url, connection, tag, messages, rate, batch, inserters, t0, commits)
+        insert_s = time.perf_counter() - t0
+        sent = wait_sent(url, tag, messages)
+    finally:
+        hub.terminate()
+        hub.wait(timeout=30)
+    return TimedRun(wall0, insert_s, commits, sent)

@@ -83,6 +83,17 @@ async def _connection(request: Request) -> ConnectionRow | None:
         return await service.find_connection(conn, connection_id)
 
 
+async def _posted(request: Request) -> tuple[dict[str, str], ConnectionRow] | Response:
+    """The form of a POST on /connections/{id}/... and its connection; or the answer when either is wrong."""
+    form = await read_form(request)
+    if not check_csrf(request, form):
+        return csrf_failed()
+    row = await _connection(request)
+    if row is None:
+        return not_found(request)
+    return form, row
+
+
 def _attempts(form: dict[str, str], default: str, errors: dict[str, str]) -> tuple[str, int]:
     """The max attempts field as typed, and as a number (checked by the service's bound)."""
     typed = form.get("max_attempts", default).strip()
@@ -201,12 +212,10 @@ async def edit(request: Request, user: SessionUser) -> Response:
 
 @admin_only
 async def set_enabled(request: Request, user: SessionUser) -> Response:
-    form = await read_form(request)
-    if not check_csrf(request, form):
-        return csrf_failed()
-    row = await _connection(request)
-    if row is None:
-        return not_found(request)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    _, row = posted
     async with user_tx(request) as conn:
         await service.set_enabled(conn, actor_of(request, user), row, request.url.path.endswith("/enable"))
     return RedirectResponse("/connections", status_code=303)
@@ -214,12 +223,10 @@ async def set_enabled(request: Request, user: SessionUser) -> Response:
 
 @admin_only
 async def remove(request: Request, user: SessionUser) -> Response:
-    form = await read_form(request)
-    if not check_csrf(request, form):
-        return csrf_failed()
-    row = await _connection(request)
-    if row is None:
-        return not_found(request)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    form, row = posted
     try:
         async with user_tx(request) as conn:
             await service.remove_connection(conn, actor_of(request, user), row, force=form.get("force") == "on")
@@ -243,12 +250,10 @@ async def remove(request: Request, user: SessionUser) -> Response:
 
 @admin_only
 async def test(request: Request, user: SessionUser) -> Response:
-    form = await read_form(request)
-    if not check_csrf(request, form):
-        return csrf_failed()
-    row = await _connection(request)
-    if row is None:
-        return not_found(request)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    _, row = posted
     async with user_tx(request) as conn:
         result = await service.test_connection(conn, actor_of(request, user), row)
     return render(request, "connections/test.html", {"connection": row, "worked": result.ok, "detail": result.detail})
