@@ -8,7 +8,7 @@ and only its SHA-256 is stored (schema/47_api_keys.sql).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import psycopg
 from starlette.requests import Request
@@ -113,7 +113,7 @@ async def users(request: Request, user: SessionUser) -> Response:
 
 async def _user_page(
     request: Request,
-    target: dict[str, Any],
+    target: TargetRow,
     *,
     error: str | None = None,
     password: str | None = None,
@@ -142,12 +142,23 @@ async def _user_page(
     )
 
 
-async def _target(request: Request) -> dict[str, Any] | None:
+class TargetRow(TypedDict):
+    """A user as the admin pages show one (admin_user)."""
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: str
+    auth_source: str
+    enabled: bool
+
+
+async def _target(request: Request) -> TargetRow | None:
     user_id = path_id(request)
     if user_id is None:
         return None
     async with user_tx(request) as conn:
-        return await (await conn.execute(ADMIN_QUERIES["admin_user"], {"id": user_id})).fetchone()
+        return await ADMIN_QUERIES.one(conn, "admin_user", TargetRow, {"id": user_id})
 
 
 @admin_only
@@ -186,7 +197,8 @@ async def user_detail(request: Request, user: SessionUser) -> Response:
         )
         if not enabled:
             await conn.execute(QUERIES["user_sessions_end"], {"id": target["id"]})
-        changes = {k: v for k, v in (("role", role), ("enabled", enabled)) if v != target[k]}
+        changes = {k: v for k, v, was in (("role", role, target["role"]), ("enabled", enabled, target["enabled"]))
+                   if v != was}
         await record_audit(conn, request, user, "user.update", target["username"], changes)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
 
