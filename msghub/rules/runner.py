@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from msghub.hub.db import Pool
 from msghub.rules.actions import Applied, Conn, Context, apply_actions, needs_savepoint
@@ -42,6 +42,16 @@ class Rule:
     events: tuple[str, ...]
     source: str
     stop_processing: bool
+
+
+class RuleRow(TypedDict):
+    id: int
+    name: str
+    events: list[str]
+    source: str
+    stop_processing: bool
+    owner_user_id: int | None
+    owner_group_id: int | None
 
 
 @dataclass(slots=True)
@@ -132,7 +142,7 @@ class RuleRunner:
 
     async def _load_rules(self, conn: Conn) -> list[Rule]:
         if self._rules is None:
-            rows = await (await conn.execute(RUNNER_QUERIES["enabled_rules"])).fetchall()
+            rows = await RUNNER_QUERIES.all(conn, "enabled_rules", RuleRow)
             self._rules = [
                 Rule(r["id"], r["name"], tuple(r["events"]), r["source"], r["stop_processing"]) for r in rows
             ]
