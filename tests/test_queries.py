@@ -20,17 +20,29 @@ from msghub.hub.queries import Queries
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "msghub"
 
-# constant -> module that loads it; one per .sql file
-LOADERS = {
-    "QUERIES": "msghub.hub.queries",
-    "AUTH_QUERIES": "msghub.auth.queries",
-    "DISPATCH_QUERIES": "msghub.rules.queries",
-    "RUNNER_QUERIES": "msghub.rules.queries",
-    "STORE_QUERIES": "msghub.rules.queries",
-    "WEB_QUERIES": "msghub.web.queries",
-    "ADMIN_QUERIES": "msghub.web.queries",
-    "RULES_QUERIES": "msghub.web.queries",
-}
+LOADER_CALLS = {"beside", "load_queries", "Queries"}
+
+
+def _find_loaders() -> dict[str, str]:
+    """constant -> the module that loads it: every module-level
+    `NAME = Queries.beside(...)` (or Queries(...), load_queries(...)) in msghub."""
+    found: dict[str, str] = {}
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+                continue
+            func = node.value.func
+            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if called in LOADER_CALLS:
+                for target in node.targets:
+                    assert isinstance(target, ast.Name)
+                    assert target.id not in found, f"{target.id} loaded twice ({found[target.id]}, {module})"
+                    found[target.id] = module
+    return found
+
+
+LOADERS = _find_loaders()
 TYPED_READS = {"one", "all", "run"}
 
 
@@ -75,6 +87,11 @@ def test_every_sql_file_of_the_package_is_loaded_by_the_convention() -> None:
     loaded = {q.path.relative_to(ROOT).as_posix() for q in _loaded().values()}
     assert files == loaded
     assert all(re.fullmatch(r".*/(\w+_queries|hub/queries)\.sql", f) for f in files), files
+    # one loader module per package (its queries.py), one constant per file, named after it
+    for name, module in LOADERS.items():
+        assert module.endswith(".queries"), f"{name} is loaded in {module}, not in its package's queries.py"
+        stem = _loaded()[name].path.stem
+        assert name == ("QUERIES" if stem == "queries" else f"{stem.removesuffix('_queries').upper()}_QUERIES")
 
 
 def test_the_loader_refuses_a_name_twice_and_names_the_file_of_a_missing_one(tmp_path: Path) -> None:
