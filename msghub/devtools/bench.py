@@ -16,13 +16,12 @@ day-by-connection statistics query.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 import uuid
 from typing import Any
 
-from msghub.devtools.benchkit import machine, percentile, timed_run
+from msghub.devtools.benchkit import latency_figures, machine, percentile, timed_run
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
 from msghub.services.blocking import call
@@ -81,10 +80,7 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         "inserting_connections": 1 if rate else max(1, concurrency),
         "insert_rate_per_s": round(messages / insert_s, 1),
         "throughput_per_s": round(throughput, 1),
-        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
-        "max_ms": round(max(latencies), 2) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+        **latency_figures(latencies),
         "raw_insert_per_s": round(raw, 1),
         "throughput_to_raw": round(throughput / raw, 3) if raw else None,
         "machine": machine(),

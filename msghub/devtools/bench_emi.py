@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import os
 import resource
-import statistics
 import uuid
 from typing import Any
 
-from msghub.devtools.benchkit import machine, percentile, timed_run
+from msghub.devtools.benchkit import latency_figures, machine, timed_run
 from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.hub.db import connect
@@ -86,10 +85,7 @@ def bench_emi(db_url: str, messages: int, window: int, rate: float | None = None
         "rows_per_insert": batch,
         "insert_rate_per_s": round(messages / insert_s, 1),
         "throughput_per_s": round(throughput, 1),
-        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
-        "max_ms": round(max(latencies), 2) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+        **latency_figures(latencies),
         "simulator_max_outstanding": max_outstanding,
         "hub_cpu_s": round(_cpu(children) - _cpu(children_before), 2),
         "bench_process_cpu_s": round(_cpu(own) - _cpu(own_before), 2),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import threading
@@ -127,6 +128,14 @@ class TimedRun:
     def throughput_per_s(self) -> float:
         last_sent = max(self.sent.values()) if self.sent else self.wall0
         return len(self.sent) / (last_sent - self.wall0) if self.sent and last_sent > self.wall0 else 0.0
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float | None]:
+    """p50, p99, max and mean of latencies in milliseconds, as the benchmarks print them."""
+    if not latencies:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None, "mean_ms": None}
+    return {"p50_ms": round(percentile(latencies, 0.50), 2), "p99_ms": round(percentile(latencies, 0.99), 2),
+            "max_ms": round(max(latencies), 2), "mean_ms": round(statistics.fmean(latencies), 2)}
 
 
 def timed_run(url: str, connection: str, tag: str, messages: int, rate: float | None, batch: int,

@@ -104,11 +104,27 @@ def _attempts(form: dict[str, str], default: str, errors: dict[str, str]) -> tup
     return typed, value
 
 
-def _refused(errors: dict[str, str], exc: ConnectionError_ | ConfigError) -> None:
-    if isinstance(exc, ConnectionError_) and exc.field:
-        errors[exc.field] = exc.problem
-    else:
-        errors["_"] = str(exc)
+async def _save(request: Request, user: SessionUser, kind: Kind, row: ConnectionRow | None, values: dict[str, Any],
+                shown: dict[str, Any], errors: dict[str, str], max_attempts: int) -> Response:
+    """Adds the connection (row None) or changes it, unless the form had errors;
+    a refusal is shown beside the field it is about."""
+    if not errors:
+        try:
+            async with user_tx(request) as conn:
+                enabled, is_default, actor = shown["enabled"], shown["is_default"], actor_of(request, user)
+                if row is None:
+                    await service.add_connection(conn, actor, shown["name"], kind.name, values, enabled=enabled,
+                                                 is_default=is_default, max_attempts=max_attempts)
+                else:
+                    await service.edit_connection(conn, actor, row, values, enabled=enabled, is_default=is_default,
+                                                  max_attempts=max_attempts)
+        except ConnectionError_ as exc:
+            errors[exc.field or "_"] = exc.problem if exc.field else str(exc)
+        except ConfigError as exc:
+            errors["_"] = str(exc)
+    if errors:
+        return _edit_page(request, kind, row, shown, errors, 400)
+    return RedirectResponse("/connections", status_code=303)
 
 
 def _edit_page(
@@ -164,17 +180,7 @@ async def new(request: Request, user: SessionUser) -> Response:
         "is_default": form.get("is_default") == "on",
         "config": {**kind.defaults(), **values},
     }
-    if not errors:
-        try:
-            async with user_tx(request) as conn:
-                await service.add_connection(
-                    conn, actor_of(request, user), connection_name, kind.name, values,
-                    enabled=shown["enabled"], is_default=shown["is_default"], max_attempts=max_attempts)
-        except (ConnectionError_, ConfigError) as exc:
-            _refused(errors, exc)
-    if errors:
-        return _edit_page(request, kind, None, shown, errors, 400)
-    return RedirectResponse("/connections", status_code=303)
+    return await _save(request, user, kind, None, values, shown, errors, max_attempts)
 
 
 @admin_only
@@ -197,17 +203,7 @@ async def edit(request: Request, user: SessionUser) -> Response:
         "is_default": form.get("is_default") == "on",
         "config": masked(kind.settings, {**row["config"], **values}),
     }
-    if not errors:
-        try:
-            async with user_tx(request) as conn:
-                await service.edit_connection(
-                    conn, actor_of(request, user), row, values,
-                    enabled=shown["enabled"], is_default=shown["is_default"], max_attempts=max_attempts)
-        except (ConnectionError_, ConfigError) as exc:
-            _refused(errors, exc)
-    if errors:
-        return _edit_page(request, kind, row, shown, errors, 400)
-    return RedirectResponse("/connections", status_code=303)
+    return await _save(request, user, kind, row, values, shown, errors, max_attempts)
 
 
 @admin_only
