@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from msghub.app.clidb import audit, with_db
+from msghub.app.clidb import audit, iso_time, with_db
 from msghub.app.runtime import ROLES, open_database, prepare, serve
 from msghub.errors import ConfigError, HubError
 from msghub.hub.config import Config
@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--from", dest="sender", help="sender number, name or address")
     send.add_argument("--subject")
     send.add_argument("--attach", action="append", default=[], type=Path, help="file to attach (mms, email)")
-    send.add_argument("--send-at", type=_timestamp, help="ISO time to send at (deferred sending)")
+    send.add_argument("--send-at", type=iso_time, help="ISO time to send at (deferred sending)")
     send.add_argument("--valid-for", type=int, metavar="MINUTES", help="give up after this many minutes")
     send.add_argument("--delivery-report", action="store_true", help="ask for a delivery report")
     send.add_argument("--priority", type=int, default=1, choices=(0, 1, 2, 3))
@@ -234,14 +234,6 @@ def build_parser() -> argparse.ArgumentParser:
     encode = ucp.add_parser("encode", help="encode the JSON of `decode` (on standard input) to a frame")
     encode.set_defaults(handler=cmd_codec_ucp_encode)
     return parser
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} (e.g. 2026-12-01T09:00+01:00)") from None
-    return value if value.tzinfo else value.astimezone()
 
 
 def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], int | None]) -> int | None:

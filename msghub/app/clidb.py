@@ -1,8 +1,11 @@
-"""One database transaction for a CLI command, and its audit (shared by every command module)."""
+"""What every command module shares: one database transaction for a command,
+its audit, and the parsing of an ISO time argument."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -33,3 +36,12 @@ def audit(conn: psycopg.Connection[Row], actor: str, action: str, target: str | 
           detail: Mapping[str, Any] | None = None) -> None:
     """Records what a CLI command did (services.audit, through the sync wrapper)."""
     call(conn, audit_log.record, Actor(actor), action, target, detail)
+
+
+def iso_time(text: str) -> datetime:
+    """An argparse type: an ISO time, in this machine's zone when it names none."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} (e.g. 2026-12-01T09:00+01:00)") from None
+    return value if value.tzinfo else value.astimezone()

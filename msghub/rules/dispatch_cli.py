@@ -17,14 +17,13 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from msghub.app.clidb import audit, with_db
+from msghub.app.clidb import audit, iso_time, with_db
 from msghub.errors import ConfigError
 from msghub.hub.config import Config
 from msghub.hub.db import redact
@@ -91,7 +90,7 @@ def add_parsers(sub: Any) -> None:
     s_add = sch.add_parser("add", help="add (or replace) a schedule firing every SECONDS")
     s_add.add_argument("name")
     s_add.add_argument("--every", type=_seconds, required=True, metavar="SECONDS")
-    s_add.add_argument("--first", type=_timestamp, help="first time it fires (ISO, default now)")
+    s_add.add_argument("--first", type=iso_time, help="first time it fires (ISO, default now)")
     s_add.set_defaults(handler=cmd_schedule_add)
     for action in ("remove", "enable", "disable"):
         p = sch.add_parser(action, help=f"{action} a schedule")
@@ -115,14 +114,6 @@ def _column_list(text: str) -> list[str]:
     if not columns:
         raise argparse.ArgumentTypeError("name at least one column")
     return columns
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} (e.g. 2026-12-01T09:00+01:00)") from None
-    return value if value.tzinfo else value.astimezone()
 
 
 def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], None]) -> int:

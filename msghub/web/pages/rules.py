@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypedDict
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -112,17 +114,31 @@ def admins(handler: UserHandler) -> Handler:
     return require_user(inner)
 
 
-async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> dict[str, Any] | None:
+class RuleRow(TypedDict):
+    """A rule as the pages read it (rule_row)."""
+    id: int
+    name: str
+    kind: str  # code or visual
+    events: list[str]
+    position: int
+    enabled: bool
+    stop_processing: bool
+    model: dict[str, Any] | None
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> RuleRow | None:
     if rule_id is None:
         return None
-    row: dict[str, Any] | None = await (await conn.execute(RULES_QUERIES["rule_row"], {"id": rule_id})).fetchone()
-    return row
+    return await RULES_QUERIES.one(conn, "rule_row", RuleRow, {"id": rule_id})
 
 
 # --- the list ---
 
 
-def summary(rule: dict[str, Any]) -> str:
+def summary(rule: Mapping[str, Any]) -> str:
     """One line for the list: the model described, or the source's first comment."""
     if rule["kind"] == "visual" and rule["model"] is not None:
         try:
@@ -211,7 +227,7 @@ async def move(request: Request, user: SessionUser) -> Response:
 # --- the editor (its form layer: msghub/web/rules_form.py) ---
 def _editor(
     request: Request,
-    rule: dict[str, Any] | None,
+    rule: RuleRow | None,
     shown: dict[str, Any],
     errors: dict[str, str] | None = None,
     *,
@@ -238,7 +254,7 @@ def _editor(
     )
 
 
-def _shown_rule(rule: dict[str, Any]) -> dict[str, Any]:
+def _shown_rule(rule: RuleRow) -> dict[str, Any]:
     model = rule["model"] if isinstance(rule["model"], dict) else {}
     return {
         "name": rule["name"],
@@ -298,7 +314,7 @@ async def edit(request: Request, user: SessionUser) -> Response:
     return _editor(request, rule, _shown_rule(rule), compiled=rule["source"] if rule["kind"] == "visual" else None)
 
 
-async def _save(request: Request, user: SessionUser, rule: dict[str, Any] | None) -> Response:
+async def _save(request: Request, user: SessionUser, rule: RuleRow | None) -> Response:
     form = await read_form(request, MAX_RULE_FORM_BYTES)
     if not check_csrf(request, form):
         return csrf_failed()
@@ -479,7 +495,7 @@ def _test_json(test: dict[str, Any]) -> str:
 
 async def _tests_page(
     request: Request,
-    rule: dict[str, Any],
+    rule: RuleRow,
     *,
     draft: str | None = None,
     error: str | None = None,
