@@ -10,9 +10,10 @@ import pytest
 
 from msghub.hub.db import Tx, connect, connect_async
 from msghub.services import connections
+from msghub.services.accounts import change_password, find_user
 from msghub.services.blocking import call
 from msghub.services.tx import SYSTEM, Actor
-from msghub.services.users import UserError, add_user, change_password, find_user
+from msghub.services.users import UserError, add_user
 from tests import test_cli
 
 cli = test_cli.cli  # the fixture that runs `msghub ...` in-process

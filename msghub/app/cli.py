@@ -27,6 +27,7 @@ from msghub.hub.db import connect, redact
 from msghub.hub.queries import QUERIES
 from msghub.services import access
 from msghub.services import connections as connection_service
+from msghub.services.accounts import change_password, create_user, find_user
 from msghub.services.blocking import call
 from msghub.services.connections import (
     ConnectionRow,
@@ -39,7 +40,7 @@ from msghub.services.connections import (
 from msghub.services.groups import set_membership_by_name
 from msghub.services.tx import Actor
 from msghub.services.users import ROLES as USER_ROLES
-from msghub.services.users import change_password, create_user, find_user, random_password
+from msghub.services.users import random_password
 
 EXIT_USER_ERROR = 2
 

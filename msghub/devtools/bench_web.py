@@ -21,9 +21,10 @@ from msghub.app.runtime import make_pool
 from msghub.devtools.benchkit import machine, percentile
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
+from msghub.services.accounts import change_password
 from msghub.services.blocking import call
 from msghub.services.tx import SYSTEM
-from msghub.services.users import add_user, change_password
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 from msghub.web.queries import WEB_QUERIES
 

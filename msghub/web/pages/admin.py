@@ -16,8 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
+from msghub.services.accounts import change_password, create_user
 from msghub.services.groups import set_membership
-from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, change_password, create_user, random_password
+from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, random_password
 from msghub.web.common import (
     MAX_ID,
     actor_of,
