@@ -90,3 +90,14 @@ def test_the_sync_wrapper_runs_inside_a_running_loop(db):
         return call(db, add_user, "bob", "bob password 12")
 
     assert asyncio.run(inside()) > 0
+
+
+def test_a_probe_that_hangs_is_stopped_and_reported(monkeypatch):
+    from msghub.connectors.loopback import LoopbackConnector
+
+    async def hang(cls, config):  # a kind whose far side never answers
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(LoopbackConnector, "probe", classmethod(hang))
+    result = asyncio.run(connections.probe("loopback", {}, timeout_s=0.1))
+    assert not result.ok and result.detail == "no result within 0.1 s"

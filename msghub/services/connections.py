@@ -7,6 +7,7 @@ The CLI and the web pages both call these; neither imports a connector.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ __all__ = [
 # hub.connections' CHECK constraint connections_max_attempts_range says the same
 MIN_ATTEMPTS, MAX_ATTEMPTS = 1, 100
 SECRET_MARK = "••••••"
+PROBE_TIMEOUT_S = 30.0  # a kind's probe bounds its own waits; this bounds a probe that does not
 
 
 class ConnectionError_(HubError):
@@ -204,9 +206,13 @@ async def remove_connection(tx: Tx, actor: Actor, row: ConnectionRow, *, force: 
     return count
 
 
-async def probe(kind_name: str, config: dict[str, Any]) -> ProbeResult:
-    """The kind's "Test connection" with these settings, without a hub."""
-    return await kind_class(kind_name).probe(config)
+async def probe(kind_name: str, config: dict[str, Any], timeout_s: float = PROBE_TIMEOUT_S) -> ProbeResult:
+    """The kind's "Test connection" with these settings, without a hub; a
+    probe that takes longer than timeout_s is stopped and reported failed."""
+    try:
+        return await asyncio.wait_for(kind_class(kind_name).probe(config), timeout_s)
+    except TimeoutError:
+        return ProbeResult(False, f"no result within {timeout_s:g} s")
 
 
 async def test_connection(tx: Tx, actor: Actor, row: ConnectionRow) -> ProbeResult:
