@@ -129,6 +129,8 @@ class Connector(abc.ABC):
     channels: ClassVar[tuple[str, ...]]
     settings: ClassVar[tuple[Setting, ...]]
     description: ClassVar[str]
+    # the page under docs/ that documents the kind and its settings (tests/test_docs.py checks)
+    docs_page: ClassVar[str | None] = None  # None: protocols/<KIND>.md
     # how many send() calls may be in flight at once
     window: int = 1
     # the validated settings; a kind narrows this to its TypedDict, settings_type

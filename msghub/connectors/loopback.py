@@ -51,6 +51,7 @@ class LoopbackConnector(Connector):
     kind = "loopback"
     channels = ("sms", "mms", "email")
     description = "sends every message back to the hub as received, with a delivery report"
+    docs_page = "OPERATIONS.md"
     settings = (
         Setting("delay_ms", int, "how long a message takes to come back, in milliseconds",
                 default=1000, minimum=0, maximum=3_600_000),
