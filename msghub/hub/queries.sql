@@ -154,9 +154,6 @@ WHERE id = %(id)s AND auth_source = 'local' RETURNING username
 -- name: user_auth_source
 SELECT username, auth_source FROM hub.users WHERE id = %(id)s
 
--- name: user_sessions_end
-DELETE FROM hub.web_sessions WHERE user_id = %(id)s
-
 -- name: list_users
 SELECT u.id, u.username, u.display_name, u.role, u.auth_source, u.enabled, u.last_login_at,
        coalesce(array_agg(g.name ORDER BY g.name) FILTER (WHERE g.name IS NOT NULL), '{}') AS groups

@@ -26,8 +26,9 @@ async def find_user(tx: Tx, username: str) -> int:
 
 
 async def change_password(tx: Tx, actor: Actor, user_id: int, password: str) -> str:
-    """Sets a local account's password and ends its web sessions; returns
-    the user name. An account of LDAP or PAM changes its password there."""
+    """Sets a local account's password, which ends its web sessions (the
+    database's trigger users_end_sessions); returns the user name. An
+    account of LDAP or PAM changes its password there."""
     password_hash = hash_password(password)
     row = await (await tx.execute(QUERIES["user_password"], {"id": user_id, "password_hash": password_hash})).fetchone()
     if row is None:
@@ -35,6 +36,5 @@ async def change_password(tx: Tx, actor: Actor, user_id: int, password: str) -> 
         if who is None:
             raise UserError(f"no user with id {user_id}")
         raise UserError(f"{who['username']} logs in through {who['auth_source'].upper()}: change the password there")
-    await tx.execute(QUERIES["user_sessions_end"], {"id": user_id})
     await audit.record(tx, actor, "user.password", row["username"])
     return str(row["username"])

@@ -100,8 +100,8 @@ async def check_login(conn: Tx, username: str, password: str) -> LoginResult:
     if locked and locked["locked"]:
         burn(password)
         return LoginResult(None, LOCKED)
-    usable = user["password_hash"] is not None and user["enabled"]
-    if not (_verify(user["password_hash"] if usable else _DUMMY_HASH, password) and usable):
+    usable = user["password_hash"] if user["enabled"] else None  # the hash to verify against, if any
+    if not (_verify(_DUMMY_HASH if usable is None else usable, password) and usable is not None):
         await conn.execute(QUERIES["login_failed"], {"id": user["id"], "threshold": LOCKOUT_THRESHOLD})
         return LoginResult(None, WRONG)
     await conn.execute(QUERIES["login_succeeded"], {"id": user["id"]})
