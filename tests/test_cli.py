@@ -152,7 +152,7 @@ def test_run_never_prints_the_admin_password_it_was_given(cli, db, monkeypatch):
     async def no_serving(*args, **kwargs):
         return None
 
-    monkeypatch.setattr("msghub.hub.cli.serve", no_serving)
+    monkeypatch.setattr("msghub.app.cli.serve", no_serving)
     monkeypatch.setenv("MSGHUB_ADMIN_PASSWORD", "given admin password 1")
     code, out, err = cli("run", "--only", "scheduler")
     assert code == 0 and "first admin" in out
@@ -164,7 +164,7 @@ def test_run_prints_a_generated_admin_password_once(cli, db, monkeypatch):
     async def no_serving(*args, **kwargs):
         return None
 
-    monkeypatch.setattr("msghub.hub.cli.serve", no_serving)
+    monkeypatch.setattr("msghub.app.cli.serve", no_serving)
     monkeypatch.delenv("MSGHUB_ADMIN_PASSWORD", raising=False)
     code, out, _ = cli("run", "--only", "scheduler")
     assert code == 0

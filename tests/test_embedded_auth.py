@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from msghub.hub import access
 from msghub.hub.db import connect
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
-from msghub.hub.users import add_user
+from msghub.services import access
+from msghub.services.blocking import call
+from msghub.services.users import add_user
 
 SECRET_FILE = "pg-secret"  # msghub.hub.embedded.SECRET_FILE, spelled out as the docs do
 
@@ -64,7 +65,7 @@ def test_every_connection_authenticates_with_scram(tmp_path: Path) -> None:
 
         migrate(url)
         with connect(url) as conn:
-            add_user(conn, "alice", "alice password 1")
+            call(conn, add_user, "alice", "alice password 1")
             access.add_integrator(conn, "crm", "crm password 123", username="alice", group=None)
             stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'crm'").fetchone()
             conn.commit()

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
 
-from msghub.hub import users
+from msghub.auth.external import LOCKED, WRONG, ExternalAuthSettings, check_external_login
 from msghub.hub.db import connect
-from msghub.hub.external_auth import LOCKED, WRONG, ExternalAuthSettings, check_external_login
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
+from msghub.services import users
+from msghub.services.blocking import call
+from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 PASSWORD = "correct horse battery"
 NO_SOURCES = ExternalAuthSettings(ldap=None, pam=None)  # neither LDAP nor PAM: local accounts only
@@ -52,10 +53,10 @@ def _logins(db_url: str, attempts: list[tuple[str, str]]) -> list[LoginResult]:
 
 def _accounts(db_url: str) -> None:
     with connect(db_url) as conn:
-        add_user(conn, "alice", PASSWORD)
-        add_user(conn, "off", PASSWORD)
+        call(conn, add_user, "alice", PASSWORD)
+        call(conn, add_user, "off", PASSWORD)
         conn.execute("UPDATE hub.users SET enabled = false WHERE username = 'off'")
-        add_user(conn, "external", None)
+        call(conn, add_user, "external", None)
         conn.execute("UPDATE hub.users SET auth_source = 'ldap' WHERE username = 'external'")
         conn.commit()
 

@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from msghub.hub.cli import main
+from msghub.app.cli import main
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
-from msghub.hub.users import add_user
+from msghub.services.blocking import call
+from msghub.services.users import add_user
 from msghub.web.security import new_token, token_digest
 
 
 def _with_session(db_url: str, name: str = "alice") -> int:
     with connect(db_url) as conn:
-        user_id = add_user(conn, name, "alice password 1")
+        user_id = call(conn, add_user, name, "alice password 1")
         conn.execute(QUERIES["create_web_session"], {"token_sha256": token_digest(new_token()), "user_id": user_id,
                                                       "csrf_token": new_token(), "ttl_s": 3600})
         conn.commit()
@@ -46,7 +47,7 @@ def test_msghub_user_passwd_ends_the_sessions(db_url: str, db: Any, monkeypatch:
     "UPDATE hub.users SET auth_source = 'ldap', password_hash = NULL WHERE id = %(id)s",
 ])
 def test_sql_changes_end_the_sessions(db_url: str, db: Any, change: str) -> None:
-    from msghub.hub.users import hash_password
+    from msghub.services.users import hash_password
 
     user_id = _with_session(db_url)
     db.execute(change, {"id": user_id, "hash": hash_password("another password")})
@@ -70,11 +71,11 @@ def test_removing_an_integrator_login_closes_its_open_connections(db_url: str, d
 
     import psycopg
 
-    from msghub.hub import access
+    from msghub.services import access
 
     login = f"crm_{uuid.uuid4().hex[:10]}"  # roles are shared by every database of the server
     with connect(db_url) as conn:
-        add_user(conn, "alice", "alice password 1")
+        call(conn, add_user, "alice", "alice password 1")
         access.add_integrator(conn, login, "s3cret-pass", username="alice", group=None)
         conn.commit()
     parts = urlsplit(db_url)

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.web.app import create_app
 from tests.web_admin.helpers import PASSWORD, api_key, user
 
