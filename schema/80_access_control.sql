@@ -71,8 +71,8 @@ END
 $$;
 
 -- Functions integrators call, or that run for them, work with msghub's own
--- rights; each checks what it needs itself.
-ALTER FUNCTION hub.outbox_accept_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
+-- rights; each checks what it needs itself (hub.outbox_accept_v2 is declared
+-- SECURITY DEFINER where it is defined).
 ALTER FUNCTION hub.import_to_events_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
 
 CREATE OR REPLACE FUNCTION hub.cancel_v1(p_message_id bigint) RETURNS boolean
@@ -194,6 +194,6 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;
 GRANT SELECT ON hub.inbox, hub.message_status, hub.stats_messages, hub.stats_by_connection_day,
     hub.stats_by_user_day, hub.poll_results TO msghub_integrator;
 GRANT INSERT ON hub.outbox, hub.import TO msghub_integrator;
-GRANT SELECT (id, channel, recipients, message_count, idempotency_key, correlation_id, created_at)
+GRANT SELECT (id, channel, recipients, list_id, message_count, idempotency_key, correlation_id, created_at)
     ON hub.outbox TO msghub_integrator;
 GRANT SELECT (id, topic, created_at) ON hub.import TO msghub_integrator;
