@@ -149,3 +149,20 @@ def test_the_same_idempotency_key_of_another_sender_is_refused_not_silently_drop
         bob.execute(insert, ("from bob",))
     assert info.value.diag.column_name == "idempotency_key"
     assert db.execute("SELECT count(*) AS n FROM hub.messages").fetchone()["n"] == 1
+
+
+def test_an_integrator_cannot_choose_the_actor_an_assignment_is_recorded_under(db_url, world, db):
+    """hub.assign_v1 wrote whatever p_actor said into hub.assignments: 'root' for anyone."""
+    message = db.execute("SELECT hub.receive_message_v1(1, 'sms', '+15550000001', '{+15550001}', NULL, 'x') AS id"
+                         ).fetchone()["id"]
+    db.execute("UPDATE hub.messages SET owner_user_id = %s WHERE id = %s", (world["alice"], message))
+    with as_integrator(db_url, username="alice") as crm:
+        login = crm.execute("SELECT session_user AS s").fetchone()["s"]
+        assert crm.execute("SELECT hub.assign_v2(%s, %s, NULL, 'root') AS ok", (message, world["bob"])
+                           ).fetchone()["ok"] is True
+    with as_system(db_url) as hub:  # the hub's own processes name the actor (a rule, the CLI)
+        assert hub.execute("SELECT hub.assign_v2(%s, %s, NULL, 'rule triage') AS ok", (message, world["alice"])
+                           ).fetchone()["ok"] is True
+    actors = db.execute("SELECT by_actor, by_user_id FROM hub.assignments ORDER BY id").fetchall()
+    assert actors == [{"by_actor": "alice", "by_user_id": world["alice"]}, {"by_actor": "rule triage", "by_user_id": None}]
+    assert login.startswith("crm_")

@@ -389,6 +389,40 @@ CREATE TRIGGER outbox_accept
     FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v2();
 DROP FUNCTION hub.outbox_accept_v1();
 
+-- Assigns a message to a user or a group (or back to nobody). The caller
+-- must see the message; otherwise it does not exist for them (false), so a
+-- guessed id tells nothing. p_actor (the name the record shows) is taken
+-- from the hub's own processes only (a rule, the CLI): an integrator's
+-- assignment is recorded under its login, not under a name it chose.
+CREATE FUNCTION hub.assign_v2(p_message_id bigint, p_user_id bigint, p_group_id bigint,
+                              p_actor text DEFAULT NULL) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+DECLARE
+    v_from_user bigint;
+    v_from_group bigint;
+    v_actor text := CASE WHEN hub.is_app_session_v1() THEN p_actor END;
+BEGIN
+    IF p_user_id IS NOT NULL AND p_group_id IS NOT NULL THEN
+        RAISE EXCEPTION 'assign a message to a user or to a group, not both' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT owner_user_id, owner_group_id INTO v_from_user, v_from_group
+    FROM hub.messages WHERE id = p_message_id AND hub.visible_v1(owner_user_id, owner_group_id)
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE hub.messages SET owner_user_id = p_user_id, owner_group_id = p_group_id WHERE id = p_message_id;
+    INSERT INTO hub.assignments (message_id, by_user_id, by_actor, from_user_id, from_group_id, to_user_id, to_group_id)
+    VALUES (p_message_id, hub.current_user_id_v1(),
+            coalesce(v_actor, (SELECT username FROM hub.users WHERE id = hub.current_user_id_v1()), session_user),
+            v_from_user, v_from_group, p_user_id, p_group_id);
+    PERFORM pg_notify('msghub_messages', '');
+    RETURN true;
+END
+$$;
+
+DROP FUNCTION hub.assign_v1(bigint, bigint, bigint, text);
+
 -- Counts per option, zero included: what charts and reports read. Only
 -- the polls the viewer sees (a view runs with its owner's rights, which
 -- row-level security does not restrict, so it applies the rule itself).
