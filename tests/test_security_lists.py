@@ -164,5 +164,6 @@ def test_an_integrator_cannot_choose_the_actor_an_assignment_is_recorded_under(d
         assert hub.execute("SELECT hub.assign_v2(%s, %s, NULL, 'rule triage') AS ok", (message, world["alice"])
                            ).fetchone()["ok"] is True
     actors = db.execute("SELECT by_actor, by_user_id FROM hub.assignments ORDER BY id").fetchall()
-    assert actors == [{"by_actor": "alice", "by_user_id": world["alice"]}, {"by_actor": "rule triage", "by_user_id": None}]
+    assert actors == [{"by_actor": "alice", "by_user_id": world["alice"]},
+                      {"by_actor": "rule triage", "by_user_id": None}]
     assert login.startswith("crm_")
