@@ -24,8 +24,7 @@ INSERT INTO hub.settings (key, value, description) VALUES
     ('retry_max_s', '3600', 'longest retry delay of a failed send'),
     ('sending_lease_s', '60', 'a message in sending longer than this is returned to the queue'),
     ('event_retention_days', '30', 'processed events older than this are deleted'),
-    ('auto_reply_limit_per_hour', '10', 'most automatic answers (reply() and poll replies) one address gets per hour'),
-    ('max_schedule_days', '3650', 'hub.outbox refuses a send_at or valid_until further than this from now, in days');
+    ('auto_reply_limit_per_hour', '10', 'most automatic answers (reply() and poll replies) one address gets per hour');
 
 -- Reads a numeric setting; STABLE so a statement reads it once per call site.
 CREATE FUNCTION hub.setting_int(p_key text) RETURNS bigint

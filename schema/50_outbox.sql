@@ -382,23 +382,21 @@ BEGIN
         END IF;
     END IF;
 
-    -- timing: finite and within max_schedule_days of now, so that every
-    -- reader (the web pages, the API, Python's datetime) can show it
-    v_limit := hub.setting_int('max_schedule_days');
+    -- timing: finite, and within what every reader can show (Python's
+    -- datetime ends with the year 9999: the web pages and the API answered
+    -- 500 for later times); a time before 1970 is a zero date or an epoch 0
     IF NOT isfinite(NEW.send_at) THEN
         PERFORM hub.outbox_refuse_v1('send_at', format('%s is not a time: give a date and time, or NULL for now', NEW.send_at));
-    ELSIF abs(extract(epoch FROM NEW.send_at - now())) > v_limit * 86400 THEN
-        PERFORM hub.outbox_refuse_v1('send_at', format('%s is more than %s days from now (setting max_schedule_days)',
-            NEW.send_at, v_limit));
+    ELSIF NEW.send_at NOT BETWEEN '1970-01-01 00:00+00' AND '9999-12-30 00:00+00' THEN
+        PERFORM hub.outbox_refuse_v1('send_at', format('%s is out of range: give a time between 1970 and 9999', NEW.send_at));
     END IF;
     IF NOT isfinite(NEW.valid_until) THEN
         PERFORM hub.outbox_refuse_v1('valid_until', format('%s is not a time: give a date and time, or NULL for no expiry',
             NEW.valid_until));
     ELSIF NEW.valid_until <= now() THEN
         PERFORM hub.outbox_refuse_v1('valid_until', format('already expired at %s', NEW.valid_until));
-    ELSIF NEW.valid_until > now() + make_interval(days => v_limit::integer) THEN
-        PERFORM hub.outbox_refuse_v1('valid_until', format('%s is more than %s days from now (setting max_schedule_days)',
-            NEW.valid_until, v_limit));
+    ELSIF NEW.valid_until > '9999-12-30 00:00+00' THEN
+        PERFORM hub.outbox_refuse_v1('valid_until', format('%s is out of range: give a time before 9999-12-30', NEW.valid_until));
     END IF;
     IF NEW.send_at IS NOT NULL AND NEW.valid_until IS NOT NULL AND NEW.send_at > NEW.valid_until THEN
         PERFORM hub.outbox_refuse_v1('send_at', format('send_at %s is after valid_until %s', NEW.send_at, NEW.valid_until));

@@ -1,7 +1,7 @@
 -- 0002_security_sql: issue 10, the SQL side. Distribution lists resolve
 -- among the lists the sender sees (and by id: hub.outbox.list_id); an
 -- idempotency key of another sender is refused, not silently dropped; send_at
--- and valid_until are finite and within max_schedule_days; an SMS that needs
+-- and valid_until are finite and between 1970 and 9999; an SMS that needs
 -- more than 255 parts, and text columns too long for their index, are
 -- refused naming the column; the statistics views and hub.poll_results show
 -- what the viewer sees; hub.assign_v2 records the actor it is told only for
@@ -9,8 +9,6 @@
 
 ALTER TABLE hub.outbox ADD COLUMN list_id bigint;
 
-INSERT INTO hub.settings (key, value, description) VALUES
-    ('max_schedule_days', '3650', 'hub.outbox refuses a send_at or valid_until further than this from now, in days');
 
 -- A value quoted for an error message, cut short: a refusal must not echo a
 -- megabyte back to the integrator's log.
@@ -313,23 +311,21 @@ BEGIN
         END IF;
     END IF;
 
-    -- timing: finite and within max_schedule_days of now, so that every
-    -- reader (the web pages, the API, Python's datetime) can show it
-    v_limit := hub.setting_int('max_schedule_days');
+    -- timing: finite, and within what every reader can show (Python's
+    -- datetime ends with the year 9999: the web pages and the API answered
+    -- 500 for later times); a time before 1970 is a zero date or an epoch 0
     IF NOT isfinite(NEW.send_at) THEN
         PERFORM hub.outbox_refuse_v1('send_at', format('%s is not a time: give a date and time, or NULL for now', NEW.send_at));
-    ELSIF abs(extract(epoch FROM NEW.send_at - now())) > v_limit * 86400 THEN
-        PERFORM hub.outbox_refuse_v1('send_at', format('%s is more than %s days from now (setting max_schedule_days)',
-            NEW.send_at, v_limit));
+    ELSIF NEW.send_at NOT BETWEEN '1970-01-01 00:00+00' AND '9999-12-30 00:00+00' THEN
+        PERFORM hub.outbox_refuse_v1('send_at', format('%s is out of range: give a time between 1970 and 9999', NEW.send_at));
     END IF;
     IF NOT isfinite(NEW.valid_until) THEN
         PERFORM hub.outbox_refuse_v1('valid_until', format('%s is not a time: give a date and time, or NULL for no expiry',
             NEW.valid_until));
     ELSIF NEW.valid_until <= now() THEN
         PERFORM hub.outbox_refuse_v1('valid_until', format('already expired at %s', NEW.valid_until));
-    ELSIF NEW.valid_until > now() + make_interval(days => v_limit::integer) THEN
-        PERFORM hub.outbox_refuse_v1('valid_until', format('%s is more than %s days from now (setting max_schedule_days)',
-            NEW.valid_until, v_limit));
+    ELSIF NEW.valid_until > '9999-12-30 00:00+00' THEN
+        PERFORM hub.outbox_refuse_v1('valid_until', format('%s is out of range: give a time before 9999-12-30', NEW.valid_until));
     END IF;
     IF NEW.send_at IS NOT NULL AND NEW.valid_until IS NOT NULL AND NEW.send_at > NEW.valid_until THEN
         PERFORM hub.outbox_refuse_v1('send_at', format('send_at %s is after valid_until %s', NEW.send_at, NEW.valid_until));
