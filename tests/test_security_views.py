@@ -117,7 +117,7 @@ def test_the_visible_counts_agree_with_the_folded_totals(db_url: str, world: dic
         assert counted == _rows(hub, query)
 
 
-def test_integrators_are_not_granted_connection_status_nor_the_tables(db_url: str, world: dict[str, int]) -> None:
+def test_integrators_are_not_granted_connection_status_the_tables_nor_the_web_helpers(db_url: str, world: dict[str, int]) -> None:
     import psycopg
 
     with as_integrator(db_url, username="alice") as crm:
@@ -125,3 +125,8 @@ def test_integrators_are_not_granted_connection_status_nor_the_tables(db_url: st
                          "hub.poll_votes", "hub.lists", "hub.contacts"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 crm.execute(f"SELECT * FROM {relation}")
+        # the web app's SECURITY DEFINER helpers are for the web app's role
+        for call in ("hub.web_message_ids_v1('all', NULL, '', NULL, 10)",
+                     "hub.contacts_matching_v1(NULL, NULL, '{}', '{}')"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                crm.execute(f"SELECT * FROM {call}")

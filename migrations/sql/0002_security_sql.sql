@@ -4,8 +4,9 @@
 -- and valid_until are finite and between 1970 and 9999; an SMS that needs
 -- more than 255 parts, and text columns too long for their index, are
 -- refused naming the column; the statistics views and hub.poll_results show
--- what the viewer sees; hub.assign_v2 records the actor it is told only for
--- the hub itself.
+-- what the viewer sees; only the web app's role may call
+-- hub.web_message_ids_v1 and hub.contacts_matching_v1; hub.assign_v2
+-- records the actor it is told only for the hub itself.
 
 ALTER TABLE hub.outbox ADD COLUMN list_id bigint;
 
@@ -384,6 +385,11 @@ CREATE TRIGGER outbox_accept
     BEFORE INSERT ON hub.outbox
     FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v2();
 DROP FUNCTION hub.outbox_accept_v1();
+
+REVOKE EXECUTE ON FUNCTION hub.web_message_ids_v1(text, bigint, text, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hub.web_message_ids_v1(text, bigint, text, bigint, integer) TO msghub_app;
+REVOKE EXECUTE ON FUNCTION hub.contacts_matching_v1(bigint, bigint, text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hub.contacts_matching_v1(bigint, bigint, text[], text[]) TO msghub_app;
 
 -- Assigns a message to a user or a group (or back to nobody). The caller
 -- must see the message; otherwise it does not exist for them (false), so a
