@@ -117,7 +117,8 @@ def test_the_visible_counts_agree_with_the_folded_totals(db_url: str, world: dic
         assert counted == _rows(hub, query)
 
 
-def test_integrators_are_not_granted_connection_status_the_tables_nor_the_web_helpers(db_url: str, world: dict[str, int]) -> None:
+def test_integrators_are_not_granted_connection_status_the_tables_nor_the_web_helpers(
+        db_url: str, world: dict[str, int]) -> None:
     import psycopg
 
     with as_integrator(db_url, username="alice") as crm:
