@@ -133,28 +133,38 @@ $$;
 -- cost() and plan_sms()): GSM 7-bit when every character is in the GSM 03.38
 -- alphabet or its extension (two septets each), 160 septets alone or 153 per
 -- concatenated part; otherwise UCS-2, 70 units alone or 67 per part, a
--- character beyond the BMP costing two. With p_transliterate a text that is
--- not GSM may get shorter (look-alikes, dropped invisible characters), and
--- the result is a lower bound: every character but the invisible ones the
--- transliteration drops costs at least one unit in either encoding.
+-- character beyond the BMP costing two. With p_transliterate, as choose_text()
+-- does: the transliteration (hub.sms_transliterations) when every character
+-- has one and it needs no more parts than the UCS-2 original.
 CREATE FUNCTION hub.sms_parts_v1(p_text text, p_transliterate boolean) RETURNS integer
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_extension constant text := '[\f\^{}\\\[~\]|€]';
     v_astral constant text := '[\U00010000-\U0010FFFF]';
-    v_dropped constant text := '[\u00ad\u200b-\u200f\u2060\ufe0e\ufe0f\ufeff]';
     v_units integer;
+    v_ucs2 integer;
+    v_gsm text;
+    v_complete boolean;
 BEGIN
     IF hub.sms_is_gsm7_v1(p_text) THEN
         v_units := 2 * length(p_text) - length(regexp_replace(p_text, v_extension, '', 'g'));
         RETURN CASE WHEN v_units <= 160 THEN 1 ELSE hub.sms_fill_parts_v1(p_text, v_extension, 153) END;
     END IF;
-    IF p_transliterate THEN
-        v_units := length(regexp_replace(p_text, v_dropped, '', 'g'));
-        RETURN CASE WHEN v_units <= 160 THEN 1 ELSE (v_units + 152) / 153 END;
-    END IF;
     v_units := 2 * length(p_text) - length(regexp_replace(p_text, v_astral, '', 'g'));
-    RETURN CASE WHEN v_units <= 70 THEN 1 ELSE hub.sms_fill_parts_v1(p_text, v_astral, 67) END;
+    v_ucs2 := CASE WHEN v_units <= 70 THEN 1 ELSE hub.sms_fill_parts_v1(p_text, v_astral, 67) END;
+    IF NOT p_transliterate THEN
+        RETURN v_ucs2;
+    END IF;
+    SELECT string_agg(CASE WHEN hub.sms_is_gsm7_v1(c.ch) THEN c.ch ELSE t.gsm END, '' ORDER BY c.n),
+           bool_and(t.gsm IS NOT NULL OR hub.sms_is_gsm7_v1(c.ch))
+    INTO v_gsm, v_complete
+    FROM regexp_split_to_table(p_text, '') WITH ORDINALITY AS c(ch, n)
+    LEFT JOIN hub.sms_transliterations t ON t.ch = c.ch;
+    IF NOT v_complete THEN
+        RETURN v_ucs2;  -- some character stays outside GSM: sent as it is
+    END IF;
+    v_units := 2 * length(v_gsm) - length(regexp_replace(v_gsm, v_extension, '', 'g'));
+    RETURN least(v_ucs2, CASE WHEN v_units <= 160 THEN 1 ELSE hub.sms_fill_parts_v1(v_gsm, v_extension, 153) END);
 END
 $$;
 
@@ -354,9 +364,7 @@ BEGIN
         v_parts := hub.sms_parts_v1(NEW.text, NEW.transliterate);
         -- 255: the most parts concatenation numbers (MAX_PARTS in msghub/sms/split.py)
         IF v_parts > 255 THEN
-            PERFORM hub.outbox_refuse_v1('text', format('the text needs %s%s SMS parts; at most 255 can be joined',
-                CASE WHEN NEW.transliterate AND NOT hub.sms_is_gsm7_v1(NEW.text)
-                     THEN 'at least ' ELSE '' END, v_parts));
+            PERFORM hub.outbox_refuse_v1('text', format('the text needs %s SMS parts; at most 255 can be joined', v_parts));
         END IF;
     END IF;
     IF length(NEW.text) > 100000 THEN

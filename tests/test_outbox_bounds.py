@@ -17,7 +17,6 @@ from psycopg import errors
 
 from msghub.sms.gsm7 import BASIC, EXTENSION, is_gsm7
 from msghub.sms.split import MAX_PARTS, cost
-from msghub.sms.transliterate import _TABLE, transliterate_char
 from tests.sql_fixtures import EXAMPLES_SETUP
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -164,49 +163,40 @@ def test_the_longest_sendable_sms_is_accepted_and_one_more_character_is_not(hub:
         assert not cost(text + unit, transliterate)["sendable"]
         hub.execute("INSERT INTO hub.outbox (recipient, text, transliterate) VALUES ('+447700900123', %s, %s)",
                     (text, transliterate))
-        if transliterate and not is_gsm7(unit):
-            continue  # a lower bound only: the connector refuses what transliteration cannot shorten
         refused(hub, "INSERT INTO hub.outbox (recipient, text, transliterate) VALUES ('+447700900123', %s, %s)",
                 (text + unit, transliterate))
 
 
-def test_with_transliteration_an_sms_is_refused_only_when_no_transliteration_can_save_it(hub: Conn) -> None:
-    """The bound counts every character but those transliteration drops."""
-    zero_width = "\u200b" * 100_000
+def test_with_transliteration_an_sms_is_refused_exactly_when_the_core_would(hub: Conn) -> None:
+    """The web form's "Replace special characters": what the counter calls too long is refused."""
+    savable = "ł" * 30_000  # 448 parts in UCS-2, 197 as GSM look-alikes
+    assert not cost(savable)["sendable"] and cost(savable, True)["sendable"]
     hub.execute("INSERT INTO hub.outbox (recipient, text, transliterate) VALUES ('+447700900123', %s, true)",
-                ("hello" + zero_width,))
-    exc = refused(hub, "INSERT INTO hub.outbox (recipient, text, transliterate) VALUES ('+447700900123', %s, true)",
-                  ("ж" * MB,))
-    assert "at least" in (exc.diag.message_primary or "")
-    assert not cost("ж" * MB, True)["sendable"]
+                (savable,))
+    refused(hub, "INSERT INTO hub.outbox (recipient, text) VALUES ('+447700900123', %s)", (savable,))
+    hub.execute("INSERT INTO hub.outbox (recipient, text, transliterate) VALUES ('+447700900123', %s, true)",
+                ("hello" + "\u200b" * 100_000,))  # the invisible characters are dropped
+    for hopeless in ("ж" * MB, "ł" * 40_000 + "ж"):  # Cyrillic is never transliterated
+        exc = refused(hub, "INSERT INTO hub.outbox (recipient, text, transliterate)"
+                      " VALUES ('+447700900123', %s, true)", (hopeless,))
+        parts = cost(hopeless, True)["segments"]
+        assert (exc.diag.message_primary or "") == (
+            f"hub.outbox.text: the text needs {parts} SMS parts; at most {MAX_PARTS} can be joined")
 
 
-def test_the_characters_transliteration_drops_are_the_ones_sql_leaves_out() -> None:
-    dropped = {ch for ch, replacement in _TABLE.items() if replacement == ""}
-    source = _schema_function("sms_parts_v1")
-    sql_class = re.search(r"v_dropped constant text := '\[([^']*)\]'", source)
-    assert sql_class is not None
-    listed = set()
-    for first, last in re.findall(r"\\u([0-9a-f]{4})(?:-\\u([0-9a-f]{4}))?", sql_class.group(1)):
-        listed.update(chr(c) for c in range(int(first, 16), int(last or first, 16) + 1))
-    assert listed == dropped
-    # and nothing else ever transliterates to nothing
-    assert all(transliterate_char(chr(c)) != "" for c in range(0x30000)
-               if chr(c) not in dropped and not 0xD800 <= c <= 0xDFFF)
+def test_the_sql_transliteration_table_is_the_python_one(db: Conn) -> None:
+    from msghub.devtools.sms_transliteration_sql import mapping
 
-
-def _schema_function(name: str) -> str:
-    from msghub.hub.paths import schema_dir
-
-    text = (schema_dir() / "50_outbox.sql").read_text(encoding="utf-8")
-    start = text.index(f"CREATE FUNCTION hub.{name}(")
-    return text[start:text.index("\n$$;", start)]
+    rows = db.execute("SELECT ch, gsm FROM hub.sms_transliterations").fetchall()
+    assert {r["ch"]: r["gsm"] for r in rows} == mapping(), (
+        "regenerate schema/52_sms_transliteration.sql with python -m msghub.devtools.sms_transliteration_sql"
+        " (and add a migration)")
 
 
 GSM = "".join(ch for code, ch in enumerate(BASIC) if code != 0x1B) + "".join(EXTENSION.values())
 # characters every branch of the count cares about: GSM, extension (two septets),
 # BMP outside GSM, beyond the BMP (two UCS-2 units), and what transliteration drops
-ALPHABET = st.sampled_from(list(GSM) + list("€^{}[]~|\\\f") + list("żłжж中") + ["😀", "𝄞"] + ["\u200b", "\u00ad"])
+ALPHABET = st.sampled_from(list(GSM) + list("€^{}[]~|\\\f") + list("żłжж中…ﬁ½") + ["😀", "𝄞"] + ["\u200b", "\u00ad"])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -220,7 +210,4 @@ def test_sql_counts_sms_parts_as_the_sms_core_does(db: Conn, text: str, translit
     assert row is not None
     assert row["gsm"] == is_gsm7(text)
     expected = cost(text, transliterate)["segments"]
-    if transliterate and not is_gsm7(text):
-        assert row["parts"] <= expected  # a lower bound
-    else:
-        assert row["parts"] == expected
+    assert row["parts"] == expected

@@ -1,0 +1,1 @@
+"""Development tools: benchmarks, simulators, generators; not part of the product's import graph."""
