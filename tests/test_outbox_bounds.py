@@ -6,7 +6,6 @@ items 5 and 8."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import psycopg
