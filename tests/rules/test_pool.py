@@ -19,9 +19,11 @@ from msghub.rules.sandbox import (
     RuleTimeout,
     SandboxPool,
 )
-from tests.rules.conftest import FINISH, PRELUDE, WALL_ALLOWANCE
+from tests.rules.conftest import FINISH, PRELUDE, WORKER_CPU_ALLOWANCE, process_cpu_s
 
 SPIN = "while (true) {}"
+# how late a loaded machine may run the watchdog's timer
+WATCHDOG_LATENESS_S = 30.0
 # One built-in call that runs ~0.9 s of CPU without a chance for the
 # engine's interrupt check (2e6 characters measured 222 ms here), far past
 # twice any limit the tests use; it needs more than the default 16 MiB.
@@ -72,13 +74,6 @@ def test_killing_one_worker_leaves_the_others_calls_alone() -> None:
     asyncio.run(scenario())
 
 
-def _process_cpu_s(pid: int) -> float:
-    """CPU time a live process has used so far (user + system), from /proc."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _reaped_children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -95,7 +90,7 @@ def test_uninterruptible_builtin_is_stopped_at_twice_the_cpu_limit() -> None:
         async with SandboxPool(workers=1, grace=600) as pool:
             await call(pool, "1")
             (pid,) = pool.worker_pids()
-            before = _process_cpu_s(pid)
+            before = process_cpu_s(pid)
             reaped = _reaped_children_cpu_s()
             with pytest.raises(RuleTimeout, match="cannot be interrupted"):
                 await call(pool, UNINTERRUPTIBLE, Limits(cpu_seconds=limit, memory_bytes=64 * 1024 * 1024))
@@ -108,7 +103,7 @@ def test_uninterruptible_builtin_is_stopped_at_twice_the_cpu_limit() -> None:
     # the kernel fires the timer at 2 x limit; its accounting and /proc's
     # ticks differ by a few tens of ms (measured 0.07-0.114 s for 0.1 s), and
     # running to the end would take about 0.9 s
-    assert limit <= used < 2 * limit + 0.1
+    assert limit <= used < 2 * limit + WORKER_CPU_ALLOWANCE
 
 
 def test_watchdog_kills_a_worker_that_stops_answering() -> None:
@@ -123,14 +118,17 @@ def test_watchdog_kills_a_worker_that_stops_answering() -> None:
             running = asyncio.create_task(call(pool, SPIN, Limits(cpu_seconds=limit)))
             await asyncio.sleep(0)
             os.kill(pid, signal.SIGSTOP)
+            # nothing but the watchdog ends a stopped worker: without it this would
+            # wait for ever, so the wait is bounded (generously: how late a
+            # loaded machine runs a timer is not what is tested)
             with pytest.raises(RuleTimeout, match="worker was killed"):
-                await running
+                await asyncio.wait_for(running, 2 * limit + grace + WATCHDOG_LATENESS_S)
             elapsed = time.perf_counter() - start
             assert (await call(pool, "reply('again')"))["actions"][0]["text"] == "again"
             return elapsed
 
-    elapsed = asyncio.run(scenario())
-    assert 2 * limit + grace <= elapsed < 2 * limit + grace + WALL_ALLOWANCE
+    # never before its time: an event loop timer does not fire early
+    assert asyncio.run(scenario()) >= 2 * limit + grace
 
 
 def test_many_calls_in_flight_each_get_their_own_result() -> None:
