@@ -33,7 +33,12 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, TEST_TIMEOUT_S))
 
 
-async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+# How long a test waits for something that should happen: generous, because
+# a loaded machine is slow, and a wait only lasts this long when it fails.
+WAIT_S = 30.0
+
+
+async def until(check: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition") -> Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
