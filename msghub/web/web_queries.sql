@@ -122,8 +122,9 @@ SELECT name, phone, email FROM hub.contacts ORDER BY lower(name), id LIMIT 1000
 -- name: compose_lists
 -- By id: names repeat across owners (the outbox resolves a name to the
 -- sender's own list first, but the form says which one was picked).
-SELECT l.id, l.name, (SELECT count(*) FROM hub.list_members m WHERE m.list_id = l.id) AS members
-FROM hub.lists l ORDER BY lower(l.name) LIMIT 500
+SELECT l.id, l.name, (SELECT count(*) FROM hub.list_members m WHERE m.list_id = l.id) AS members,
+       (SELECT g.name FROM hub.groups g WHERE g.id = l.owner_group_id) AS group_name
+FROM hub.lists l ORDER BY lower(l.name), l.owner_group_id NULLS FIRST, l.id LIMIT 500
 
 -- name: compose_connections
 SELECT name, kind, channels, enabled, state FROM hub.connections ORDER BY name

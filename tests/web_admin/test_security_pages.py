@@ -26,6 +26,10 @@ def test_bob_picking_his_own_list_sends_to_his_contacts_when_alice_has_one_of_th
                " VALUES ('loop', 'loopback', '{sms}', true)")
     _list(db, "alist", alice, "+15550000001")
     bobs = _list(db, "alist", bob, "+15550000002")
+    sales = db.execute("INSERT INTO hub.groups (name) VALUES ('sales') RETURNING id").fetchone()["id"]
+    db.execute("INSERT INTO hub.memberships (user_id, group_id) VALUES (%s, %s)", (bob, sales))
+    sales_list = db.execute("INSERT INTO hub.lists (name, owner_group_id) VALUES ('alist', %s) RETURNING id",
+                            (sales,)).fetchone()["id"]
 
     async def scenario(client):
         await login(client, "bob")
@@ -36,7 +40,8 @@ def test_bob_picking_his_own_list_sends_to_his_contacts_when_alice_has_one_of_th
 
     page, sent = run(db_url, scenario)
     options = re.findall(r'<option value="(\d+)"[^>]*>alist', page.text)
-    assert options == [str(bobs)]  # alice's list is not offered
+    assert options == [str(bobs), str(sales_list)]  # alice's list is not offered
+    assert "alist (sales) (0 members)" in page.text  # a group's list says whose it is
     assert sent.status_code == 303
     rows = db.execute("SELECT recipients[1] AS r, owner_user_id FROM hub.messages").fetchall()
     assert [(r["r"], r["owner_user_id"]) for r in rows] == [("+15550000002", bob)]
