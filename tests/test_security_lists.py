@@ -167,3 +167,16 @@ def test_an_integrator_cannot_choose_the_actor_an_assignment_is_recorded_under(d
     assert actors == [{"by_actor": "alice", "by_user_id": world["alice"]},
                       {"by_actor": "rule triage", "by_user_id": None}]
     assert login.startswith("crm_")
+
+
+def test_a_disabled_users_login_queues_nothing(db_url, world, db):
+    """Seen on main: an integrator login mapped to a disabled user kept sending as them."""
+    db.execute("UPDATE hub.users SET enabled = false WHERE id = %s", (world["bob"],))
+    with as_integrator(db_url, username="bob") as crm:
+        err = _refusal(crm, recipient="+15550000020")
+    assert err.diag.column_name == "created_by"
+    assert err.diag.message_primary == "hub.outbox.created_by: your hub user is disabled"
+    with as_hub_user(db_url, world["bob"]) as bob:  # a web session left over
+        assert _refusal(bob, recipient="+15550000020").diag.column_name == "created_by"
+    with as_integrator(db_url, group="sales") as crm:  # the group still sends
+        assert _send(crm, recipient="+15550000020")["recipients"] == ["+15550000020"]
