@@ -1,6 +1,7 @@
 -- 0002_security_sql: issue 10, the SQL side. Distribution lists resolve
 -- among the lists the sender sees (and by id: hub.outbox.list_id); an
--- idempotency key of another sender is refused, not silently dropped; send_at
+-- idempotency key of another sender is refused, not silently dropped, and
+-- a disabled user queues nothing; send_at
 -- and valid_until are finite and between 1970 and 9999; an SMS that needs
 -- more than 255 parts (hub.sms_transliterations: the look-alikes), and text columns too long for their index, are
 -- refused naming the column; the statistics views and hub.poll_results show
