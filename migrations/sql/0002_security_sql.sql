@@ -1,13 +1,14 @@
--- 0002_security_sql: issue 10, the SQL side. Distribution lists resolve
--- among the lists the sender sees (and by id: hub.outbox.list_id); an
--- idempotency key of another sender is refused, not silently dropped, and
--- a disabled user queues nothing; send_at
--- and valid_until are finite and between 1970 and 9999; an SMS that needs
--- more than 255 parts (hub.sms_transliterations: the look-alikes), and text columns too long for their index, are
--- refused naming the column; the statistics views and hub.poll_results show
--- what the viewer sees; only the web app's role may call
--- hub.web_message_ids_v1 and hub.contacts_matching_v1; hub.assign_v2
--- records the actor it is told only for the hub itself.
+-- 0002_security_sql: issue 10, the SQL side.
+-- * Distribution lists resolve among the lists the sender sees, or by id
+--   (hub.outbox.list_id); another sender's idempotency key is refused, not
+--   silently dropped; a disabled user queues nothing.
+-- * send_at and valid_until are finite and between 1970 and 9999; an SMS of
+--   more than 255 parts (counted with hub.sms_transliterations, the
+--   look-alikes) and text too long for its index are refused naming the column.
+-- * The statistics views and hub.poll_results show what the viewer sees.
+-- * Only the web app's role may call hub.web_message_ids_v1 and
+--   hub.contacts_matching_v1; hub.assign_v2 takes the actor it is told from
+--   the hub's own processes only.
 
 ALTER TABLE hub.outbox ADD COLUMN list_id bigint;
 
