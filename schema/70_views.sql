@@ -51,12 +51,25 @@ FROM (
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(messages) <> 0
     UNION ALL
+    -- hub.visible_to_v1 as three disjoint branches, each served by an owner
+    -- index: own, a group's (not own), unassigned (for operators)
     SELECT (m.created_at AT TIME ZONE 'UTC')::date, coalesce(m.connection_id, 0), coalesce(m.owner_user_id, 0),
            m.channel, m.direction, m.status, count(*), sum(coalesce(m.segments, 1))::bigint
-    FROM hub.messages m
+    FROM (
+        SELECT created_at, connection_id, owner_user_id, channel, direction, status, segments
+        FROM hub.messages
+        WHERE owner_user_id = (SELECT (hub.viewer_v1()).user_id)
+        UNION ALL
+        SELECT created_at, connection_id, owner_user_id, channel, direction, status, segments
+        FROM hub.messages
+        WHERE owner_group_id = ANY ((SELECT (hub.viewer_v1()).groups)::bigint[])
+          AND (owner_user_id = (SELECT (hub.viewer_v1()).user_id)) IS NOT TRUE
+        UNION ALL
+        SELECT created_at, connection_id, owner_user_id, channel, direction, status, segments
+        FROM hub.messages
+        WHERE owner_user_id IS NULL AND owner_group_id IS NULL AND (SELECT (hub.viewer_v1()).sees_unassigned)
+    ) m
     WHERE NOT (SELECT (hub.viewer_v1()).sees_all)
-      AND hub.visible_to_v1(m.owner_user_id, m.owner_group_id, false, (SELECT (hub.viewer_v1()).user_id),
-        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))
     GROUP BY 1, 2, 3, 4, 5, 6
 ) s
 LEFT JOIN hub.connections c ON c.id = nullif(s.connection_id, 0)
