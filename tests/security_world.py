@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from msghub.hub import access
 from msghub.hub.db import connect
-from msghub.hub.users import add_user
+from msghub.services import access
+from msghub.services.blocking import call
+from msghub.services.groups import set_membership_by_name
+from msghub.services.tx import SYSTEM
+from msghub.services.users import add_user
 
 PASSWORD = "correct horse battery"
 INTEGRATOR_PASSWORD = "s3cret-pass-for-crm"
@@ -27,12 +30,12 @@ def make_world(db_url: str) -> dict[str, int]:
     ids: dict[str, int] = {}
     with connect(db_url) as conn:
         for name, role in (("alice", "user"), ("bob", "user"), ("carol", "operator"), ("root", "admin")):
-            ids[name] = add_user(conn, name, PASSWORD, role=role)
+            ids[name] = call(conn, add_user, name, PASSWORD, role=role)
         ids["helpdesk"] = access.add_group(conn, "helpdesk")
         ids["sales"] = access.add_group(conn, "sales")
-        access.set_membership(conn, "alice", "helpdesk", member=True)
-        access.set_membership(conn, "carol", "helpdesk", member=True)
-        access.set_membership(conn, "bob", "sales", member=True)
+        call(conn, set_membership_by_name, SYSTEM, "alice", "helpdesk", member=True)
+        call(conn, set_membership_by_name, SYSTEM, "carol", "helpdesk", member=True)
+        call(conn, set_membership_by_name, SYSTEM, "bob", "sales", member=True)
         conn.commit()
     return ids
 

@@ -76,14 +76,10 @@ def test_times_within_the_range_are_accepted(hub: Conn) -> None:
 
 def test_the_api_and_the_message_page_can_show_the_extreme_accepted_times(db_url: str, hub: Conn) -> None:
     """Seen on main: send_at 'infinity' queued, then GET /api/v1/messages/{id} and the page answered 500."""
-    from msghub.hub.db import connect
-    from msghub.hub.users import add_user
     from tests.security_world import as_hub_user
-    from tests.web_admin.helpers import api_key, login, run
+    from tests.web_admin.helpers import api_key, login, run, user
 
-    with connect(db_url) as conn:
-        alice = add_user(conn, "alice", "correct horse battery")
-        conn.commit()
+    alice = user(db_url, "alice")
     key = api_key(db_url, alice)
     with as_hub_user(db_url, alice) as conn:
         conn.execute("INSERT INTO hub.outbox (recipient, text, send_at, valid_until, connection) VALUES"
