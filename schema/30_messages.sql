@@ -56,6 +56,9 @@ CREATE TABLE hub.outbox (
     recipient       text,
     recipients      text[],
     list            text,
+    -- the list by id, or the one the name was resolved to (no foreign key:
+    -- outbox rows are never changed, and a list may be deleted later)
+    list_id         bigint,
     sender          text,
     subject         text,
     text            text,

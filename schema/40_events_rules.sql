@@ -247,7 +247,9 @@ CREATE TABLE hub.poll_votes (
 
 CREATE INDEX poll_votes_option ON hub.poll_votes (option_id);
 
--- Counts per option, zero included: what charts and reports read.
+-- Counts per option, zero included: what charts and reports read. Only
+-- the polls the viewer sees (a view runs with its owner's rights, which
+-- row-level security does not restrict, so it applies the rule itself).
 CREATE VIEW hub.poll_results AS
 SELECT p.id AS poll_id, p.name AS poll, p.question, o.id AS option_id, o.position, o.label,
        count(v.id) AS votes,
@@ -255,6 +257,8 @@ SELECT p.id AS poll_id, p.name AS poll, p.question, o.id AS option_id, o.positio
 FROM hub.polls p
 JOIN hub.poll_options o ON o.poll_id = p.id
 LEFT JOIN hub.poll_votes v ON v.option_id = o.id
+WHERE hub.visible_to_v1(p.owner_user_id, p.owner_group_id, (SELECT (hub.viewer_v1()).sees_all), (SELECT (hub.viewer_v1()).user_id),
+        (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned))
 GROUP BY p.id, o.id;
 
 -- One vote: p_option_id NULL means no option matched. Returns the outcome

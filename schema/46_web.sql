@@ -146,6 +146,11 @@ BEGIN
 END
 $$;
 
+-- For the web app only (integrators read hub.inbox; the function applies
+-- the same rule, this is belt and braces).
+REVOKE EXECUTE ON FUNCTION hub.web_message_ids_v1(text, bigint, text, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hub.web_message_ids_v1(text, bigint, text, bigint, integer) TO msghub_app;
+
 ALTER TABLE hub.message_changes ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.message_changes TO msghub_app
     USING (hub.visible_to_v1(owner_user_id, owner_group_id, (SELECT (hub.viewer_v1()).sees_all),

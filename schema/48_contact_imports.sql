@@ -69,6 +69,10 @@ BEGIN
 END
 $$;
 
+-- For the web app's contact import only.
+REVOKE EXECUTE ON FUNCTION hub.contacts_matching_v1(bigint, bigint, text[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hub.contacts_matching_v1(bigint, bigint, text[], text[]) TO msghub_app;
+
 ALTER TABLE hub.contact_imports ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.contact_imports TO msghub_app
     USING ((SELECT hub.sees_all_v1()) OR user_id = (SELECT (hub.viewer_v1()).user_id)) WITH CHECK (true);

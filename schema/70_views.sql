@@ -28,8 +28,12 @@ WHERE m.direction = 'out' AND hub.visible_to_v1(m.owner_user_id, m.owner_group_i
         (SELECT (hub.viewer_v1()).groups), (SELECT (hub.viewer_v1()).sees_unassigned));
 
 -- Messages and SMS segments by day (UTC), connection, owning user, channel,
--- direction and status: the folded totals plus deltas not yet folded, so
--- the view is exact at every moment and reads only small tables.
+-- direction and status, counting the messages the viewer sees (as
+-- hub.inbox and hub.message_status do). For those who see every message
+-- (admins, the hub in system mode): the folded totals plus deltas not yet
+-- folded, so the view is exact at every moment and reads only small
+-- tables. For everyone else: counted from the messages they see, through
+-- the owner indexes (the totals keep no group, and would show others' counts).
 CREATE VIEW hub.stats_messages AS
 SELECT s.day, s.connection_id, c.name AS connection, s.owner_user_id, u.username,
        s.channel, s.direction, s.status, s.messages, s.segments
@@ -43,8 +47,30 @@ FROM (
         SELECT day, connection_id, owner_user_id, channel, direction, status, messages, segments
         FROM hub.stats_deltas
     ) t
+    WHERE (SELECT (hub.viewer_v1()).sees_all)
     GROUP BY 1, 2, 3, 4, 5, 6
     HAVING sum(messages) <> 0
+    UNION ALL
+    -- hub.visible_to_v1 as three disjoint branches, each served by an owner
+    -- index: own, a group's (not own), unassigned (for operators)
+    SELECT (m.created_at AT TIME ZONE 'UTC')::date, coalesce(m.connection_id, 0), coalesce(m.owner_user_id, 0),
+           m.channel, m.direction, m.status, count(*), sum(coalesce(m.segments, 1))::bigint
+    FROM (
+        SELECT created_at, connection_id, owner_user_id, channel, direction, status, segments
+        FROM hub.messages
+        WHERE owner_user_id = (SELECT (hub.viewer_v1()).user_id)
+        UNION ALL
+        SELECT created_at, connection_id, owner_user_id, channel, direction, status, segments
+        FROM hub.messages
+        WHERE owner_group_id = ANY ((SELECT (hub.viewer_v1()).groups)::bigint[])
+          AND (owner_user_id = (SELECT (hub.viewer_v1()).user_id)) IS NOT TRUE
+        UNION ALL
+        SELECT created_at, connection_id, owner_user_id, channel, direction, status, segments
+        FROM hub.messages
+        WHERE owner_user_id IS NULL AND owner_group_id IS NULL AND (SELECT (hub.viewer_v1()).sees_unassigned)
+    ) m
+    WHERE NOT (SELECT (hub.viewer_v1()).sees_all)
+    GROUP BY 1, 2, 3, 4, 5, 6
 ) s
 LEFT JOIN hub.connections c ON c.id = nullif(s.connection_id, 0)
 LEFT JOIN hub.users u ON u.id = nullif(s.owner_user_id, 0);
@@ -68,6 +94,8 @@ FROM hub.stats_messages
 GROUP BY day, owner_user_id, username, channel, direction;
 
 -- Connections with their queue depth, for `msghub status` and the web page.
+-- Connections are shared by everyone, and so is their queue depth (a count
+-- of everyone's messages, no content); integrators are not granted it.
 CREATE VIEW hub.connection_status AS
 SELECT c.id, c.name, c.kind, c.enabled, c.state, c.state_since, c.last_error, c.last_error_at, c.node,
        (SELECT count(*) FROM hub.messages m WHERE m.connection_id = c.id AND m.status = 'queued') AS queued,

@@ -43,13 +43,16 @@ $$;
 
 -- Assigns a message to a user or a group (or back to nobody). The caller
 -- must see the message; otherwise it does not exist for them (false), so a
--- guessed id tells nothing.
-CREATE FUNCTION hub.assign_v1(p_message_id bigint, p_user_id bigint, p_group_id bigint,
+-- guessed id tells nothing. p_actor (the name the record shows) is taken
+-- from the hub's own processes only (a rule, the CLI): an integrator's
+-- assignment is recorded under its login, not under a name it chose.
+CREATE FUNCTION hub.assign_v2(p_message_id bigint, p_user_id bigint, p_group_id bigint,
                               p_actor text DEFAULT NULL) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
 DECLARE
     v_from_user bigint;
     v_from_group bigint;
+    v_actor text := CASE WHEN hub.is_app_session_v1() THEN p_actor END;
 BEGIN
     IF p_user_id IS NOT NULL AND p_group_id IS NOT NULL THEN
         RAISE EXCEPTION 'assign a message to a user or to a group, not both' USING ERRCODE = 'invalid_parameter_value';
@@ -63,7 +66,7 @@ BEGIN
     UPDATE hub.messages SET owner_user_id = p_user_id, owner_group_id = p_group_id WHERE id = p_message_id;
     INSERT INTO hub.assignments (message_id, by_user_id, by_actor, from_user_id, from_group_id, to_user_id, to_group_id)
     VALUES (p_message_id, hub.current_user_id_v1(),
-            coalesce(p_actor, (SELECT username FROM hub.users WHERE id = hub.current_user_id_v1()), session_user),
+            coalesce(v_actor, (SELECT username FROM hub.users WHERE id = hub.current_user_id_v1()), session_user),
             v_from_user, v_from_group, p_user_id, p_group_id);
     PERFORM pg_notify('msghub_messages', '');
     RETURN true;
@@ -71,8 +74,8 @@ END
 $$;
 
 -- Functions integrators call, or that run for them, work with msghub's own
--- rights; each checks what it needs itself.
-ALTER FUNCTION hub.outbox_accept_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
+-- rights; each checks what it needs itself (hub.outbox_accept_v2 is declared
+-- SECURITY DEFINER where it is defined).
 ALTER FUNCTION hub.import_to_events_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
 
 CREATE OR REPLACE FUNCTION hub.cancel_v1(p_message_id bigint) RETURNS boolean
@@ -194,6 +197,6 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;
 GRANT SELECT ON hub.inbox, hub.message_status, hub.stats_messages, hub.stats_by_connection_day,
     hub.stats_by_user_day, hub.poll_results TO msghub_integrator;
 GRANT INSERT ON hub.outbox, hub.import TO msghub_integrator;
-GRANT SELECT (id, channel, recipients, message_count, idempotency_key, correlation_id, created_at)
+GRANT SELECT (id, channel, recipients, list_id, message_count, idempotency_key, correlation_id, created_at)
     ON hub.outbox TO msghub_integrator;
 GRANT SELECT (id, topic, created_at) ON hub.import TO msghub_integrator;

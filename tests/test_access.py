@@ -89,11 +89,11 @@ def test_the_hub_role_without_a_user_sees_nothing(db_url, world):
 
 def test_assignment_moves_visibility_and_is_recorded(db_url, world, db):
     with as_hub_user(db_url, world["alice"]) as alice:
-        assert alice.execute("SELECT hub.assign_v1(%s, %s, NULL) AS ok", (world["m_helpdesk"], world["bob"])
+        assert alice.execute("SELECT hub.assign_v2(%s, %s, NULL) AS ok", (world["m_helpdesk"], world["bob"])
                              ).fetchone()["ok"] is True
         assert _seen(alice) == {"m_alice"}
         # gone for alice: assigning it again finds nothing
-        assert alice.execute("SELECT hub.assign_v1(%s, %s, NULL) AS ok", (world["m_helpdesk"], world["alice"])
+        assert alice.execute("SELECT hub.assign_v2(%s, %s, NULL) AS ok", (world["m_helpdesk"], world["alice"])
                              ).fetchone()["ok"] is False
     with as_hub_user(db_url, world["bob"]) as bob:
         assert _seen(bob) == {"m_sales", "m_helpdesk"}

@@ -48,14 +48,23 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _dead_within(pid: int, seconds: float) -> bool:
+    """Waits for the process to end: a stopping server takes as long as the machine lets it."""
+    deadline = time.monotonic() + seconds
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="pgserver data directory layout is tested on Linux")
 def test_embedded_server_survives_crashes_and_keeps_data(tmp_path):
     data_dir = tmp_path / "var"
     total, pid = _run(data_dir, "write", "clean")
     assert total == 42
     assert (data_dir / "pg" / "PG_VERSION").exists()
-    time.sleep(0.5)
-    assert not _alive(pid), "the server stops when the last msghub process exits"
+    assert _dead_within(pid, 60), "the server stops when the last msghub process exits"
 
     total, pid = _run(data_dir, "read", "crash")
     assert total == 42 and _alive(pid), "a killed hub leaves its server running"
@@ -64,10 +73,7 @@ def test_embedded_server_survives_crashes_and_keeps_data(tmp_path):
 
     total, pid = _run(data_dir, "read", "crash")
     os.kill(pid, signal.SIGKILL)  # the server itself crashes: postmaster.pid is left behind
-    for _ in range(100):
-        if not _alive(pid):
-            break
-        time.sleep(0.05)
+    assert _dead_within(pid, 60)
     assert (data_dir / "pg" / "postmaster.pid").exists()
     total, new_pid = _run(data_dir, "write", "clean")
     assert total == 84 and new_pid != pid

@@ -32,10 +32,10 @@ def test_message_goes_out_and_comes_back(db_url, db):
                    "true, 'e2e-1')")
         status = wait_for(lambda: db.execute(
             "SELECT * FROM hub.message_status WHERE correlation_id = 'e2e-1' AND status = 'delivered'").fetchone(),
-            timeout=15, what="delivery")
+            what="delivery")
         assert status["segments"] == 4  # 225 characters in UCS-2: 67 per part
         echo = wait_for(lambda: db.execute(
-            "SELECT * FROM hub.inbox WHERE sender = '+447700900123'").fetchone(), timeout=15, what="the echo")
+            "SELECT * FROM hub.inbox WHERE sender = '+447700900123'").fetchone(), what="the echo")
         assert echo["text"].startswith("echo: Ünïcode") and echo["recipients"] == ["+15550001"]
         history = [r["status"] for r in db.execute(
             "SELECT status FROM hub.message_status_log WHERE message_id = %s ORDER BY at", (status["message_id"],))]
@@ -53,7 +53,7 @@ def test_refused_recipient_fails_with_its_reason(db_url, db):
         wait_for(lambda: _state(db) == "up", what="connection up")
         db.execute("INSERT INTO hub.outbox (recipient, text) VALUES ('+9991234', 'x')")
         row = wait_for(lambda: db.execute(
-            "SELECT * FROM hub.message_status WHERE status = 'failed'").fetchone(), timeout=15, what="failure")
+            "SELECT * FROM hub.message_status WHERE status = 'failed'").fetchone(), what="failure")
         assert row["failure_code"] == "refused" and "+9991234" in row["failure_reason"]
     finally:
         stop_hub(hub)
@@ -70,7 +70,7 @@ def test_queued_messages_survive_a_hub_restart(db_url, db):
         assert db.execute("SELECT count(*) AS n FROM hub.messages WHERE status = 'queued'").fetchone()["n"] == 50
         db.execute("UPDATE hub.connections SET enabled = true, updated_at = now()")
         wait_for(lambda: db.execute("SELECT count(*) = 50 AS done FROM hub.messages WHERE status = 'delivered'")
-                 .fetchone()["done"], timeout=20, what="all 50 delivered")
+                 .fetchone()["done"], what="all 50 delivered")
     finally:
         stop_hub(hub)
     counts = db.execute("SELECT count(*) AS messages, count(DISTINCT recipients[1]) AS recipients, "
@@ -93,10 +93,10 @@ def test_another_node_takes_over_when_the_holder_dies(db_url, db):
         first.wait(10)
         wait_for(lambda: db.execute(
             "SELECT 1 FROM hub.connections WHERE node = 'node-two' AND state = 'up'").fetchone(),
-            timeout=20, what="node-two taking the connection over")
+            what="node-two taking the connection over")
         db.execute("INSERT INTO hub.outbox (recipient, text, correlation_id) VALUES ('+447700900123', 'x', 'after')")
         wait_for(lambda: db.execute("SELECT 1 FROM hub.message_status WHERE correlation_id = 'after' "
-                                    "AND status IN ('sent', 'delivered')").fetchone(), timeout=15, what="send")
+                                    "AND status IN ('sent', 'delivered')").fetchone(), what="send")
     finally:
         if first.poll() is None:
             stop_hub(first)

@@ -8,7 +8,7 @@ Revises: 0001_initial
 from migrations_sql import apply_sql
 
 revision = "0003_security_py"
-down_revision = "0001_initial"
+down_revision = "0002_security_sql"
 branch_labels = None
 depends_on = None
 

@@ -360,7 +360,7 @@ WHERE connection_id = %(connection_id)s AND user_id IS NOT DISTINCT FROM %(user_
   AND group_id IS NOT DISTINCT FROM %(group_id)s
 
 -- name: assign_message
-SELECT hub.assign_v1(%(message_id)s, %(user_id)s, %(group_id)s, %(actor)s) AS assigned
+SELECT hub.assign_v2(%(message_id)s, %(user_id)s, %(group_id)s, %(actor)s) AS assigned
 
 -- name: bench_rls_fill
 WITH u AS (

@@ -133,7 +133,7 @@ SELECT id FROM hub.users WHERE username = %(name)s;
 SELECT id FROM hub.groups WHERE name = %(name)s;
 
 -- name: assign
-SELECT hub.assign_v1(%(message_id)s, %(user_id)s, %(group_id)s, %(actor)s) AS assigned;
+SELECT hub.assign_v2(%(message_id)s, %(user_id)s, %(group_id)s, %(actor)s) AS assigned;
 
 -- name: contact_find_exact
 SELECT id FROM hub.contacts

@@ -108,9 +108,9 @@ FROM hub.poll_results WHERE poll_id = %(id)s ORDER BY position
 -- name: compose_insert
 -- A message written in the web UI, queued as the signed-in user; the outbox
 -- trigger validates it (schema/50_outbox.sql) and names the bad column.
-INSERT INTO hub.outbox (channel, recipients, list, sender, subject, text, attachments, connection, send_at,
+INSERT INTO hub.outbox (channel, recipients, list, list_id, sender, subject, text, attachments, connection, send_at,
                         valid_until, delivery_report, priority, transliterate, created_by)
-VALUES (%(channel)s, %(recipients)s, %(list)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s,
+VALUES (%(channel)s, %(recipients)s, %(list)s, %(list_id)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s,
         %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(transliterate)s,
         %(user_id)s)
 RETURNING id, message_count
@@ -120,8 +120,11 @@ RETURNING id, message_count
 SELECT name, phone, email FROM hub.contacts ORDER BY lower(name), id LIMIT 1000
 
 -- name: compose_lists
-SELECT l.name, (SELECT count(*) FROM hub.list_members m WHERE m.list_id = l.id) AS members
-FROM hub.lists l ORDER BY lower(l.name) LIMIT 500
+-- By id: names repeat across owners (the outbox resolves a name to the
+-- sender's own list first, but the form says which one was picked).
+SELECT l.id, l.name, (SELECT count(*) FROM hub.list_members m WHERE m.list_id = l.id) AS members,
+       (SELECT g.name FROM hub.groups g WHERE g.id = l.owner_group_id) AS group_name
+FROM hub.lists l ORDER BY lower(l.name), l.owner_group_id NULLS FIRST, l.id LIMIT 500
 
 -- name: compose_connections
 SELECT name, kind, channels, enabled, state FROM hub.connections ORDER BY name

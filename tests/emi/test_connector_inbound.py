@@ -26,7 +26,7 @@ from msghub.connectors.emi.codec import (
     wrap,
 )
 from msghub.sms.udh import concat_udh
-from tests.emi.test_connector_support import HubRecorder, Tap, connected, header, run, simulator, sms, until
+from tests.emi.test_connector_support import WAIT_S, HubRecorder, Tap, connected, header, run, simulator, sms, until
 
 PHONE = "+447700900777"
 SHORT_CODE = "4000"
@@ -107,7 +107,7 @@ def test_incomplete_message_is_stored_as_partial_after_the_timeout():
             sim.send_garbage(mo_part(20, 1) + mo_part(21, 3))
             await until(lambda: len(acks(tap)) == 2, what="both parts acknowledged")
             assert hub.delivered == []
-            [message] = await until(lambda: hub.delivered, timeout=3, what="the partial message")
+            [message] = await until(lambda: hub.delivered, timeout=WAIT_S, what="the partial message")
             assert message.text == PARTS[0] + PARTS[2]
             assert message.meta["partial"] is True and message.meta["missing"] == [2]
             assert message.meta["parts_received"] == 2 and message.meta["parts"] == 3
@@ -151,7 +151,7 @@ def test_a_completed_long_message_the_hub_cannot_store_is_kept_and_stored_later(
             sim.send_garbage(mo_part(30, 1, total=2) + mo_part(31, 2, total=2))
             await until(lambda: len(acks(tap)) == 2, what="answers to both parts")
             assert acks(tap) == [("30", "A"), ("31", "N04")]  # the SMSC is asked to resend part 2
-            [message] = await until(lambda: hub.delivered, timeout=3, what="the retried store")
+            [message] = await until(lambda: hub.delivered, timeout=WAIT_S, what="the retried store")
             assert message.text == PARTS[0] + PARTS[1] and "partial" not in message.meta
             sim.send_garbage(mo_part(32, 2, total=2))  # the SMSC's resend is a copy now
             await until(lambda: len(acks(tap)) == 3)

@@ -34,7 +34,12 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(asyncio.wait_for(coro, TEST_TIMEOUT_S))
 
 
-async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+# How long a test waits for something that should happen: generous, because
+# a loaded machine is slow, and a wait only lasts this long when it fails.
+WAIT_S = 30.0
+
+
+async def until(check: Callable[[], Any], timeout: float = WAIT_S, what: str = "condition") -> Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
@@ -139,6 +144,8 @@ class Tap:
         self.tls = tls  # serve TLS to the connector (a TLS front of the SMSC)
         self.up: list[bytes] = []  # connector -> simulator
         self.down: list[bytes] = []  # simulator -> connector
+        # both directions in the order the tap saw them: what came before what
+        self.log: list[tuple[str, bytes]] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: list[asyncio.StreamWriter] = []
@@ -173,20 +180,27 @@ class Tap:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         self._writers.append(up_writer)
         for task in (
-            self._pump(reader, up_writer, self.up, 0.0),
-            self._pump(up_reader, writer, self.down, self.trickle_down_s),
+            self._pump(reader, up_writer, self.up, 0.0, "up"),
+            self._pump(up_reader, writer, self.down, self.trickle_down_s, "down"),
         ):
             spawned = asyncio.create_task(task)
             self._tasks.add(spawned)
             spawned.add_done_callback(self._tasks.discard)
 
     async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, frames: list[bytes], trickle_s: float
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        frames: list[bytes],
+        trickle_s: float,
+        direction: str,
     ) -> None:
         framer = FrameReader(max_size=1_000_000)
         try:
             while data := await reader.read(65536):
-                frames.extend(f for f in framer.feed(data) if isinstance(f, bytes))
+                new = [f for f in framer.feed(data) if isinstance(f, bytes)]
+                frames.extend(new)
+                self.log.extend((direction, f) for f in new)
                 if trickle_s:
                     for i in range(len(data)):
                         writer.write(data[i : i + 1])

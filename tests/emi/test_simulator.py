@@ -210,7 +210,7 @@ def test_report_arrives_after_the_delay_naming_the_submission() -> None:
             report = await client.recv()
             waited = time.monotonic() - acked_at
             assert isinstance(report, DeliveryNotification)
-            assert 0.15 <= waited < 2.0  # dr_delay_s = 0.2
+            assert 0.15 <= waited < 30  # dr_delay_s = 0.2: not before it; how late is the machine's load
             assert report.submit_reference == ack.submit_reference
             assert report.status is DeliveryStatus.DELIVERED
             assert report.adc == "0800123"  # back to the originator

@@ -242,7 +242,7 @@ def test_inbound_message_appears_live_in_another_users_inbox(browser, hub, shots
         assert bob.evaluate("window.__sameDocument") is True
         _shot(bob, shots, "inbox")
         # assigned to alice: it leaves bob's open inbox and arrives in hers
-        hub["db"].execute("SELECT hub.assign_v1(%s, %s, NULL, 'test')", (mid, hub["users"]["alice"]))
+        hub["db"].execute("SELECT hub.assign_v2(%s, %s, NULL, 'test')", (mid, hub["users"]["alice"]))
         expect(alice.locator(f'#rows tr[data-id="{mid}"]')).to_have_count(1)
         expect(row).to_have_count(0)
         assert alice.evaluate("window.__sameDocument") is True and bob.evaluate("window.__sameDocument") is True

@@ -203,6 +203,11 @@ def _outbox_error(exc: psycopg.Error) -> ApiFailure:
     return ApiFailure(400, "invalid", message, field)
 
 
+def _key_conflict() -> ApiFailure:
+    """Another sender's idempotency key (the outbox refuses it: schema/50_outbox.sql)."""
+    return ApiFailure(409, "conflict", "This idempotency_key was used by someone else.", "idempotency_key")
+
+
 async def send_message(request: Request) -> Response:
     try:
         key = await authenticate(request, "send")
@@ -226,6 +231,8 @@ async def send_message(request: Request) -> Response:
                 async with conn.transaction():
                     row = await (await conn.execute(ADMIN_QUERIES["api_outbox_insert"], params)).fetchone()
             except (psycopg.DataError, psycopg.errors.CheckViolation) as exc:
+                if exc.diag.column_name == "idempotency_key" and "another sender" in (exc.diag.message_primary or ""):
+                    raise _key_conflict() from None
                 raise _outbox_error(exc) from None
             if row is None:
                 # the outbox skipped it: this idempotency key was used before
@@ -236,9 +243,7 @@ async def send_message(request: Request) -> Response:
                     )
                 ).fetchone()
                 if row is None:
-                    raise ApiFailure(
-                        409, "conflict", "This idempotency_key was used by someone else.", "idempotency_key"
-                    )
+                    raise _key_conflict()
             messages = await (
                 await conn.execute(ADMIN_QUERIES["api_outbox_messages"], {"outbox_id": row["id"]})
             ).fetchall()

@@ -34,6 +34,7 @@ FIELD_OF_COLUMN = {
     "recipient": "to",
     "recipients": "to",
     "list": "to",
+    "list_id": "to",
     "text": "text",
     "attachments": "files",
     "sender": "sender",
@@ -81,6 +82,10 @@ def recipients(raw: str) -> list[str]:
         if piece:
             out.append(piece)
     return out
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdecimal() and len(value) < 19
 
 
 def local_time(value: str, tz_offset_min: str) -> dt.datetime | None:
@@ -207,7 +212,9 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
         params = {
             "channel": draft.channel,
             "recipients": recipients(draft.to) or None,
-            "list": draft.to_list or None,
+            # the form names a list by id (names repeat across owners); a name still works
+            "list_id": int(draft.to_list) if _is_id(draft.to_list) else None,
+            "list": None if _is_id(draft.to_list) else draft.to_list or None,
             "sender": draft.sender or None,
             "subject": draft.subject.strip() or None,
             "text": draft.text or None,

@@ -2,8 +2,8 @@
 bar charts drawn on the server as SVG (no script, nothing to load).
 
 The numbers come from hub.stats_by_connection_day and hub.stats_by_user_day
-(schema/70_views.sql), exact at every moment. Totals by connection are shown
-to everyone who may see the connections page; totals by user show admins
+(schema/70_views.sql), exact at every moment, and count the messages the
+signed-in user sees (admins: every message); totals by user show admins
 every user and everyone else their own line only.
 """
 
