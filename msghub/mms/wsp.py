@@ -185,17 +185,24 @@ def read_text_string(r: Reader) -> str:
 def encode_text_string_bytes(raw: bytes) -> bytes:
     if b"\x00" in raw:
         raise MmsError("text cannot contain NUL")
-    if raw and raw[0] >= 0x80:
+    if raw and raw[0] >= QUOTE:  # 0x7F itself too, or the reader would take it for the Quote
         return bytes([QUOTE]) + raw + b"\x00"
     return raw + b"\x00"
 
 
+def utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MmsError(f"text cannot be encoded as UTF-8: {exc.reason}") from None
+
+
 def encode_text_string(text: str) -> bytes:
-    return encode_text_string_bytes(text.encode("utf-8"))
+    return encode_text_string_bytes(utf8(text))
 
 
 def encode_token_text(text: str) -> bytes:
-    raw = text.encode("utf-8")
+    raw = utf8(text)
     if not raw or raw[0] < 0x20 or raw[0] >= 0x7F or raw[0] == QUOTED_STRING:
         raise MmsError(f"not a token: {text!r}")
     return encode_text_string_bytes(raw)
@@ -208,7 +215,10 @@ def read_quoted_string(r: Reader) -> str:
 
 
 def encode_quoted_string(text: str) -> bytes:
-    return bytes([QUOTED_STRING]) + encode_text_string_bytes(text.encode("utf-8"))
+    raw = utf8(text)
+    if b"\x00" in raw:
+        raise MmsError("text cannot contain NUL")
+    return bytes([QUOTED_STRING]) + raw + b"\x00"
 
 
 def read_text_value(r: Reader) -> str:
@@ -275,7 +285,7 @@ def read_encoded_string(r: Reader) -> str:
 
 def encode_encoded_string(text: str) -> bytes:
     """Plain Text-string for ASCII, else UTF-8 with its charset (106)."""
-    if text.isascii():
+    if text.isascii() and (not text or ord(text[0]) > LENGTH_QUOTE):  # a first octet <= 31 reads as a length
         return encode_text_string(text)
     return with_length(encode_integer(CHARSET_CODES["utf-8"]) + encode_text_string(text))
 
