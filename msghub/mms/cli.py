@@ -1,0 +1,135 @@
+"""`msghub codec mms decode FILE [--save-parts DIR]`, `msghub simulate mmsc` and
+`msghub bench mms`: the MMS commands, wired into the CLI by add_parsers()."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from msghub.errors import ConfigError
+from msghub.mms.content import Part
+from msghub.mms.headers import InsertAddress, header_name
+from msghub.mms.pdu import Pdu, decode_pdu
+from msghub.mms.wsp import decode_with_charset
+from msghub.mms.wsp_tables import CHARSET_CODES
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_TEXT_TYPES = ("text/", "application/smil", "application/xml", "application/xhtml+xml")
+
+
+def add_parsers(codec: Any, simulate: Any, bench: Any) -> None:
+    mms = codec.add_parser("mms", help="MMS encapsulation PDUs (MM1)").add_subparsers(dest="op", required=True)
+    decode = mms.add_parser("decode", help="decode an MMS PDU file to JSON")
+    decode.add_argument("file", type=Path)
+    decode.add_argument("--save-parts", type=Path, metavar="DIR", help="write each part's content to DIR")
+    decode.set_defaults(handler=cmd_codec_mms_decode)
+
+    from msghub.devtools.mmsc.cli import add_arguments as mmsc_arguments
+
+    mmsc = simulate.add_parser("mmsc", help="an operator's MMSC speaking MM7 (SOAP over HTTP), for tests and demos")
+    mmsc_arguments(mmsc)
+    mmsc.set_defaults(handler=cmd_simulate_mmsc)
+
+    b_mms = bench.add_parser("mms", help="hub.outbox insert to sent over MM7 to the MMSC simulator")
+    b_mms.add_argument("--messages", type=int, default=500)
+    b_mms.add_argument("--size", type=int, default=20_000, help="bytes of picture content per message")
+    b_mms.add_argument("--window", type=int, default=8, help="submits in flight at once")
+    b_mms.set_defaults(handler=cmd_bench_mms)
+
+
+def cmd_codec_mms_decode(args: argparse.Namespace, config: object) -> int:
+    print(decode_command(args.file, args.save_parts))
+    return 0
+
+
+def cmd_simulate_mmsc(args: argparse.Namespace, config: object) -> int:
+    from msghub.devtools.mmsc.cli import run
+
+    return run(args)
+
+
+def cmd_bench_mms(args: argparse.Namespace, config: Any) -> int:
+    from msghub.devtools.bench_mms import bench_mms
+    from msghub.hub.clidb import with_db
+
+    def run(db: Any) -> dict[str, Any]:
+        return bench_mms(db.url, messages=args.messages, size=args.size, window=args.window)
+
+    print(json.dumps(with_db(config, run), indent=2))
+    return 0
+
+
+def decode_command(path: Path, save_parts: Path | None = None) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    pdu = decode_pdu(data)
+    if save_parts is not None:
+        save_parts.mkdir(parents=True, exist_ok=True)
+    return json.dumps(pdu_to_json(pdu, save_parts), indent=2, ensure_ascii=False)
+
+
+def jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return {"relative_s": int(value.total_seconds())}
+    if isinstance(value, InsertAddress):
+        return value.value
+    if isinstance(value, tuple):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def pdu_to_json(pdu: Pdu, save_parts: Path | None = None) -> dict[str, Any]:
+    headers = {
+        name: jsonable(getattr(pdu, name))
+        for name in ("mms_version", *pdu.header_fields())
+        if getattr(pdu, name) not in (None, ())
+    }
+    out: dict[str, Any] = {"message_type": pdu.message_type, "headers": headers}
+    if pdu.unknown_headers:
+        out["unknown_headers"] = [
+            {"name": header_name(code), "code": f"0x{code:02X}", "value": raw.hex()} for code, raw in pdu.unknown_headers
+        ]
+    if pdu.application_headers:
+        out["application_headers"] = [list(item) for item in pdu.application_headers]
+    fields = {f.name for f in dataclasses.fields(pdu)}
+    if "content_type" in fields:
+        ct = getattr(pdu, "content_type")
+        out["content_type"] = {"media_type": ct.media_type, "params": ct.params}
+        out["parts"] = [_part_json(i, part, save_parts) for i, part in enumerate(getattr(pdu, "parts"))]
+    return out
+
+
+def _part_json(index: int, part: Part, save_parts: Path | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "content_type": part.content_type.media_type,
+        "params": part.content_type.params,
+        "size": len(part.data),
+    }
+    for key in ("content_id", "content_location", "filename"):
+        if (value := getattr(part, key)) is not None:
+            entry[key] = value
+    if part.headers:
+        entry["headers"] = [list(item) for item in part.headers]
+    if part.content_type.media_type.lower().startswith(_TEXT_TYPES):
+        charset = (part.content_type.param("charset") or "utf-8").lower()
+        entry["text"] = decode_with_charset(part.data, CHARSET_CODES.get(charset, 106))
+    if save_parts is not None:
+        target = save_parts / f"{index:02d}-{safe_name(part.filename or 'part')}"
+        target.write_bytes(part.data)
+        entry["saved_as"] = str(target)
+    return entry
+
+
+def safe_name(name: str) -> str:
+    """A file name that stays inside the folder, whatever the PDU says."""
+    cleaned = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
+    return cleaned[:80] or "part"
