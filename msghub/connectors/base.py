@@ -76,6 +76,12 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     operator_ref: str
     status: str  # delivered, buffered or failed

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 from datetime import datetime, timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from msghub.errors import ConfigError
-from msghub.mms.content import Part
+from msghub.mms.content import ContentType, Part
 from msghub.mms.headers import InsertAddress, header_name
 from msghub.mms.pdu import Pdu, decode_pdu
 from msghub.mms.wsp import decode_with_charset
@@ -50,7 +49,8 @@ def cmd_codec_mms_decode(args: argparse.Namespace, config: object) -> int:
 def cmd_simulate_mmsc(args: argparse.Namespace, config: object) -> int:
     from msghub.devtools.mmsc.cli import run
 
-    return run(args)
+    result: int = run(args)
+    return result
 
 
 def cmd_bench_mms(args: argparse.Namespace, config: Any) -> int:
@@ -58,7 +58,8 @@ def cmd_bench_mms(args: argparse.Namespace, config: Any) -> int:
     from msghub.hub.clidb import with_db
 
     def run(db: Any) -> dict[str, Any]:
-        return bench_mms(db.url, messages=args.messages, size=args.size, window=args.window)
+        result: dict[str, Any] = bench_mms(db.url, messages=args.messages, size=args.size, window=args.window)
+        return result
 
     print(json.dumps(with_db(config, run), indent=2))
     return 0
@@ -96,15 +97,16 @@ def pdu_to_json(pdu: Pdu, save_parts: Path | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"message_type": pdu.message_type, "headers": headers}
     if pdu.unknown_headers:
         out["unknown_headers"] = [
-            {"name": header_name(code), "code": f"0x{code:02X}", "value": raw.hex()} for code, raw in pdu.unknown_headers
+            {"name": header_name(code), "code": f"0x{code:02X}", "value": raw.hex()}
+            for code, raw in pdu.unknown_headers
         ]
     if pdu.application_headers:
         out["application_headers"] = [list(item) for item in pdu.application_headers]
-    fields = {f.name for f in dataclasses.fields(pdu)}
-    if "content_type" in fields:
-        ct = getattr(pdu, "content_type")
+    ct: ContentType | None = getattr(pdu, "content_type", None)
+    if ct is not None:
         out["content_type"] = {"media_type": ct.media_type, "params": ct.params}
-        out["parts"] = [_part_json(i, part, save_parts) for i, part in enumerate(getattr(pdu, "parts"))]
+        parts: tuple[Part, ...] = getattr(pdu, "parts", ())
+        out["parts"] = [_part_json(i, part, save_parts) for i, part in enumerate(parts)]
     return out
 
 

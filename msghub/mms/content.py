@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from msghub.mms import wsp
 from msghub.mms.errors import MmsError
 from msghub.mms.wsp_tables import (
+    CHARSET_CODES,
     CONTENT_TYPE_CODES,
     CONTENT_TYPES,
     DISPOSITIONS,
@@ -154,7 +155,7 @@ def encode_parameters(params: dict[str, str]) -> bytes:
     out = bytearray()
     for name, value in params.items():
         code = PARAMETER_CODES.get(name.lower())
-        if code == 0x01 and (value == "*" or value.lower() in wsp.CHARSET_CODES):
+        if code == 0x01 and (value == "*" or value.lower() in CHARSET_CODES):
             out += wsp.encode_short_integer(code) + wsp.encode_integer(wsp.charset_code(value))
         elif code == 0x09:
             known = CONTENT_TYPE_CODES.get(value.lower())

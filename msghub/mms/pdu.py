@@ -30,6 +30,7 @@ from msghub.mms.headers import (
 )
 
 Time = datetime | timedelta
+MIXED = ContentType("application/vnd.wap.multipart.mixed")
 Sender = str | InsertAddress
 
 
@@ -73,7 +74,7 @@ class SendReq(Pdu):
     drm_content: bool | None = None
     applic_id: str | None = None
     reply_applic_id: str | None = None
-    content_type: ContentType = ContentType("application/vnd.wap.multipart.mixed")
+    content_type: ContentType = MIXED
     parts: tuple[Part, ...] = ()
 
 
@@ -146,7 +147,7 @@ class RetrieveConf(Pdu):
     drm_content: bool | None = None
     applic_id: str | None = None
     reply_applic_id: str | None = None
-    content_type: ContentType = ContentType("application/vnd.wap.multipart.mixed")
+    content_type: ContentType = MIXED
     parts: tuple[Part, ...] = ()
 
 

@@ -4,8 +4,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msghub.mms import ContentType, MmsError, Part, SendConf, SendReq, decode_multipart, decode_pdu, encode_multipart
-from msghub.mms import INSERT_ADDRESS, encode_pdu
+from msghub.mms import (
+    INSERT_ADDRESS,
+    ContentType,
+    MmsError,
+    Part,
+    SendConf,
+    SendReq,
+    decode_multipart,
+    decode_pdu,
+    encode_multipart,
+    encode_pdu,
+)
 from msghub.mms.pdu import PDU_CLASSES
 from tests.mms.strategies import PARTS, pdus
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the expected SMIL and text are long literals, copied as they are)
 """The 16 MMS PDUs of ../shared/vectors/mms decode, and the eleven that
 python-messaging's messaging/test/test_mms.py lists decode to the headers and
 parts it gives for them.

@@ -8,7 +8,7 @@ import email.parser
 import email.policy
 import secrets
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 
 from msghub.connectors.mm7.errors import MESSAGE_FORMAT_CORRUPT, Mm7Error
 
@@ -73,7 +73,7 @@ def build_request(envelope: bytes, content: tuple[str, bytes] | None) -> tuple[s
 @dataclass(frozen=True)
 class Received:
     envelope: bytes
-    parts: dict[str, EmailMessage]  # the other parts, by Content-ID without <>
+    parts: dict[str, MIMEPart]  # the other parts, by Content-ID without <>
 
 
 def normalise_cid(value: str) -> str:
@@ -109,7 +109,7 @@ def parse_request(content_type: str, body: bytes) -> Received:
     return Received(payload(root), others)
 
 
-def payload(part: EmailMessage) -> bytes:
+def payload(part: MIMEPart) -> bytes:
     data = part.get_payload(decode=True)
     if isinstance(data, bytes):
         return data
@@ -117,7 +117,7 @@ def payload(part: EmailMessage) -> bytes:
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
-def media_parts(part: EmailMessage) -> list[MediaPart]:
+def media_parts(part: MIMEPart) -> list[MediaPart]:
     """The media of a Content part: its subparts when multipart, else itself."""
     items = list(part.iter_parts()) if part.is_multipart() else [part]
     out = []
@@ -127,6 +127,7 @@ def media_parts(part: EmailMessage) -> list[MediaPart]:
             continue
         cid = item.get("Content-ID")
         location = item.get("Content-Location")
-        out.append(MediaPart(str(item.get("Content-Type", "application/octet-stream")), payload(item),
-                             normalise_cid(str(cid)) if cid else None, str(location) if location else None))  # fmt: skip
+        content_type = str(item.get("Content-Type", "application/octet-stream"))
+        out.append(MediaPart(content_type, payload(item), normalise_cid(str(cid)) if cid else None,
+                             str(location) if location else None))  # fmt: skip
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from msghub.connectors.mm7 import xmltree as xt
 from msghub.connectors.mm7.errors import (
@@ -388,8 +389,8 @@ def _bool(parent: ET.Element, name: str) -> bool | None:
 
 
 def _addresses(element: ET.Element) -> list[str]:
-    return [(item.text or "").strip() for item in element
-            if xt.local(item.tag) in ("RFC2822Address", "Number", "ShortCode") and (item.text or "").strip()]  # fmt: skip
+    kinds = ("RFC2822Address", "Number", "ShortCode")
+    return [(item.text or "").strip() for item in element if xt.local(item.tag) in kinds and (item.text or "").strip()]
 
 
 def _address_of(parent: ET.Element, name: str, required: bool = True) -> str | None:
@@ -443,7 +444,9 @@ def _ids(payload: ET.Element) -> tuple[str | None, str | None]:
 def _parse_operation(payload: ET.Element, transaction_id: str) -> Operation:
     name = xt.local(payload.tag)
     schema = _schema(payload, lenient=name in RESPONSES)
-    common = {"transaction_id": transaction_id, "schema": schema, "mm7_version": xt.text(payload, "MM7Version")}
+    common: dict[str, Any] = {
+        "transaction_id": transaction_id, "schema": schema, "mm7_version": xt.text(payload, "MM7Version"),
+    }  # fmt: skip
     if name in RESPONSES:
         return Response(**common, kind=name, status=_parse_status(payload), message_id=xt.text(payload, "MessageID"))
     vasp_id, vas_id = _ids(payload)

@@ -1,0 +1,160 @@
+"""The MMSC's side of MM7 into the hub: POST /mm7/<connection name> on the web app.
+
+DeliverReq becomes a received MMS (its parts stored as message parts),
+DeliveryReportReq and ReadReplyReq are matched to the sent message by the
+MessageID the SubmitRsp gave. Bad input is answered with a SOAP Fault whose
+VASPErrorRsp carries the MM7 status code; a database failure with 3000 (the
+MMSC retries), never a lost or half-stored message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from email.message import MIMEPart
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from msghub.connectors.base import Attachment, DeliveryReport, InboundMessage
+from msghub.connectors.mm7 import httpauth, mime, soap
+from msghub.connectors.mm7.errors import UNSUPPORTED_OPERATION, VALIDATION_ERROR, Mm7Error
+from msghub.connectors.mm7.status import DEFAULT_SCHEMA
+from msghub.hub.hublink import HubLink
+from msghub.hub.queries import QUERIES
+
+log = logging.getLogger(__name__)
+SERVER_ERROR = 3000
+XML = 'text/xml; charset="utf-8"'
+# MMStatus of a DeliveryReportReq -> (hub report status, reason)
+DELIVERY_STATUS: dict[str, tuple[str, str | None]] = {
+    "Retrieved": ("delivered", None),
+    "Forwarded": ("delivered", "forwarded"),
+    "Rejected": ("failed", "rejected"),
+    "Expired": ("failed", "expired"),
+    "Unrecognised": ("failed", "unrecognised"),
+    "DeliveryConditionNotMet": ("failed", "delivery condition not met"),
+    "Indeterminate": ("buffered", "indeterminate"),
+    "Deferred": ("buffered", "deferred"),
+}
+
+
+def _allowed(config: dict[str, Any], host: str | None) -> bool:
+    networks = [item.strip() for item in str(config.get("inbound_allow") or "").split(",") if item.strip()]
+    if not networks:
+        return True
+    if host is None:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+def _soap(op: soap.Operation, status_code: int = 200) -> Response:
+    return Response(soap.build_envelope(op), status_code=status_code, media_type=XML)
+
+
+def _fault(error: Mm7Error, transaction_id: str, schema: str) -> Response:
+    # SOAP 1.1: a fault travels with HTTP 500
+    return _soap(soap.fault_for(error, transaction_id, "VASPErrorRsp", schema), 500)
+
+
+def _ok(request_op: soap.Envelope, kind: str) -> Response:
+    return _soap(soap.Response(transaction_id=request_op.transaction_id, schema=request_op.schema, kind=kind,
+                               status=soap.Status(1000, "Success")))  # fmt: skip
+
+
+async def mm7_endpoint(request: Request) -> Response:
+    name = request.path_params["connection"]
+    pool = request.app.state.pool
+    async with pool.connection() as conn:
+        row = await (await conn.execute(QUERIES["connection_by_name"], {"name": name})).fetchone()
+    if row is None or row["kind"] != "mm7" or not row["enabled"]:
+        return PlainTextResponse(f"no enabled mm7 connection named {name!r}", status_code=404)
+    config: dict[str, Any] = row["config"]
+    host = request.client.host if request.client else None
+    if not _allowed(config, host):
+        log.warning("mm7 %s: refused a request from %s (not in inbound_allow)", name, host)
+        return PlainTextResponse("this address may not post MM7 here", status_code=403)
+    user = str(config.get("inbound_username") or "")
+    if user:
+        scheme = str(config.get("inbound_auth") or "basic")
+        secret = str(config.get("inbound_password") or "")
+        if not httpauth.check(scheme, request.headers.get("authorization"), user, secret, request.method):
+            return PlainTextResponse("authentication required", status_code=401,
+                                     headers={"WWW-Authenticate": httpauth.challenge(scheme, secret)})  # fmt: skip
+    body = await request.body()
+    transaction_id, schema = "", str(config.get("schema_version") or DEFAULT_SCHEMA)
+    try:
+        received = mime.parse_request(request.headers.get("content-type", ""), body)
+        op = soap.parse_envelope(received.envelope)
+        transaction_id, schema = op.transaction_id, op.schema
+        link = HubLink(pool, int(row["id"]), os.environ.get("MSGHUB_NODE_NAME", "web"))
+        return await _dispatch(op, received, link)
+    except Mm7Error as exc:
+        log.info("mm7 %s: refused a request: %s (%s)", name, exc, exc.status)
+        return _fault(exc, transaction_id, schema)
+    except Exception:
+        log.exception("mm7 %s: could not store what the MMSC sent", name)
+        return _fault(Mm7Error("msghub could not store the request; send it again", SERVER_ERROR),
+                      transaction_id, schema)  # fmt: skip
+
+
+async def _dispatch(op: soap.Operation, received: mime.Received, link: HubLink) -> Response:
+    if isinstance(op, soap.DeliverReq):
+        message_id = await link.deliver(inbound_message(op, received))
+        log.info("mm7: DeliverReq %s from %s stored as message %s", op.transaction_id, op.sender, message_id)
+        return _ok(op, "DeliverRsp")
+    if isinstance(op, soap.DeliveryReportReq):
+        status, reason = DELIVERY_STATUS[op.mm_status]
+        if op.status_text:
+            reason = f"{reason}: {op.status_text}" if reason else op.status_text
+        await link.report_delivery(DeliveryReport(op.message_id, status, reason))
+        return _ok(op, "DeliveryReportRsp")
+    if isinstance(op, soap.ReadReplyReq):
+        # a read reply implies delivery; the reason keeps what the reader did
+        await link.report_delivery(DeliveryReport(op.message_id, "delivered", f"read reply: {op.mm_status}"))
+        return _ok(op, "ReadReplyRsp")
+    raise Mm7Error(f"msghub (the VASP) does not accept {type(op).__name__}", UNSUPPORTED_OPERATION)
+
+
+def _text_of(part: mime.MediaPart) -> str | None:
+    media, _, params = part.content_type.partition(";")
+    if media.strip().lower() != "text/plain":
+        return None
+    charset = "utf-8"
+    for item in params.split(";"):
+        key, _, value = item.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"') or "utf-8"
+    try:
+        return part.data.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        return part.data.decode("latin-1")
+
+
+def inbound_message(op: soap.DeliverReq, received: mime.Received) -> InboundMessage:
+    parts: list[mime.MediaPart] = []
+    if op.content_href is not None:
+        content: MIMEPart | None = received.parts.get(mime.normalise_cid(op.content_href))
+        if content is None:
+            raise Mm7Error(f"Content {op.content_href} names no attachment of the request", VALIDATION_ERROR)
+        parts = mime.media_parts(content)
+    texts = [text for text in map(_text_of, parts) if text is not None]
+    attachments = tuple(
+        Attachment(part.content_type.split(";", 1)[0].strip().lower(), part.data,
+                   filename=part.content_location, content_id=part.content_id)
+        for part in parts
+    )  # fmt: skip
+    meta = {"mm7": {key: value for key, value in (
+        ("transaction_id", op.transaction_id), ("linked_id", op.linked_id), ("relay_server_id", op.relay_server_id),
+        ("schema", op.schema), ("vasp_id", op.vasp_id), ("vas_id", op.vas_id),
+        ("cc", list(op.recipients.cc) or None)) if value}}  # fmt: skip
+    return InboundMessage(
+        channel="mms", sender=op.sender, recipients=op.recipients.to or op.recipients.cc or (op.vas_id or "",),
+        text="\n".join(texts), subject=op.subject, attachments=attachments, operator_ref=op.linked_id, meta=meta,
+    )  # fmt: skip
