@@ -125,7 +125,7 @@ def _part_json(index: int, part: Part, save_parts: Path | None) -> dict[str, Any
         charset = (part.content_type.param("charset") or "utf-8").lower()
         entry["text"] = decode_with_charset(part.data, CHARSET_CODES.get(charset, 106))
     if save_parts is not None:
-        target = save_parts / f"{index:02d}-{safe_name(part.filename or part.content_id or "part")}"
+        target = save_parts / f"{index:02d}-{safe_name(part.filename or part.content_id or 'part')}"
         target.write_bytes(part.data)
         entry["saved_as"] = str(target)
     return entry
