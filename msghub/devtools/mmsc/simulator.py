@@ -58,6 +58,7 @@ class Submitted:
     request: soap.SubmitReq
     parts: list[mime.MediaPart]
     message_id: str
+    envelope: bytes = b""  # the SOAP envelope as the hub sent it (tests validate it)
     state: str = "held"  # held (no report yet), reported, cancelled
     replaced: int = 0
 
@@ -133,6 +134,8 @@ class MmscSimulator:
             op = soap.parse_envelope(received.envelope)
             transaction_id, schema = op.transaction_id, op.schema
             answer = self._answer(op, received)
+            if isinstance(op, soap.SubmitReq) and isinstance(answer, soap.Response) and answer.message_id:
+                self.by_id[answer.message_id].envelope = received.envelope
         except Mm7Error as exc:
             fault = soap.fault_for(exc, transaction_id, "RSErrorRsp", schema)
             return Response(soap.build_envelope(fault), 500, media_type=XML)
