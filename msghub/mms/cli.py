@@ -55,13 +55,12 @@ def cmd_simulate_mmsc(args: argparse.Namespace, config: object) -> int:
 
 def cmd_bench_mms(args: argparse.Namespace, config: Any) -> int:
     from msghub.devtools.bench_mms import bench_mms
-    from msghub.hub.clidb import with_db
+    from msghub.hub.runtime import open_database, prepare
 
-    def run(db: Any) -> dict[str, Any]:
-        result: dict[str, Any] = bench_mms(db.url, messages=args.messages, size=args.size, window=args.window)
-        return result
-
-    print(json.dumps(with_db(config, run), indent=2))
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench_mms(db.url, messages=args.messages, size=args.size, window=args.window)
+    print(json.dumps(result, indent=2))
     return 0
 
 
