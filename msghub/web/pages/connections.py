@@ -317,6 +317,15 @@ async def probe(kind: str, config: dict[str, Any], timeout_s: float = TEST_TIMEO
         )
     if kind == "loopback":
         return True, "loopback has no link to test: it sends every message back to the hub itself"
+    from msghub.connectors.registry import KINDS
+
+    kind_probe = getattr(KINDS.get(kind), "probe", None)  # the connector contract's probe(), where a kind has one
+    if kind_probe is not None:
+        try:
+            result = await asyncio.wait_for(kind_probe(config), timeout_s)
+        except TimeoutError:
+            return False, f"no answer in {timeout_s:g} s"
+        return bool(result.ok), str(result.detail)
     return False, f"the {kind} kind has no test"
 
 
