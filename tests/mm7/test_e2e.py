@@ -126,6 +126,15 @@ def test_mms_from_a_phone_arrives_with_its_parts(world: tuple[MmscThread, str, A
     assert [(p["content_type"], p["filename"]) for p in parts] == [("text/plain", "text0.txt"),
                                                                   ("image/jpeg", "photo.jpg")]  # fmt: skip
     assert bytes(parts[1]["data"]) == JPEG
+    # the same DeliverReq again (its answer was lost, say): answered, not stored twice
+    again = sim.run(lambda s: s._post_to_hub(_same_deliver(row), None))
+    assert isinstance(again, soap.Response) and again.status.code == 1000
+    assert db.execute("SELECT count(*) AS n FROM hub.messages WHERE direction = 'in'").fetchone()["n"] == 1
+
+
+def _same_deliver(row: Any) -> soap.DeliverReq:
+    mm7 = row["meta"]["mm7"]
+    return soap.DeliverReq(transaction_id=mm7["transaction_id"], sender=row["sender"], linked_id=mm7["linked_id"])
 
 
 def _post(url: str, body: bytes, auth: Any = (HUB_USER, HUB_PASSWORD), content_type: str = "text/xml") -> Any:

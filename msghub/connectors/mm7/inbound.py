@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 from email.message import MIMEPart
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -23,9 +24,10 @@ from msghub.connectors.mm7 import httpauth, mime, soap
 from msghub.connectors.mm7.errors import UNSUPPORTED_OPERATION, VALIDATION_ERROR, Mm7Error
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA
 from msghub.hub.hublink import HubLink
-from msghub.hub.queries import QUERIES
+from msghub.hub.queries import QUERIES, load_queries
 
 log = logging.getLogger(__name__)
+SQL = load_queries(Path(__file__).with_name("inbound.sql"))
 SERVER_ERROR = 3000
 XML = 'text/xml; charset="utf-8"'
 # MMStatus of a DeliveryReportReq -> (hub report status, reason)
@@ -106,7 +108,15 @@ async def mm7_endpoint(request: Request) -> Response:
 
 async def _dispatch(op: soap.Operation, received: mime.Received, link: HubLink) -> Response:
     if isinstance(op, soap.DeliverReq):
-        message_id = await link.deliver(inbound_message(op, received))
+        message = inbound_message(op, received)
+        if op.linked_id is not None:
+            async with link.pool.connection() as conn:
+                params = {"connection_id": link.connection_id, "linked_id": op.linked_id,
+                          "transaction_id": op.transaction_id}  # fmt: skip
+                if await (await conn.execute(SQL["already_delivered"], params)).fetchone():
+                    log.info("mm7: DeliverReq %s came again; it is stored already", op.transaction_id)
+                    return _ok(op, "DeliverRsp")
+        message_id = await link.deliver(message)
         log.info("mm7: DeliverReq %s from %s stored as message %s", op.transaction_id, op.sender, message_id)
         return _ok(op, "DeliverRsp")
     if isinstance(op, soap.DeliveryReportReq):
