@@ -8,6 +8,7 @@ from xml.sax.saxutils import quoteattr
 
 from msghub.connectors.base import Attachment
 from msghub.connectors.mm7.mime import MediaPart
+from msghub.mms.media import content_type_of
 
 SMIL_CID = "smil"
 _REGION = {"image": "Image", "video": "Image", "audio": None, "text": "Text"}
@@ -27,10 +28,11 @@ def media_parts(text: str, attachments: tuple[Attachment, ...]) -> tuple[list[Me
     if text:
         media.append(("text", MediaPart('text/plain; charset="utf-8"', text.encode("utf-8"), "text0", "text0.txt")))
     for index, attachment in enumerate(attachments, start=1):
-        kind = attachment.content_type.split("/", 1)[0].lower()
+        content_type = content_type_of(attachment.data, attachment.content_type)  # by its bytes, not its name
+        kind = content_type.split("/", 1)[0].lower()
         name = _name(index, attachment)
         cid = (attachment.content_id or f"part{index}").strip("<>")
-        media.append((kind, MediaPart(attachment.content_type, attachment.data, cid, name)))
+        media.append((kind, MediaPart(content_type, attachment.data, cid, name)))
     if not any(kind in _TAG for kind, _ in media):
         return [part for _, part in media], None
     smil = MediaPart("application/smil", smil_for(media).encode("utf-8"), SMIL_CID, "presentation.smil")

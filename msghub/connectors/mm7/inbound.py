@@ -25,6 +25,7 @@ from msghub.connectors.mm7.errors import UNSUPPORTED_OPERATION, VALIDATION_ERROR
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA
 from msghub.hub.hublink import HubLink
 from msghub.hub.queries import QUERIES, load_queries
+from msghub.mms.media import content_type_of
 
 log = logging.getLogger(__name__)
 SQL = load_queries(Path(__file__).with_name("inbound.sql"))
@@ -156,7 +157,7 @@ def inbound_message(op: soap.DeliverReq, received: mime.Received) -> InboundMess
         parts = mime.media_parts(content)
     texts = [text for text in map(_text_of, parts) if text is not None]
     attachments = tuple(
-        Attachment(part.content_type.split(";", 1)[0].strip().lower(), part.data,
+        Attachment(content_type_of(part.data, part.content_type.split(";", 1)[0].strip().lower()), part.data,
                    filename=part.content_location, content_id=part.content_id)
         for part in parts
     )  # fmt: skip

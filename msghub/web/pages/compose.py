@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
+from msghub.mms.media import content_type_of
 from msghub.web.common import WEB_QUERIES, check_csrf, csrf_failed, render, require_user, user_tx
 from msghub.web.security import SessionUser
 
@@ -169,7 +170,8 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
             files.append(
                 {
                     "filename": value.filename[:200],
-                    "content_type": value.content_type or "application/octet-stream",
+                    # by the bytes, not by the name the browser guessed from
+                    "content_type": content_type_of(data, value.content_type),
                     "data": base64.b64encode(data).decode("ascii"),
                 }
             )
