@@ -117,3 +117,29 @@ def fit_picture(data: bytes, max_bytes: int) -> Fitted:
                 return Fitted(out.getvalue(), "image/png" if keep_alpha else "image/jpeg", size[0], size[1], True)
         scale *= 0.75
     raise PictureTooLarge(f"the picture does not fit in {max_bytes} bytes even at {MIN_SIDE_PX} pixels")
+
+
+def fit_files(files: list[dict[str, str]], max_bytes: int) -> list[dict[str, str]]:
+    """Attachments as hub.outbox takes them ({"filename", "content_type", "data"
+    (base64)}) with their pictures scaled so that all fit in max_bytes; each
+    picture gets a share of what the other files leave, by its size."""
+    import base64
+
+    decoded = [(item, base64.b64decode(item["data"])) for item in files]
+    pictures = [data for item, data in decoded if item["content_type"] in PICTURES]
+    others = sum(len(data) for item, data in decoded if item["content_type"] not in PICTURES)
+    budget = max_bytes - others
+    if not pictures or budget <= 0:
+        raise PictureTooLarge(f"the files other than pictures already take {others} of {max_bytes} bytes")
+    total = sum(len(data) for data in pictures)
+    out = []
+    for item, data in decoded:
+        if item["content_type"] in PICTURES:
+            fitted = fit_picture(data, budget * len(data) // total)
+            name = item.get("filename") or "picture"
+            if fitted.changed and fitted.content_type == "image/jpeg" and not name.lower().endswith((".jpg", ".jpeg")):
+                name = name.rsplit(".", 1)[0] + ".jpg"
+            item = {**item, "filename": name, "content_type": fitted.content_type,
+                    "data": base64.b64encode(fitted.data).decode("ascii")}  # fmt: skip
+        out.append(item)
+    return out
