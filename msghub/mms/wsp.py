@@ -271,7 +271,7 @@ def read_encoded_string(r: Reader) -> str:
     if first > MAX_SHORT_LENGTH + 1:
         return read_text_string(r)
     inner = read_length_prefixed(r)
-    code = read_integer(inner)
+    code = _read_charset(inner)
     if not inner.at_end() and inner.peek() == QUOTE:
         inner.pos += 1
     raw = inner.rest()
@@ -281,6 +281,24 @@ def read_encoded_string(r: Reader) -> str:
     elif raw.endswith(b"\x00"):
         raw = raw[:-1]
     return decode_with_charset(raw, code)
+
+
+def _read_charset(r: Reader) -> int:
+    """A Well-known-charset. Some encoders write a small MIBenum as a bare octet
+    (0x04 for ISO-8859-1, where 0x84 is meant); read as a Long-integer it would
+    swallow the text, so a bare known MIBenum is taken as itself."""
+    first = r.peek()
+    if 0 < first <= MAX_SHORT_LENGTH and first in CHARSETS:
+        start = r.pos
+        try:
+            value = read_long_integer(r)
+        except MmsError:
+            value = -1
+        if value in CHARSETS:
+            return value
+        r.pos = start + 1
+        return first
+    return read_integer(r)
 
 
 def encode_encoded_string(text: str) -> bytes:

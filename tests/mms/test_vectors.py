@@ -203,3 +203,42 @@ def test_gammu_samples_details() -> None:
     assert ("X-Wap-Content-URI", "http://orig.host/default4.smil") in smil.headers
     # a stray application header (name " ", empty value) in the sample is kept, not fatal
     assert cup.application_headers == ((" ", ""),)
+
+
+def _push_pdu(name: str) -> bytes | None:
+    """The m-notification-ind inside a WAP push SMS of ../shared/vectors/at-sms."""
+    path = vectors_dir() / "at-sms" / name
+    if not path.is_file():
+        return None
+    line = next(word for word in path.read_text().split() if "8C82" in word.upper())
+    data = bytes.fromhex(line)
+    return data[data.index(b"\x8c\x82") :]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("33.dump", {"transaction_id": "1277970059", "mms_version": "1.2", "sender": "33707520030/TYPE=PLMN",
+                     "subject": "yBO", "message_class": "personal", "message_size": 34,
+                     "content_location": "http://mmsc.labmctel.fr:9090/m33"}),
+        ("40.dump", {"transaction_id": "81460494@mms1", "mms_version": "1.2", "sender": "+33333493211/TYPE=PLMN",
+                     "subject": "", "delivery_report": False, "message_class": "personal", "priority": "normal",
+                     "message_size": 96857, "content_location": "http://mts/?id=81460494"}),
+    ],
+)  # fmt: skip
+def test_notifications_from_wap_push_sms(name: str, expected: dict[str, Any]) -> None:
+    """Real m-notification-ind PDUs (gammu's tests/at-sms); 33.dump writes its
+    From charset as a bare 0x04 (ISO-8859-1) and omits a NUL, which the
+    decoder tolerates. python-messaging cannot decode either."""
+    from datetime import timedelta
+
+    from msghub.mms import NotificationInd
+
+    data = _push_pdu(name)
+    if data is None:
+        pytest.skip(f"no {name} in {vectors_dir()}")
+    pdu = decode_pdu(data)
+    assert isinstance(pdu, NotificationInd)
+    assert {key: getattr(pdu, key) for key in expected} == expected
+    assert pdu.expiry == (timedelta(seconds=3000) if name == "33.dump" else timedelta(days=3))
+    assert decode_pdu(encode_pdu(pdu)) == pdu
