@@ -91,3 +91,11 @@ def test_whatever_decodes_also_encodes_or_says_why(data: st.DataObject) -> None:
     except MmsError:
         return
     only_codec_errors(lambda _: encode_pdu(pdu), b"")
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_random_bytes_as_wap_push(data: bytes) -> None:
+    from msghub.mms.push import decode_push
+
+    only_codec_errors(decode_push, data)

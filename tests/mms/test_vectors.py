@@ -242,3 +242,18 @@ def test_notifications_from_wap_push_sms(name: str, expected: dict[str, Any]) ->
     assert {key: getattr(pdu, key) for key in expected} == expected
     assert pdu.expiry == (timedelta(seconds=3000) if name == "33.dump" else timedelta(days=3))
     assert decode_pdu(encode_pdu(pdu)) == pdu
+
+
+@pytest.mark.parametrize("name", ["33.dump", "40.dump"])
+def test_the_wap_push_around_a_notification(name: str) -> None:
+    from msghub.mms.push import decode_push, encode_push
+
+    path = vectors_dir() / "at-sms" / name
+    if not path.is_file():
+        pytest.skip(f"no {name} in {vectors_dir()}")
+    pdu = bytes.fromhex(next(word for word in path.read_text().split() if "8C82" in word.upper()))
+    udh = pdu.index(bytes.fromhex("0605040B8423F0"))  # the UDH: application port 2948 from 9200
+    push = decode_push(pdu[udh + 7 :])
+    assert push.is_mms and push.application_id == 4  # x-wap-application:mms.ua
+    assert push.body == _push_pdu(name)
+    assert decode_push(encode_push(push)) == push
