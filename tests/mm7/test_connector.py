@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from msghub.connectors.base import (
@@ -175,10 +176,11 @@ def test_an_mmsc_that_is_not_there_or_answers_nonsense() -> None:
     run(main())
 
     async def nonsense(sim: MmscSimulator, connector: Mm7Connector) -> None:
-        sim.config.path = "/elsewhere"  # the route stays /mm7; a 404 page is no MM7 answer
+        sim.config.path = "/elsewhere"  # the route stays /mm7: a 404 page, nothing was taken
         connector.config = {**connector.config, "url": sim.url}
-        with pytest.raises(UncertainFailure, match="not MM7"):
+        with pytest.raises(TemporaryFailure, match="HTTP 404, not MM7"):
             await connector.send(message())
+        assert sim.submits == []
 
     with_pair(MmscConfig(), {}, nonsense)
 
@@ -206,3 +208,31 @@ def test_expiry_in_the_past_and_deferred_sending() -> None:
         assert [p.content_type.split(";")[0] for p in sim.submits[0].parts] == ["application/smil", "image/jpeg"]
 
     with_pair(MmscConfig(), {}, body)
+
+
+@pytest.mark.parametrize(
+    ("answer", "failure", "match"),
+    [
+        (httpx.Response(200, text="<html>hello</html>", headers={"content-type": "text/html"}), UncertainFailure,
+         "is not MM7"),
+        (httpx.Response(503, text="busy"), TemporaryFailure, "HTTP 503"),
+        (httpx.ReadTimeout("slow"), UncertainFailure, "did not answer in time"),
+        (httpx.RemoteProtocolError("cut"), UncertainFailure, "broke"),
+        (httpx.ConnectError("refused"), TemporaryFailure, "cannot reach"),
+        (httpx.Response(401), TemporaryFailure, "credentials"),
+    ],
+)  # fmt: skip
+def test_http_outcomes(answer: Any, failure: type[Exception], match: str) -> None:
+    from msghub.connectors.mm7.connector import post
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            with pytest.raises(failure, match=match):
+                await post(client, "http://mmsc/mm7", "text/xml", b"<x/>")
+
+    run(main())

@@ -223,8 +223,9 @@ async def post(client: httpx.AsyncClient, url: str, content_type: str, body: byt
         received = mime.parse_request(response.headers.get("content-type", ""), response.content)
         return soap.parse_envelope(received.envelope)
     except Mm7Error as exc:
-        if response.status_code >= 500:
-            raise TemporaryFailure(f"the MMSC failed (HTTP {response.status_code}): {exc}", code="http") from None
+        if response.status_code >= 400:  # an HTTP error page: the MMSC did not take the request
+            status = response.status_code
+            raise TemporaryFailure(f"the MMSC answered HTTP {status}, not MM7: {exc}", code="http") from None
         raise UncertainFailure(f"the MMSC's answer (HTTP {response.status_code}) is not MM7: {exc}",
                                code="mm7_answer") from None  # fmt: skip
 
