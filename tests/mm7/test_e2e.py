@@ -165,3 +165,23 @@ def test_inbound_route_refuses_bad_credentials_addresses_and_input(world: tuple[
                (NAME,))  # fmt: skip
     assert _post(inbound, report).status_code == 403
     assert db.execute("SELECT count(*) AS n FROM hub.messages WHERE direction = 'in'").fetchone()["n"] == 0
+
+
+def test_a_phone_writes_over_mm1_and_the_hub_receives_it_over_mm7(world: tuple[MmscThread, str, Any]) -> None:
+    from msghub.mms import ContentType, Part, SendConf, SendReq, decode_pdu, encode_pdu
+
+    sim, _, db = world
+    send = SendReq(transaction_id="ph1", sender="+15550177/TYPE=PLMN", to=("1234/TYPE=PLMN",), subject="from MM1",
+                   content_type=ContentType("application/vnd.wap.multipart.mixed"),
+                   parts=(Part(ContentType("text/plain", {"Charset": "utf-8"}), "über".encode()),
+                          Part(ContentType("image/jpeg"), JPEG, content_location="cam.jpg")))  # fmt: skip
+    mm1_url = sim.call(lambda s: s.mm1_url)
+    answer = httpx.post(mm1_url, content=encode_pdu(send), headers={"Content-Type": "application/vnd.wap.mms-message"},
+                        timeout=30)  # fmt: skip
+    assert isinstance(decode_pdu(answer.content), SendConf)
+    row = db.execute("SELECT * FROM hub.messages WHERE direction = 'in'").fetchone()
+    got = (row["sender"], row["recipients"], row["subject"], row["body"])
+    assert got == ("+15550177", ["1234"], "from MM1", "über")
+    sizes = [r["size"] for r in db.execute(
+        "SELECT length(data) AS size FROM hub.message_parts WHERE message_id = %s ORDER BY seq", (row["id"],))]
+    assert sizes == [len("über".encode()), len(JPEG)]

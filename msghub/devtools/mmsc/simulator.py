@@ -27,6 +27,8 @@ from starlette.routing import Route
 from msghub.connectors.mm7 import httpauth, mime, soap
 from msghub.connectors.mm7.errors import UNSUPPORTED_OPERATION, Mm7Error
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA
+from msghub.devtools.mmsc.mm1 import Mm1Side, Push
+from msghub.mms import ContentType, Part
 
 log = logging.getLogger(__name__)
 MESSAGE_NOT_FOUND = 2005
@@ -51,6 +53,8 @@ class MmscConfig:
     rr_status: str = "Read"
     faults: dict[str, int] = field(default_factory=dict)  # recipient prefix -> status code of the fault
     schema: str = DEFAULT_SCHEMA  # of what the simulator starts (DeliverReq); answers use the request's
+    mm1_path: str = "/mms"  # the phones' MMSC URL (m-send-req, retrieval)
+    mm1_notify: bool = False  # a submitted MMS also waits for its phone (an m-notification-ind push)
 
 
 @dataclass
@@ -76,6 +80,7 @@ class MmscSimulator:
         self._serve: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
         self._client: httpx.AsyncClient | None = None
+        self.mm1 = Mm1Side(self, config.mm1_path)
 
     @property
     def port(self) -> int:
@@ -83,11 +88,23 @@ class MmscSimulator:
         return int(self._socket.getsockname()[1])
 
     @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.port}{self.config.path}"
+        return self.base_url + self.config.path
+
+    @property
+    def mm1_url(self) -> str:
+        return self.base_url + self.config.mm1_path
+
+    def notify_phone(self, to: str, sender: str, subject: str | None, parts: list[Part]) -> Push:
+        """An MMS for a phone over MM1: kept for retrieval, its notification pushed (see mm1.py)."""
+        return self.mm1.notify_phone(to, sender, subject, parts, self.base_url)
 
     async def start(self) -> None:
-        app = Starlette(routes=[Route(self.config.path, self._endpoint, methods=["POST"])])
+        app = Starlette(routes=[Route(self.config.path, self._endpoint, methods=["POST"]), *self.mm1.routes()])
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.config.host, self.config.port))
@@ -173,6 +190,9 @@ class MmscSimulator:
             parts = mime.media_parts(content)
         message_id = f"mmsc-{next(self._ids)}"
         held = Submitted(op, parts, message_id)
+        if self.config.mm1_notify:
+            for address in op.recipients.to:
+                self.notify_phone(address, op.sender_address or "vasp", op.subject, [_wsp_part(p) for p in parts])
         self.submits.append(held)
         self.by_id[message_id] = held
         if self.config.hub_url and op.delivery_report:
@@ -240,3 +260,13 @@ class MmscSimulator:
         self.sent_to_hub.append((type(op).__name__, response.status_code))
         received = mime.parse_request(response.headers.get("content-type", ""), response.content)
         return soap.parse_envelope(received.envelope)
+
+
+def _wsp_part(part: mime.MediaPart) -> Part:
+    media, _, rest = part.content_type.partition(";")
+    params = {}
+    for item in rest.split(";"):
+        key, sep, value = item.partition("=")
+        if sep and key.strip().lower() in ("charset", "name"):
+            params[key.strip().capitalize()] = value.strip().strip('"')
+    return Part(ContentType(media.strip(), params), part.data, part.content_id, part.content_location)
