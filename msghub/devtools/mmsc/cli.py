@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", type=_fault, action="append", default=[],
                         help="recipients starting with PREFIX are refused with STATUS (repeatable)")
     parser.add_argument("--schema", choices=tuple(SCHEMA_VERSIONS), default=DEFAULT_SCHEMA)
+    parser.add_argument("--mm1-path", default="/mms", help="the phones' MMSC URL path (MM1: m-send-req, retrieval)")
+    parser.add_argument("--mm1-notify", action="store_true",
+                        help="an MMS submitted over MM7 also waits for its phone behind a WAP push notification")
     parser.add_argument("--deliver-every", type=float, help="send a DeliverReq to the hub every N seconds")
     parser.add_argument("--deliver-from", default="+15550100")
     parser.add_argument("--deliver-to", default="1234")
@@ -59,13 +62,14 @@ def config_from(args: argparse.Namespace) -> MmscConfig:
     return MmscConfig(host=args.host, port=args.port, path=args.path, username=user, password=password,
                       auth=args.auth, hub_url=args.hub_url, hub_username=hub_user, hub_password=hub_password,
                       hub_auth=args.hub_auth, dr_delay_s=args.dr_delay, dr_status=args.dr_status,
-                      rr_delay_s=args.rr_delay, faults=dict(args.fault), schema=args.schema)  # fmt: skip
+                      rr_delay_s=args.rr_delay, faults=dict(args.fault), schema=args.schema,
+                      mm1_path=args.mm1_path, mm1_notify=args.mm1_notify)  # fmt: skip
 
 
 async def serve(args: argparse.Namespace) -> None:
     sim = MmscSimulator(config_from(args))
     await sim.start()
-    print(f"listening on {sim.url}", flush=True)
+    print(f"listening on {sim.url} (MM7) and {sim.mm1_url} (MM1)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
