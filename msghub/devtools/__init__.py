@@ -1,1 +1,3 @@
-"""Development tools: simulators of the far side and benchmarks (not part of the product's import graph)."""
+"""Development tools: benchmarks (commands that print JSON) and simulators
+of the far side (the SMSC and the MMSC). Installed, so `msghub bench` and
+`msghub simulate` work, but no product module imports them."""

@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
 from msghub.mms.media import PictureTooLarge, content_type_of, fit_files
-from msghub.web.common import WEB_QUERIES, check_csrf, csrf_failed, render, require_user, user_tx
+from msghub.web.common import check_csrf, csrf_failed, render, require_user, user_tx
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
