@@ -80,12 +80,6 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
 class DeliveryReport:
     operator_ref: str
     status: str  # delivered, buffered or failed
