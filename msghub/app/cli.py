@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.set_defaults(handler=cmd_codec_ucp_encode)
     from msghub.mms.cli import add_parsers as add_mms_parsers
 
-    add_mms_parsers(codec, simulate, bench)
+    add_mms_parsers(codec)
     return parser
 
 

@@ -15,37 +15,34 @@ from __future__ import annotations
 import base64
 import os
 import random
-import statistics
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
+from msghub.devtools.benchkit import latency_figures, machine, start_hub, wait_sent
 from msghub.devtools.mmsc.simulator import MmscConfig
 from msghub.devtools.mmsc.thread import MmscThread
-from msghub.hub.benchkit import machine, percentile, start_hub, wait_sent
-from msghub.hub.connections import add_connection, edit_connection
+from msghub.devtools.queries import BENCH_QUERIES
 from msghub.hub.db import connect
-from msghub.hub.queries import QUERIES, load_queries
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection, get_connection, set_enabled
+from msghub.services.tx import SYSTEM
 
 BENCH_CONNECTION = "bench-mm7"
 ROWS_PER_INSERT = 50
-SQL = load_queries(Path(__file__).with_name("bench_mms.sql"))
 
 
 def _ensure_connection(url: str, mmsc_url: str, window: int) -> None:
     settings = {"url": mmsc_url, "window": window, "vasp_id": "bench"}
     with connect(url) as conn:
-        if conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone():
-            edit_connection(conn, BENCH_CONNECTION, settings, enabled=True)
-        else:
-            add_connection(conn, BENCH_CONNECTION, "mm7", settings)
+        call(conn, ensure_connection, SYSTEM, BENCH_CONNECTION, "mm7", settings)
         conn.commit()
 
 
 def _disable_connection(url: str) -> None:
-    with connect(url) as conn:  # the simulator is gone after the run
-        edit_connection(conn, BENCH_CONNECTION, {}, enabled=False)
+    # the simulator is gone after the run: a later hub should not post to it
+    with connect(url) as conn:
+        call(conn, set_enabled, SYSTEM, call(conn, get_connection, BENCH_CONNECTION), False)
         conn.commit()
 
 
@@ -53,7 +50,7 @@ def _insert(url: str, tag: str, messages: int, picture: str, commits: dict[int, 
     with connect(url, autocommit=True) as conn:
         for start in range(0, messages, ROWS_PER_INSERT):
             chunk = range(start, min(messages, start + ROWS_PER_INSERT))
-            conn.execute(SQL["insert_mms"], {
+            conn.execute(BENCH_QUERIES["insert_mms"], {
                 "recipients": [f"+1555{i % 10_000_000:07d}" for i in chunk], "picture": picture,
                 "connection": BENCH_CONNECTION, "correlation_ids": [f"{tag}-{i}" for i in chunk],
             })  # fmt: skip
@@ -94,9 +91,7 @@ def bench_mms(db_url: str, messages: int, size: int, window: int) -> dict[str, A
         "window": window,
         "throughput_per_s": round(len(sent) / elapsed, 1) if elapsed > 0 else 0.0,
         "content_bytes_per_s": round(content_bytes / elapsed) if elapsed > 0 else 0,
-        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies), 2) if latencies else None,
+        **latency_figures(latencies),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": machine(),
     }

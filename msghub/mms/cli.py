@@ -1,5 +1,6 @@
-"""`msghub codec mms decode FILE [--save-parts DIR]`, `msghub simulate mmsc` and
-`msghub bench mms`: the MMS commands, wired into the CLI by add_parsers()."""
+"""`msghub codec mms decode FILE [--save-parts DIR]`, wired into the CLI by
+add_parsers() (`msghub simulate mmsc` and `msghub bench mms` are development
+tools: msghub/devtools/cli.py)."""
 
 from __future__ import annotations
 
@@ -21,46 +22,16 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _TEXT_TYPES = ("text/", "application/smil", "application/xml", "application/xhtml+xml")
 
 
-def add_parsers(codec: Any, simulate: Any, bench: Any) -> None:
+def add_parsers(codec: Any) -> None:
     mms = codec.add_parser("mms", help="MMS encapsulation PDUs (MM1)").add_subparsers(dest="op", required=True)
     decode = mms.add_parser("decode", help="decode an MMS PDU file to JSON")
     decode.add_argument("file", type=Path)
     decode.add_argument("--save-parts", type=Path, metavar="DIR", help="write each part's content to DIR")
     decode.set_defaults(handler=cmd_codec_mms_decode)
 
-    from msghub.devtools.mmsc.cli import add_arguments as mmsc_arguments
-
-    mmsc = simulate.add_parser("mmsc", help="an operator's MMSC speaking MM7 (SOAP over HTTP), for tests and demos")
-    mmsc_arguments(mmsc)
-    mmsc.set_defaults(handler=cmd_simulate_mmsc)
-
-    b_mms = bench.add_parser("mms", help="hub.outbox insert to sent over MM7 to the MMSC simulator")
-    b_mms.add_argument("--messages", type=int, default=500)
-    b_mms.add_argument("--size", type=int, default=20_000, help="bytes of picture content per message")
-    b_mms.add_argument("--window", type=int, default=8, help="submits in flight at once")
-    b_mms.set_defaults(handler=cmd_bench_mms)
-
 
 def cmd_codec_mms_decode(args: argparse.Namespace, config: object) -> int:
     print(decode_command(args.file, args.save_parts))
-    return 0
-
-
-def cmd_simulate_mmsc(args: argparse.Namespace, config: object) -> int:
-    from msghub.devtools.mmsc.cli import run
-
-    result: int = run(args)
-    return result
-
-
-def cmd_bench_mms(args: argparse.Namespace, config: Any) -> int:
-    from msghub.devtools.bench_mms import bench_mms
-    from msghub.hub.runtime import open_database, prepare
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_mms(db.url, messages=args.messages, size=args.size, window=args.window)
-    print(json.dumps(result, indent=2))
     return 0
 
 
