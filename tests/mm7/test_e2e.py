@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from msghub.app.cli import main
 from msghub.connectors.mm7 import mime, soap
 from msghub.devtools.mmsc.simulator import MmscConfig
 from msghub.devtools.mmsc.thread import MmscThread
-from msghub.hub.cli import main
 from tests.hubproc import start_hub, stop_hub, wait_for
 from tests.mm7.schema import validate_envelope
 

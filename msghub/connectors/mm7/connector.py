@@ -3,20 +3,24 @@
 Outbound, each message is one SubmitReq (its content a multipart/related of a
 generated SMIL, the text and the attachments) POSTed to the MMSC; the
 SubmitRsp's MessageID becomes the message's operator reference. Inbound
-(DeliverReq, DeliveryReportReq, ReadReplyReq) reaches the web app's
-/mm7/<connection name> route (msghub/connectors/mm7/inbound.py).
+(DeliverReq, DeliveryReportReq, ReadReplyReq) reaches the web role's
+POST /mm7/<connection name>, which the composition root mounts for every kind
+that receives_http and answers with receive_http (msghub/connectors/mm7/inbound.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
 from msghub.connectors.base import (
     Connector,
+    HttpAnswer,
+    HttpRequest,
     HubPort,
     OutboundMessage,
     PermanentFailure,
@@ -25,7 +29,7 @@ from msghub.connectors.base import (
     TemporaryFailure,
     UncertainFailure,
 )
-from msghub.connectors.mm7 import mime, soap
+from msghub.connectors.mm7 import inbound, mime, soap
 from msghub.connectors.mm7.content import media_parts
 from msghub.connectors.mm7.errors import Mm7Error
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA, SCHEMA_VERSIONS, outcome, status_text
@@ -83,7 +87,31 @@ SETTINGS = (
 )  # fmt: skip
 
 
-def _opt(config: dict[str, Any], name: str) -> str | None:
+class Mm7Settings(TypedDict):
+    """SETTINGS as a type (the contract tests check that the two agree)."""
+    url: str
+    username: str
+    password: str
+    auth: str
+    vasp_id: str
+    vas_id: str
+    sender_address: str
+    service_code: str
+    charged_party: str
+    charged_party_id: str
+    message_class: str
+    read_reply: bool
+    schema_version: str
+    mm7_version: str
+    timeout_s: float
+    window: int
+    inbound_username: str
+    inbound_password: str
+    inbound_auth: str
+    inbound_allow: str
+
+
+def _opt(config: Mapping[str, Any], name: str) -> str | None:
     value = str(config.get(name) or "")
     return value or None
 
@@ -93,6 +121,9 @@ class Mm7Connector(Connector):
     channels = ("mms",)
     description = "MMS to and from an operator's MMSC over MM7 (SOAP over HTTP), msghub as VASP"
     settings = SETTINGS
+    settings_type = Mm7Settings
+    config: Mm7Settings
+    receives_http = True
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         super().__init__(name, config, hub)
@@ -101,7 +132,7 @@ class Mm7Connector(Connector):
         self._client: httpx.AsyncClient | None = None
 
     @staticmethod
-    def _new_client(config: dict[str, Any]) -> httpx.AsyncClient:
+    def _new_client(config: Mapping[str, Any]) -> httpx.AsyncClient:
         auth: httpx.Auth | None = None
         if config.get("username"):
             user, password = str(config["username"]), str(config.get("password") or "")
@@ -182,6 +213,12 @@ class Mm7Connector(Connector):
         if self._client is None:
             raise TemporaryFailure("the mm7 connection is not open", code="link_down")
         return await post(self._client, str(self.config["url"]), content_type, body)
+
+    # --- inbound -------------------------------------------------------------
+
+    async def receive_http(self, request: HttpRequest) -> HttpAnswer:
+        """DeliverReq, DeliveryReportReq and ReadReplyReq from the MMSC, into self.hub."""
+        return await inbound.answer(self.name, self.config, request, self.hub)
 
     # --- probe ---------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""The MMSC's side of MM7 into the hub: POST /mm7/<connection name> on the web app.
+"""The MMSC's side of MM7 into the hub: what it POSTs to /mm7/<connection
+name> on the web role (the composition root mounts the route and calls
+Mm7Connector.receive_http, which answers here through the connection's HubPort).
 
 DeliverReq becomes a received MMS (its parts stored as message parts),
 DeliveryReportReq and ReadReplyReq are matched to the sent message by the
@@ -11,24 +13,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
+from collections.abc import Mapping
 from email.message import MIMEPart
-from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-
-from msghub.connectors.base import Attachment, DeliveryReport, InboundMessage
+from msghub.connectors.base import Attachment, DeliveryReport, HttpAnswer, HttpRequest, HubPort, InboundMessage
 from msghub.connectors.mm7 import httpauth, mime, soap
 from msghub.connectors.mm7.errors import UNSUPPORTED_OPERATION, VALIDATION_ERROR, Mm7Error
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA
-from msghub.hub.hublink import HubLink
-from msghub.hub.queries import QUERIES, load_queries
 from msghub.mms.media import content_type_of
 
 log = logging.getLogger(__name__)
-SQL = load_queries(Path(__file__).with_name("inbound.sql"))
 SERVER_ERROR = 3000
 XML = 'text/xml; charset="utf-8"'
 # MMStatus of a DeliveryReportReq -> (hub report status, reason)
@@ -44,7 +39,7 @@ DELIVERY_STATUS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def _allowed(config: dict[str, Any], host: str | None) -> bool:
+def _allowed(config: Mapping[str, Any], host: str | None) -> bool:
     networks = [item.strip() for item in str(config.get("inbound_allow") or "").split(",") if item.strip()]
     if not networks:
         return True
@@ -57,47 +52,43 @@ def _allowed(config: dict[str, Any], host: str | None) -> bool:
     return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
-def _soap(op: soap.Operation, status_code: int = 200) -> Response:
-    return Response(soap.build_envelope(op), status_code=status_code, media_type=XML)
+def _plain(status: int, text: str, headers: Mapping[str, str] | None = None) -> HttpAnswer:
+    return HttpAnswer(status, text.encode(), headers=dict(headers or {}))
 
 
-def _fault(error: Mm7Error, transaction_id: str, schema: str) -> Response:
+def _soap(op: soap.Operation, status_code: int = 200) -> HttpAnswer:
+    return HttpAnswer(status_code, soap.build_envelope(op), content_type=XML)
+
+
+def _fault(error: Mm7Error, transaction_id: str, schema: str) -> HttpAnswer:
     # SOAP 1.1: a fault travels with HTTP 500
     return _soap(soap.fault_for(error, transaction_id, "VASPErrorRsp", schema), 500)
 
 
-def _ok(request_op: soap.Envelope, kind: str) -> Response:
+def _ok(request_op: soap.Envelope, kind: str) -> HttpAnswer:
     return _soap(soap.Response(transaction_id=request_op.transaction_id, schema=request_op.schema, kind=kind,
                                status=soap.Status(1000, "Success")))  # fmt: skip
 
 
-async def mm7_endpoint(request: Request) -> Response:
-    name = request.path_params["connection"]
-    pool = request.app.state.pool
-    async with pool.connection() as conn:
-        row = await (await conn.execute(QUERIES["connection_by_name"], {"name": name})).fetchone()
-    if row is None or row["kind"] != "mm7" or not row["enabled"]:
-        return PlainTextResponse(f"no enabled mm7 connection named {name!r}", status_code=404)
-    config: dict[str, Any] = row["config"]
-    host = request.client.host if request.client else None
+async def answer(name: str, config: Mapping[str, Any], request: HttpRequest, hub: HubPort) -> HttpAnswer:
+    """What the MMSC POSTed to connection `name`, checked against its inbound_*
+    settings, stored through `hub`, and the MM7 answer."""
+    host = request.client_host
     if not _allowed(config, host):
         log.warning("mm7 %s: refused a request from %s (not in inbound_allow)", name, host)
-        return PlainTextResponse("this address may not post MM7 here", status_code=403)
+        return _plain(403, "this address may not post MM7 here")
     user = str(config.get("inbound_username") or "")
     if user:
         scheme = str(config.get("inbound_auth") or "basic")
         secret = str(config.get("inbound_password") or "")
         if not httpauth.check(scheme, request.headers.get("authorization"), user, secret, request.method):
-            return PlainTextResponse("authentication required", status_code=401,
-                                     headers={"WWW-Authenticate": httpauth.challenge(scheme, secret)})  # fmt: skip
-    body = await request.body()
+            return _plain(401, "authentication required", {"WWW-Authenticate": httpauth.challenge(scheme, secret)})
     transaction_id, schema = "", str(config.get("schema_version") or DEFAULT_SCHEMA)
     try:
-        received = mime.parse_request(request.headers.get("content-type", ""), body)
+        received = mime.parse_request(request.headers.get("content-type", ""), request.body)
         op = soap.parse_envelope(received.envelope)
         transaction_id, schema = op.transaction_id, op.schema
-        link = HubLink(pool, int(row["id"]), os.environ.get("MSGHUB_NODE_NAME", "web"))
-        return await _dispatch(op, received, link)
+        return await _dispatch(op, received, hub)
     except Mm7Error as exc:
         log.info("mm7 %s: refused a request: %s (%s)", name, exc, exc.status)
         return _fault(exc, transaction_id, schema)
@@ -107,28 +98,26 @@ async def mm7_endpoint(request: Request) -> Response:
                       transaction_id, schema)  # fmt: skip
 
 
-async def _dispatch(op: soap.Operation, received: mime.Received, link: HubLink) -> Response:
+async def _dispatch(op: soap.Operation, received: mime.Received, hub: HubPort) -> HttpAnswer:
     if isinstance(op, soap.DeliverReq):
         message = inbound_message(op, received)
-        if op.linked_id is not None:
-            async with link.pool.connection() as conn:
-                params = {"connection_id": link.connection_id, "linked_id": op.linked_id,
-                          "transaction_id": op.transaction_id}  # fmt: skip
-                if await (await conn.execute(SQL["already_delivered"], params)).fetchone():
-                    log.info("mm7: DeliverReq %s came again; it is stored already", op.transaction_id)
-                    return _ok(op, "DeliverRsp")
-        message_id = await link.deliver(message)
+        # a DeliverReq sent again (same LinkedID and TransactionID) after its answer was lost
+        if op.linked_id is not None and await hub.find_received(
+                op.linked_id, {"mm7": {"transaction_id": op.transaction_id}}):  # fmt: skip
+            log.info("mm7: DeliverReq %s came again; it is stored already", op.transaction_id)
+            return _ok(op, "DeliverRsp")
+        message_id = await hub.deliver(message)
         log.info("mm7: DeliverReq %s from %s stored as message %s", op.transaction_id, op.sender, message_id)
         return _ok(op, "DeliverRsp")
     if isinstance(op, soap.DeliveryReportReq):
         status, reason = DELIVERY_STATUS[op.mm_status]
         if op.status_text:
             reason = f"{reason}: {op.status_text}" if reason else op.status_text
-        await link.report_delivery(DeliveryReport(op.message_id, status, reason))
+        await hub.report_delivery(DeliveryReport(op.message_id, status, reason))
         return _ok(op, "DeliveryReportRsp")
     if isinstance(op, soap.ReadReplyReq):
         # a read reply implies delivery; the reason keeps what the reader did
-        await link.report_delivery(DeliveryReport(op.message_id, "delivered", f"read reply: {op.mm_status}"))
+        await hub.report_delivery(DeliveryReport(op.message_id, "delivered", f"read reply: {op.mm_status}"))
         return _ok(op, "ReadReplyRsp")
     raise Mm7Error(f"msghub (the VASP) does not accept {type(op).__name__}", UNSUPPORTED_OPERATION)
 
