@@ -92,3 +92,25 @@ def test_mutated_requests_never_crash_nor_half_store(db_url: str, db: Any) -> No
     orphans = db.execute("SELECT count(*) AS n FROM hub.message_parts p LEFT JOIN hub.messages m "
                          "ON m.id = p.message_id WHERE m.id IS NULL").fetchone()  # fmt: skip
     assert orphans["n"] == 0
+
+
+def test_the_route_is_mounted_for_kinds_that_receive_over_http_and_only_for_enabled_mm7_connections(
+        db_url: str, db: Any) -> None:  # fmt: skip
+    from msghub.app.inbound import inbound_routes
+
+    assert [getattr(route, "path", None) for route in inbound_routes()] == ["/mm7/{connection}"]
+    _connection(db, inbound_username="")
+    db.execute("INSERT INTO hub.connections (name, kind, channels, config) VALUES ('lo', 'loopback', '{sms}', '{}')")
+    op = soap.DeliveryReportReq(transaction_id="d", message_id="m", recipient="+1555", sender="1234",
+                                date=datetime.now(UTC).replace(microsecond=0), mm_status="Retrieved")  # fmt: skip
+    content_type, body = mime.build_request(soap.build_envelope(op), None)
+
+    async def scenario(client: httpx.AsyncClient) -> list[int]:
+        codes = []
+        for url in ("/mm7/op", "/mm7/lo", "/mm7/nobody", "/loopback/lo"):
+            codes.append((await client.post(url, content=body, headers={"Content-Type": content_type})).status_code)
+        db.execute("UPDATE hub.connections SET enabled = false WHERE name = 'op'")
+        codes.append((await client.post(URL, content=body, headers={"Content-Type": content_type})).status_code)
+        return codes
+
+    assert run_app(db_url, scenario) == [200, 404, 404, 404, 404]
