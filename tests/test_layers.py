@@ -13,14 +13,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "msghub"
 ALLOWED = {
     "hub": set(),
     "sms": set(),
+    "mms": set(),
     "contacts": set(),
-    "connectors": {"sms"},
+    "connectors": {"sms", "mms"},
     "services": {"hub", "connectors"},
     "auth": {"hub", "services"},
     "rules": {"hub"},
-    "web": {"hub", "services", "auth", "contacts", "rules"},
-    "app": {"hub", "sms", "connectors", "services", "auth", "contacts", "rules", "web", "devtools"},
-    "devtools": {"hub", "sms", "connectors", "services", "rules", "web", "app"},
+    "web": {"hub", "services", "auth", "contacts", "rules", "mms"},
+    "app": {"hub", "sms", "mms", "connectors", "services", "auth", "contacts", "rules", "web", "devtools"},
+    "devtools": {"hub", "sms", "mms", "connectors", "services", "rules", "web", "app"},
 }
 # the rules' command modules run their commands through the CLI's transaction
 EXCEPTIONS = {("msghub.rules.cli", "app"), ("msghub.rules.dispatch_cli", "app")}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -38,6 +40,14 @@ class HubLink:
             row = await cur.fetchone()
         assert row is not None
         return int(row["id"])
+
+    async def find_received(self, operator_ref: str, meta: Mapping[str, Any]) -> int | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(QUERIES["find_received"], {
+                "connection_id": self.connection_id, "operator_ref": operator_ref, "meta": Jsonb(dict(meta)),
+            })
+            row = await cur.fetchone()
+        return None if row is None else int(row["id"])
 
     async def report_delivery(self, report: DeliveryReport) -> int | None:
         async with self.pool.connection() as conn:

@@ -103,9 +103,11 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         tasks += rules.start()
     server = None
     if "web" in roles:
+        from msghub.app.inbound import inbound_routes
         from msghub.web.app import create_app
 
-        app = create_app(pool, secure_cookies=config.secure_cookies, listener=listener)
+        app = create_app(pool, secure_cookies=config.secure_cookies, listener=listener,
+                         extra_routes=inbound_routes(config.node_name))
         server = uvicorn.Server(uvicorn.Config(app, host=config.http_host, port=config.http_port,
                                                log_level="warning", lifespan="off"))
         # we own the signals: uvicorn must neither take nor re-raise them

@@ -7,6 +7,12 @@ hub through a HubPort, and reports its link state. It knows nothing of SQL.
 probe(config) is the "Test connection" of a kind: a classmethod that reaches
 the far side with these settings, without a hub, and says what happened.
 
+A kind whose far side calls the hub over HTTP (mm7: the MMSC POSTs
+deliveries and reports) sets receives_http and answers receive_http(); the
+composition root mounts POST /<kind>/<connection name> on the web role and
+calls it on a connector made for the request (not opened) with the
+connection's HubPort.
+
 Outcomes of send():
   return SendResult           the far side accepted the message
   raise TemporaryFailure      not sent; retry later with backoff
@@ -114,10 +120,32 @@ class ProbeResult:
     detail: str
 
 
+@dataclass(frozen=True)
+class HttpRequest:
+    """A request the far side sent to the hub's web role, framework-free."""
+    method: str
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes
+    client_host: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class HubPort(Protocol):
     """What a connector may ask of the hub."""
 
     async def deliver(self, message: InboundMessage) -> int: ...
+
+    async def find_received(self, operator_ref: str, meta: Mapping[str, Any]) -> int | None:
+        """The id of a message this connection received already with this
+        operator reference whose meta holds `meta` (a far side that sends a
+        delivery again when its answer was lost); None when there is none."""
 
     async def report_delivery(self, report: DeliveryReport) -> int | None: ...
 
@@ -136,6 +164,8 @@ class Connector(abc.ABC):
     # the validated settings; a kind narrows this to its TypedDict, settings_type
     config: Mapping[str, Any]
     settings_type: ClassVar[type | None] = None
+    # the far side POSTs to the hub's web role (see receive_http)
+    receives_http: ClassVar[bool] = False
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         self.name = name
@@ -162,6 +192,12 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    async def receive_http(self, request: HttpRequest) -> HttpAnswer:
+        """Answers what the far side POSTed to /<kind>/<connection name>,
+        handing what it carries to self.hub. Only for kinds that set
+        receives_http."""
+        return HttpAnswer(404, f"the {self.kind} kind receives nothing over HTTP".encode())
 
     @classmethod
     async def probe(cls, config: dict[str, Any]) -> ProbeResult:

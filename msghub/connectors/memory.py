@@ -10,8 +10,9 @@ by hand.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from msghub.connectors.base import DeliveryReport, InboundMessage
 
@@ -41,6 +42,12 @@ class MemoryHub:
         await self._note()
         return len(self.delivered)
 
+    async def find_received(self, operator_ref: str, meta: Mapping[str, Any]) -> int | None:
+        for number, message in enumerate(self.delivered, 1):
+            if message.operator_ref == operator_ref and _holds(message.meta, meta):
+                return number
+        return None
+
     async def report_delivery(self, report: DeliveryReport) -> int | None:
         self.reports.append(report)
         await self._note()
@@ -59,3 +66,12 @@ class MemoryHub:
                 await changed.wait_for(check)
         except TimeoutError:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}") from None
+
+
+def _holds(value: object, part: object) -> bool:
+    """Whether `part` is contained in `value`, as PostgreSQL's jsonb @> has it."""
+    if isinstance(part, Mapping):
+        return isinstance(value, Mapping) and all(k in value and _holds(value[k], v) for k, v in part.items())
+    if isinstance(part, list | tuple):
+        return isinstance(value, list | tuple) and all(any(_holds(x, p) for x in value) for p in part)
+    return value == part

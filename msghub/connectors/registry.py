@@ -16,6 +16,7 @@ from importlib.metadata import EntryPoint, entry_points
 from msghub.connectors.base import Connector
 from msghub.connectors.emi.connector import EmiConnector
 from msghub.connectors.loopback import LoopbackConnector
+from msghub.connectors.mm7.connector import Mm7Connector
 from msghub.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ ENTRY_POINT_GROUP = "msghub.connectors"
 KINDS: dict[str, type[Connector]] = {
     LoopbackConnector.kind: LoopbackConnector,
     EmiConnector.kind: EmiConnector,
+    Mm7Connector.kind: Mm7Connector,
 }
 
 

@@ -1,3 +1,3 @@
 """Development tools: benchmarks (commands that print JSON) and simulators
-of the far side. Installed, so `msghub bench` and `msghub simulate` work,
-but no product module imports them."""
+of the far side (the SMSC and the MMSC). Installed, so `msghub bench` and
+`msghub simulate` work, but no product module imports them."""

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+    "mms": ("msghub.devtools.bench_mms:bench_mms", ("messages", "size", "window")),
 }
 
 
@@ -45,7 +46,11 @@ def add_parsers(sub: Any) -> None:
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+    b_mms = bench.add_parser("mms", help="hub.outbox insert to sent over MM7 to the MMSC simulator")
+    b_mms.add_argument("--messages", type=int, default=500)
+    b_mms.add_argument("--size", type=int, default=20_000, help="bytes of picture content per message")
+    b_mms.add_argument("--window", type=int, default=8, help="submits in flight at once")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
@@ -54,6 +59,11 @@ def add_parsers(sub: Any) -> None:
 
     smsc_arguments(smsc)
     smsc.set_defaults(handler=cmd_simulate_smsc)
+    mmsc = simulate.add_parser("mmsc", help="an operator's MMSC speaking MM7 (SOAP over HTTP), for tests and demos")
+    from msghub.devtools.mmsc.cli import add_arguments as mmsc_arguments
+
+    mmsc_arguments(mmsc)
+    mmsc.set_defaults(handler=cmd_simulate_mmsc)
 
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
@@ -71,5 +81,11 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_simulate_smsc(args: argparse.Namespace, config: Config) -> int:
     from msghub.devtools.emi.simulator_cli import run
+
+    return run(args)
+
+
+def cmd_simulate_mmsc(args: argparse.Namespace, config: Config) -> int:
+    from msghub.devtools.mmsc.cli import run
 
     return run(args)

@@ -18,6 +18,13 @@ SELECT hub.record_results_v1(%(ids)s, %(attempts)s, %(outcomes)s, %(refs)s, %(se
 -- name: record_delivery
 SELECT hub.record_delivery_v1(%(connection_id)s, %(operator_ref)s, %(status)s, %(reason)s) AS message_id
 
+-- name: find_received
+-- a message a connection received already (a far side that sent it again after its answer was lost)
+SELECT id FROM hub.messages
+WHERE connection_id = %(connection_id)s AND operator_ref = %(operator_ref)s AND direction = 'in'
+  AND meta @> %(meta)s
+LIMIT 1
+
 -- name: receive_message
 SELECT hub.receive_message_v1(%(connection_id)s, %(channel)s, %(sender)s, %(recipients)s, %(subject)s,
                               %(body)s, %(meta)s, %(parts)s, %(operator_ref)s) AS id

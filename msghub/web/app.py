@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -187,9 +187,12 @@ def create_app(
     secure_cookies: bool = False,
     auth_settings: ExternalAuthSettings | None = None,
     listener: Listener | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The web app. With the runtime's notification listener, live pages
-    share it; without one, the first live page starts its own."""
+    share it; without one, the first live page starts its own. extra_routes
+    come from the composition root (msghub/app/inbound.py: the routes of
+    connection kinds whose far side posts to the hub)."""
     routes: list[BaseRoute] = [
         Route("/", status),
         Route("/login", login, methods=["GET", "POST"]),
@@ -197,6 +200,7 @@ def create_app(
         Route("/healthz", health),
         *live.routes,
         *page_routes(),
+        *extra_routes,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=_security_headers)])

@@ -8,13 +8,22 @@ and adding one line to FAR_SIDES.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any, Protocol
 
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from msghub.app.inbound import http_request, response
 from msghub.connectors.base import Connector, OutboundMessage
 from msghub.connectors.registry import kind_class
 from msghub.connectors.settings import validate_config
 from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.devtools.mmsc.simulator import MmscConfig, MmscSimulator
 
 SENDER = "+15550001"
 REFUSED = "+4477009990"  # a recipient prefix the far side refuses for good
@@ -34,6 +43,10 @@ class FarSide(Protocol):
 
     def unreachable_config(self) -> dict[str, Any] | None:
         """Validated settings that reach nothing; None for a kind without a far side."""
+
+    def attach(self, connector: Connector) -> None:
+        """The connector opened against this far side: where a far side that
+        calls the hub over HTTP (receives_http) sends what it has."""
 
     async def drop_link(self) -> bool:
         """Drops the connector's link from the far side; False when the kind has no link."""
@@ -76,6 +89,9 @@ class LoopbackFarSide:
     def unreachable_config(self) -> dict[str, Any] | None:
         return None
 
+    def attach(self, connector: Connector) -> None:
+        pass
+
     async def drop_link(self) -> bool:
         return False
 
@@ -115,6 +131,9 @@ class EmiFarSide:
     def unreachable_config(self) -> dict[str, Any] | None:
         return self._settings(closed_port())
 
+    def attach(self, connector: Connector) -> None:
+        pass
+
     async def drop_link(self) -> bool:
         await self.sim.wait_for(lambda: bool(self.sim.sessions), timeout=30)
         return self.sim.drop_links() > 0
@@ -126,8 +145,98 @@ class EmiFarSide:
         await self.sim.wait_for(lambda: not self.sim.sessions, timeout=30)
 
 
+class HubWeb:
+    """The hub's web role as far as a kind that receives over HTTP sees it:
+    POST /<kind>/<connector name> answered by the open connector's
+    receive_http, as msghub/app/inbound.py does it for a running hub, with
+    the connector's own HubPort (MemoryHub here) instead of the database."""
+
+    def __init__(self) -> None:
+        self.connectors: dict[str, Connector] = {}
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        app = Starlette(routes=[Route("/{kind}/{connection}", self._receive, methods=["POST"])])
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+        self._serve: asyncio.Task[None] | None = None
+
+    def url(self, connector: Connector) -> str:
+        return f"http://127.0.0.1:{self.port}/{connector.kind}/{connector.name}"
+
+    async def _receive(self, request: Request) -> Response:
+        connector = self.connectors.get(request.path_params["connection"])
+        if connector is None or connector.kind != request.path_params["kind"]:
+            return PlainTextResponse("no such connection", status_code=404)
+        return response(await connector.receive_http(await http_request(request)))
+
+    async def start(self) -> None:
+        self._serve = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        while not self._server.started:
+            if self._serve.done():
+                await self._serve  # raises what stopped it
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._serve is not None:
+            await self._serve
+        self._socket.close()
+
+
+class Mm7FarSide:
+    """The MMSC simulator, speaking MM7 (SOAP over HTTP) on 127.0.0.1, with a
+    digest login both ways; it posts deliveries and delivery reports to the
+    connector through HubWeb."""
+
+    kind = "mm7"
+    refused_recipient = REFUSED + "1"
+    user, password = "vasp", "s3cret"
+    hub_user, hub_password = "mmsc", "in-s3cret"
+
+    def __init__(self) -> None:
+        self.web = HubWeb()
+        # 2002 (address error) is permanent
+        self.sim = MmscSimulator(MmscConfig(
+            username=self.user, password=self.password, auth="digest", hub_username=self.hub_user,
+            hub_password=self.hub_password, hub_auth="digest", dr_delay_s=0.05, faults={REFUSED: 2002}))
+
+    async def start(self) -> None:
+        await self.web.start()
+        await self.sim.start()
+
+    async def stop(self) -> None:
+        await self.sim.stop()
+        await self.web.stop()
+
+    def _settings(self, url: str) -> dict[str, Any]:
+        return validate_config(kind_class(self.kind).settings, {
+            "url": url, "username": self.user, "password": self.password, "auth": "digest", "timeout_s": 10,
+            "inbound_username": self.hub_user, "inbound_password": self.hub_password, "inbound_auth": "digest",
+            "inbound_allow": "127.0.0.1/32"})
+
+    def config(self) -> dict[str, Any]:
+        return self._settings(self.sim.url)
+
+    def unreachable_config(self) -> dict[str, Any] | None:
+        return self._settings(f"http://127.0.0.1:{closed_port()}/mm7")
+
+    def attach(self, connector: Connector) -> None:
+        self.web.connectors[connector.name] = connector
+        self.sim.config.hub_url = self.web.url(connector)
+
+    async def drop_link(self) -> bool:
+        return False  # each request is an HTTP exchange of its own: no lasting link
+
+    async def send_inbound(self, connector: Connector, text: str) -> None:
+        await self.sim.deliver("+447700900222", "5550001", text)
+
+    async def wait_disconnected(self) -> None:
+        pass
+
+
 # One line per kind: the contract suite runs for each.
 FAR_SIDES: dict[str, type[FarSide]] = {
     "loopback": LoopbackFarSide,
     "emi": EmiFarSide,
+    "mm7": Mm7FarSide,
 }

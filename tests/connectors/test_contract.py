@@ -43,6 +43,7 @@ async def far_side(kind: str) -> AsyncIterator[FarSide]:
 @contextlib.asynccontextmanager
 async def opened(far: FarSide, hub: MemoryHub) -> AsyncIterator[Connector]:
     connector = kind_class(far.kind)(f"contract-{far.kind}-{next(_names)}", far.config(), hub)
+    far.attach(connector)
     await connector.open()
     try:
         yield connector

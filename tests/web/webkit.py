@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from msghub.app.inbound import inbound_routes
 from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
 from msghub.services.blocking import call
@@ -23,7 +24,8 @@ def run_app(db_url: str, scenario: Callable[[httpx.AsyncClient], Awaitable[Any]]
         pool = make_pool(db_url, max_size=4)
         await pool.open(wait=True)
         try:
-            transport = httpx.ASGITransport(app=create_app(pool))
+            # as the runtime composes it: with the routes of kinds that receive over HTTP (mm7)
+            transport = httpx.ASGITransport(app=create_app(pool, extra_routes=inbound_routes()))
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 return await scenario(client)
         finally:

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
+from msghub.mms.media import PictureTooLarge, content_type_of, fit_files
 from msghub.web.common import check_csrf, csrf_failed, render, require_user, user_tx
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
@@ -175,7 +176,8 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
             files.append(
                 {
                     "filename": value.filename[:200],
-                    "content_type": value.content_type or "application/octet-stream",
+                    # by the bytes, not by the name the browser guessed from
+                    "content_type": content_type_of(data, value.content_type),
                     "data": base64.b64encode(data).decode("ascii"),
                 }
             )
@@ -228,13 +230,15 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
             "user_id": user.user_id,
         }
         try:
-            async with user_tx(request) as conn:
-                row = await (await conn.execute(WEB_QUERIES["compose_insert"], params)).fetchone()
-                assert row is not None
-                ids = [
-                    r["id"]
-                    for r in await (await conn.execute(QUERIES["outbox_messages"], {"id": row["id"]})).fetchall()
-                ]
+            try:
+                ids = await _queue(request, params)
+            except psycopg.errors.InvalidParameterValue as exc:
+                # an MMS over its size class: scale the pictures to fit, once
+                fitted = _fitted(exc, draft.channel, files)
+                if fitted is None:
+                    raise
+                params["attachments"] = Jsonb(fitted)
+                ids = await _queue(request, params)
         except (
             psycopg.errors.InvalidParameterValue,
             psycopg.errors.CheckViolation,
@@ -251,6 +255,26 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
     if files:
         errors.setdefault("files", "Attach the files again: a browser does not keep them after an error.")
     return render(request, "compose.html", context, status_code=400)
+
+
+_OVER_MMS_LIMIT = re.compile(r"over the mms limit of (\d+) bytes")
+
+
+async def _queue(request: Request, params: dict[str, Any]) -> list[int]:
+    async with user_tx(request) as conn:
+        row = await (await conn.execute(WEB_QUERIES["compose_insert"], params)).fetchone()
+        assert row is not None
+        return [r["id"] for r in await (await conn.execute(QUERIES["outbox_messages"], {"id": row["id"]})).fetchall()]
+
+
+def _fitted(exc: Exception, channel: str, files: list[dict[str, str]]) -> list[dict[str, str]] | None:
+    found = _OVER_MMS_LIMIT.search(str(exc))
+    if channel != "mms" or found is None:
+        return None
+    try:
+        return fit_files(files, int(found.group(1)) - 1024)  # a little room for the SMIL msghub adds
+    except PictureTooLarge:
+        return None
 
 
 routes: list[BaseRoute] = [

@@ -1,0 +1,97 @@
+"""`msghub bench mms`: hub.outbox MMS rows sent over MM7 to the MMSC simulator.
+
+The simulator runs in this process (on a thread of its own, loopback only) and
+answers every SubmitReq at once with a SubmitRsp. An `mm7` connection
+(bench-mm7) points at it, a real hub process (`msghub run --only
+connectors,scheduler`) sends, and N MMS rows, each with a picture of --size
+bytes, are inserted into hub.outbox. Latency is from each insert's commit to
+the message's "sent" status, recorded once the SubmitRsp came back. Content
+bytes per second counts the pictures that reached the simulator. The figures
+are for this machine as it is: a busy machine gives slower ones.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import time
+import uuid
+from typing import Any
+
+from msghub.devtools.benchkit import latency_figures, machine, start_hub, wait_sent
+from msghub.devtools.mmsc.simulator import MmscConfig
+from msghub.devtools.mmsc.thread import MmscThread
+from msghub.devtools.queries import BENCH_QUERIES
+from msghub.hub.db import connect
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection, get_connection, set_enabled
+from msghub.services.tx import SYSTEM
+
+BENCH_CONNECTION = "bench-mm7"
+ROWS_PER_INSERT = 50
+
+
+def _ensure_connection(url: str, mmsc_url: str, window: int) -> None:
+    settings = {"url": mmsc_url, "window": window, "vasp_id": "bench"}
+    with connect(url) as conn:
+        call(conn, ensure_connection, SYSTEM, BENCH_CONNECTION, "mm7", settings)
+        conn.commit()
+
+
+def _disable_connection(url: str) -> None:
+    # the simulator is gone after the run: a later hub should not post to it
+    with connect(url) as conn:
+        call(conn, set_enabled, SYSTEM, call(conn, get_connection, BENCH_CONNECTION), False)
+        conn.commit()
+
+
+def _insert(url: str, tag: str, messages: int, picture: str, commits: dict[int, float]) -> None:
+    with connect(url, autocommit=True) as conn:
+        for start in range(0, messages, ROWS_PER_INSERT):
+            chunk = range(start, min(messages, start + ROWS_PER_INSERT))
+            conn.execute(BENCH_QUERIES["insert_mms"], {
+                "recipients": [f"+1555{i % 10_000_000:07d}" for i in chunk], "picture": picture,
+                "connection": BENCH_CONNECTION, "correlation_ids": [f"{tag}-{i}" for i in chunk],
+            })  # fmt: skip
+            committed = time.time()
+            for i in chunk:
+                commits[i] = committed
+
+
+def bench_mms(db_url: str, messages: int, size: int, window: int) -> dict[str, Any]:
+    """Runs the benchmark (see the module docstring) and returns its figures."""
+    picture = base64.b64encode(b"\xff\xd8\xff\xe0" + random.randbytes(max(0, size - 4))).decode()
+    tag = f"bench-mm7-{uuid.uuid4().hex[:8]}"
+    commits: dict[int, float] = {}
+    with MmscThread(MmscConfig()) as mmsc:
+        _ensure_connection(db_url, mmsc.url, window)
+        try:
+            hub = start_hub(db_url, BENCH_CONNECTION)
+            try:
+                wall0 = time.time()
+                _insert(db_url, tag, messages, picture, commits)
+                sent = wait_sent(db_url, tag, messages)
+            finally:
+                hub.terminate()
+                hub.wait(timeout=30)
+        finally:
+            _disable_connection(db_url)
+        submits = mmsc.call(lambda sim: len(sim.submits))
+        content_bytes = mmsc.call(lambda sim: sum(len(p.data) for s in sim.submits for p in s.parts))
+    latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
+    last_sent = max(sent.values()) if sent else wall0
+    elapsed = last_sent - wall0
+    return {
+        "benchmark": "mms",
+        "messages": messages,
+        "sent": len(sent),
+        "submits_received": submits,
+        "picture_bytes": size,
+        "window": window,
+        "throughput_per_s": round(len(sent) / elapsed, 1) if elapsed > 0 else 0.0,
+        "content_bytes_per_s": round(content_bytes / elapsed) if elapsed > 0 else 0,
+        **latency_figures(latencies),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
+    }

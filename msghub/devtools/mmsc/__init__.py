@@ -1,0 +1,1 @@
+"""The MMSC simulator (`msghub simulate mmsc`): MM7 towards the hub."""

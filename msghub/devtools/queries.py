@@ -1,0 +1,8 @@
+"""Named SQL of the development tools (see msghub.hub.queries for the
+convention): bench_queries.sql, the benchmarks' own statements."""
+
+from __future__ import annotations
+
+from msghub.hub.queries import Queries
+
+BENCH_QUERIES = Queries.beside(__file__, "bench_queries.sql")
