@@ -82,6 +82,12 @@ class DeliveryReport:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str
+
+
 class SendFailure(HubError):
     """Base of the failures send() raises; code is machine-readable."""
 
