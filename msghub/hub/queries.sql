@@ -25,6 +25,9 @@ SELECT hub.receive_message_v1(%(connection_id)s, %(channel)s, %(sender)s, %(reci
 -- name: set_connection_state
 SELECT hub.set_connection_state_v1(%(connection_id)s, %(state)s, %(error)s, %(node)s)
 
+-- name: set_connection_meta
+SELECT hub.set_connection_meta_v1(%(connection_id)s, %(meta)s)
+
 -- name: list_connections
 SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, state, state_since,
        last_error, last_error_at, node, updated_at
