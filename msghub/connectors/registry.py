@@ -5,11 +5,13 @@ from __future__ import annotations
 from msghub.connectors.base import Connector
 from msghub.connectors.emi.connector import EmiConnector
 from msghub.connectors.loopback import LoopbackConnector
+from msghub.connectors.modem.connector import ModemConnector
 from msghub.errors import ConfigError
 
 KINDS: dict[str, type[Connector]] = {
     LoopbackConnector.kind: LoopbackConnector,
     EmiConnector.kind: EmiConnector,
+    ModemConnector.kind: ModemConnector,
 }
 
 
