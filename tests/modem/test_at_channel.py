@@ -98,7 +98,8 @@ def test_two_line_urcs_carry_their_pdu() -> None:
         urcs: list[Urc] = []
         channel = await channel_for(peer, urcs)
         try:
-            peer.send(b'\r\n+CMT: ,24\r\n07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07\r\n')
+            peer.send(b"\r\n+CMT: ,24\r\n07911326040000F0040B911346610089F60000"
+                      b"208062917314080CC8F71D14969741F977FD07\r\n")
             peer.send(b"\r\n+CDS: 25\r\n0006A30B911346610089F6\r\n")
             await channel.command("AT", timeout_s=WAIT_S)
             assert [(u.line, u.pdu is not None) for u in urcs] == [("+CMT: ,24", True), ("+CDS: 25", True)]

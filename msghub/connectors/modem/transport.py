@@ -133,7 +133,12 @@ class SerialTransport:
 
     async def _wait(self, add: Any, remove: Any) -> None:
         ready: asyncio.Future[None] = self._loop.create_future()
-        add(self._fd, lambda: ready.done() or ready.set_result(None))
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        add(self._fd, wake)
         try:
             await ready
         finally:
