@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     smsc_arguments(smsc)
     smsc.set_defaults(handler=cmd_simulate_smsc)
+    from msghub.devtools.modem.cli import add_parsers as add_modem_sim_parsers
+
+    add_modem_sim_parsers(simulate)
 
     codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
     sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)
