@@ -1,0 +1,559 @@
+"""ModemSimulator: the simulated device on a pseudo-terminal (and optionally
+a TCP port, as a serial server would offer it), run by one background
+thread; every public method is thread-safe and returns at once."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import heapq
+import itertools
+import logging
+import math
+import os
+import select
+import selectors
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from msghub.devtools.modem import sms as pdus
+from msghub.devtools.modem.commands import check_sim, general_handlers, registration_changed
+from msghub.devtools.modem.commands import signal_changed as _signal_changed
+from msghub.devtools.modem.device import DeviceState, Network, SentSms, Settings
+from msghub.devtools.modem.engine import Engine
+from msghub.devtools.modem.profiles import get_profile
+from msghub.devtools.modem.smscmds import deliver, sms_handlers
+from msghub.devtools.modem.storage import STAT_TEXT, Storage
+from msghub.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 4096
+MAX_OUTPUT = 1 << 20  # bytes held for a client that does not read; older output is dropped
+RECONNECT_POLL_S = 0.05  # how often a closed pty is checked for a client opening it again
+JOIN_TIMEOUT_S = 10.0
+FAULTS = ("no_answer", "garbage", "unplug", "cms_error", "slow", "reboot")
+
+
+class ModemSimulator:
+    """A GSM modem on a pseudo-terminal. See msghub.devtools.modem for the API."""
+
+    def __init__(
+        self,
+        profile: str = "generic",
+        *,
+        pin: str | None = None,
+        puk: str = "12345678",
+        sim_present: bool = True,
+        imei: str | None = None,
+        imsi: str | None = None,
+        smsc: str = "+447785016005",
+        own_number: str | None = None,
+        tcp_port: int | None = None,
+        host: str = "127.0.0.1",
+        link: str | os.PathLike[str] | None = None,
+        report_delay_s: float = 1.0,
+        report_status_for: dict[str, int] | None = None,
+        cms_error_for: dict[str, int] | None = None,
+        send_delay_s: float = 0.0,
+        cnma_timeout_s: float = 10.0,
+        signal: int = 20,
+        registered: bool = True,
+        capacity: dict[str, int] | None = None,
+        control_port: int | None = None,
+    ) -> None:
+        base = get_profile(profile)
+        if imei or imsi:
+            from dataclasses import replace
+            base = replace(base, imei=imei or base.imei, imsi=imsi or base.imsi)
+        self.profile = base
+        storage = Storage(capacity or base.capacity, base.first_index)
+        network = Network(report_delay_s=report_delay_s, report_status_for=dict(report_status_for or {}),
+                          cms_error_for=dict(cms_error_for or {}), send_delay_s=send_delay_s,
+                          cnma_timeout_s=cnma_timeout_s)
+        self.state = DeviceState(profile=base, settings=Settings(), storage=storage, pin=pin, puk=puk,
+                                 sim_present=sim_present, smsc=smsc, own_number=own_number,
+                                 network_config=network, pin_state="SIM PIN" if pin else "READY",
+                                 network=registered, rssi=signal)
+        self.host = host
+        self._tcp_port_wanted = tcp_port
+        self._control_port_wanted = control_port
+        self.link = Path(link) if link is not None else None
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._engine = Engine(self.state, self._emit, self._schedule, time.monotonic,
+                              {**general_handlers(), **sms_handlers()}, precheck=check_sim)
+        self._sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._master: int | None = None
+        self._pty_path: str | None = None
+        self._pty_open = False  # a client has the slave side open
+        self._pty_out = bytearray()
+        self._fresh = True  # powered up and no client seen yet: boot lines pending
+        self._listener: socket.socket | None = None
+        self._clients: dict[socket.socket, bytearray] = {}
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._ref = 0
+        self._control: Any = None
+
+    # -- life cycle ------------------------------------------------------------
+
+    def start(self) -> str:
+        """Opens the pty (and TCP port), starts the thread; the path to open."""
+        if self._thread is not None:
+            raise ConfigError("the modem simulator is already running")
+        self._open_pty()
+        if self._tcp_port_wanted is not None:
+            listener = socket.create_server((self.host, self._tcp_port_wanted))
+            listener.setblocking(False)
+            self._listener = listener
+        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        if self._listener is not None:
+            self._sel.register(self._listener, selectors.EVENT_READ, "listen")
+        self._thread = threading.Thread(target=self._run, name=f"modem-sim-{self.profile.name}", daemon=True)
+        self._thread.start()
+        if self._control_port_wanted is not None:
+            from msghub.devtools.modem.control import ControlServer
+            self._control = ControlServer(self, self.host, self._control_port_wanted)
+            self._control.start()
+        return self.path
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
+        with self._lock:
+            self._stopping = True
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(JOIN_TIMEOUT_S)
+            self._thread = None
+        with self._lock:
+            self._close_pty()
+            for client in list(self._clients):
+                self._drop_client(client)
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+        self._sel.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __enter__(self) -> ModemSimulator:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def path(self) -> str:
+        """What a client opens: the link if one was asked for, else the pty."""
+        if self.link is not None:
+            return str(self.link)
+        with self._lock:
+            if self._pty_path is None:
+                raise ConfigError("the modem simulator is unplugged or not started")
+            return self._pty_path
+
+    @property
+    def pty_path(self) -> str | None:
+        """The current pseudo-terminal (a new one after each re-plug)."""
+        with self._lock:
+            return self._pty_path
+
+    @property
+    def tcp_port(self) -> int | None:
+        listener = self._listener
+        return None if listener is None else int(listener.getsockname()[1])
+
+    @property
+    def control_port(self) -> int | None:
+        return None if self._control is None else int(self._control.port)
+
+    # -- what the client did -----------------------------------------------------
+
+    @property
+    def sent(self) -> list[SentSms]:
+        """Every accepted AT+CMGS/+CMSS, oldest first (PDUs decoded by the codec)."""
+        with self._lock:
+            return list(self.state.sent)
+
+    @property
+    def refused(self) -> list[SentSms]:
+        with self._lock:
+            return list(self.state.refused)
+
+    @property
+    def commands(self) -> list[str]:
+        """Every command line received ("AT+CMGF=0"), oldest first."""
+        with self._lock:
+            return list(self.state.commands)
+
+    @property
+    def reports(self) -> list[str]:
+        """Status-report PDUs the network produced, oldest first."""
+        with self._lock:
+            return list(self.state.reports)
+
+    @property
+    def settings(self) -> Settings:
+        with self._lock:
+            from dataclasses import replace
+            return replace(self.state.settings)
+
+    @property
+    def connected(self) -> bool:
+        """A client has the pty open or a TCP connection."""
+        with self._lock:
+            return self._pty_open or bool(self._clients)
+
+    def storage(self, memory: str = "SM") -> dict[int, dict[str, Any]]:
+        with self._lock:
+            mem = self.state.storage.get(memory)
+            if mem is None:
+                raise ConfigError(f"no memory {memory!r} on this device")
+            return {i: {"stat": STAT_TEXT[s.stat], "pdu": s.pdu, "kind": s.kind, "length": s.tpdu_len}
+                    for i, s in sorted(mem.slots.items())}
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+        """Waits (bounded) until predicate() holds; it runs under the lock."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.5))
+            return True
+
+    def wait_sent(self, count: int = 1, timeout_s: float = 10.0) -> list[SentSms]:
+        if not self.wait_for(lambda: len(self.state.sent) >= count, timeout_s):
+            raise TimeoutError(f"{len(self.state.sent)} of {count} messages sent within {timeout_s} s")
+        return self.sent
+
+    def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        return self.wait_for(lambda: self._pty_open or bool(self._clients), timeout_s)
+
+    # -- what the network does ---------------------------------------------------
+
+    def inject_sms(self, sender: str, text: str, *, scts: datetime | None = None,
+                   message_class: int | None = None, encoding: str | None = None,
+                   pid: int = 0) -> list[int | None]:
+        """An inbound SMS (split into parts if long). Each part is stored and
+        indicated (+CMTI), or shown directly (+CMT), as the client's +CNMI
+        asks. Returns each part's storage index (None: shown directly)."""
+        when = (scts or datetime.now(UTC)).replace(microsecond=0)
+        with self._changed:
+            self._ref = (self._ref + 1) % 256
+            parts = pdus.deliver_pdus(sender, text, scts=when, smsc=self.state.smsc, ref=self._ref,
+                                      message_class=message_class, encoding=encoding, pid=pid)
+            result = [deliver(self._engine, part, message_class) for part in parts]
+            self._changed.notify_all()
+        self._wake()
+        return result
+
+    def inject_pdu(self, pdu: str, *, message_class: int | None = None) -> int | None:
+        """A ready-made SMS-DELIVER (hex with the SMSC field), e.g. a capture."""
+        text = "".join(pdu.split()).upper()
+        part = pdus.Pdu(text, len(text) // 2 - pdus.smsc_octets(text), "deliver")
+        with self._changed:
+            result = deliver(self._engine, part, message_class)
+            self._changed.notify_all()
+        self._wake()
+        return result
+
+    def set_signal(self, rssi: int, ber: int = 99) -> None:
+        """+CSQ from now on (0..31, 99 unknown); vendor URCs (^RSSI) follow."""
+        with self._lock:
+            self.state.rssi, self.state.ber = rssi, ber
+            _signal_changed(self._engine)
+        self._wake()
+
+    def set_registered(self, registered: bool = True, *, roaming: bool = False) -> None:
+        """Network registration (+CREG stat 1/5, or 2 searching); URCs follow."""
+        with self._lock:
+            self.state.network, self.state.roaming = registered, roaming
+            registration_changed(self._engine)
+        self._wake()
+
+    def set_cms_error(self, prefix: str, code: int | None) -> None:
+        """AT+CMGS to numbers starting with prefix answers +CMS ERROR: code (None: clear)."""
+        with self._lock:
+            table = self.state.network_config.cms_error_for
+            if code is None:
+                table.pop(prefix, None)
+            else:
+                table[prefix] = code
+
+    def set_report_status(self, prefix: str, status: int | None) -> None:
+        """Status reports for numbers starting with prefix carry TP-ST status."""
+        with self._lock:
+            table = self.state.network_config.report_status_for
+            if status is None:
+                table.pop(prefix, None)
+            else:
+                table[prefix] = status
+
+    def fault(self, kind: str, *, duration_s: float | None = None, count: int | None = None,
+              code: int = 38, delay_s: float = 5.0) -> None:
+        """Puts the device in a fault (see the package docs for each kind)."""
+        if kind not in FAULTS:
+            raise ConfigError(f"unknown fault {kind!r}; known: {', '.join(FAULTS)}")
+        now = time.monotonic()
+        with self._lock:
+            faults = self.state.faults
+            if kind == "no_answer":
+                if count is not None:
+                    faults.mute_count = count
+                else:
+                    faults.mute_until = math.inf if duration_s is None else now + duration_s
+            elif kind == "garbage":
+                if duration_s is not None:
+                    faults.garbage_until = now + duration_s
+                else:
+                    faults.garbage_count = count or 1
+            elif kind == "cms_error":
+                faults.cms_next += [code] * (count or 1)
+            elif kind == "slow":
+                faults.answer_delay_s = delay_s
+                if duration_s is not None:
+                    self._schedule(duration_s, self._end_slow)
+            elif kind == "reboot":
+                self._engine.power_on()
+            elif kind == "unplug":
+                self._unplug()
+                if duration_s is not None:
+                    self._schedule(duration_s, self._replug_locked)
+        self._wake()
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            faults = self.state.faults
+            faults.mute_until = faults.garbage_until = 0.0
+            faults.mute_count = faults.garbage_count = 0
+            faults.answer_delay_s = 0.0
+            faults.cms_next.clear()
+        self._wake()
+
+    def replug(self) -> str:
+        """Back after an unplug: a new pty (the link follows), power-up state."""
+        with self._lock:
+            self._replug_locked()
+        self._wake()
+        return self.path
+
+    # -- internals: device side --------------------------------------------------
+
+    def _end_slow(self) -> None:
+        self.state.faults.answer_delay_s = 0.0
+
+    def _emit(self, data: bytes) -> None:
+        """What the device says goes to every connected client."""
+        if self._master is not None and self._pty_open:
+            self._pty_out += data
+            del self._pty_out[:-MAX_OUTPUT]
+        for out in self._clients.values():
+            out += data
+            del out[:-MAX_OUTPUT]
+        self._wake()
+
+    def _schedule(self, delay_s: float, fn: Callable[[], None]) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + max(0.0, delay_s), next(self._seq), fn))
+        self._wake()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")
+
+    def _open_pty(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)  # no echo or line editing in the kernel: the device does that
+        self._pty_path = os.ttyname(slave)
+        os.close(slave)  # the client opens it; until then reads say EIO
+        os.set_blocking(master, False)
+        self._master = master
+        self._pty_open = False
+        self._pty_out.clear()
+        if self.link is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.link.unlink()
+            self.link.symlink_to(self._pty_path)
+
+    def _close_pty(self) -> None:
+        if self._master is None:
+            return
+        if self._pty_open:
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(self._master)
+        with contextlib.suppress(OSError):
+            os.close(self._master)
+        self._master = None
+        self._pty_open = False
+        self._pty_path = None
+        if self.link is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.link.unlink()
+
+    def _unplug(self) -> None:
+        self._close_pty()
+        for client in list(self._clients):
+            self._drop_client(client)
+        self._engine.reset_line()
+
+    def _replug_locked(self) -> None:
+        if self._master is not None or self._stopping:
+            return
+        self._open_pty()
+        self._engine.power_on()
+        self._fresh = True
+
+    def _client_arrived(self) -> None:
+        if self._fresh:
+            self._fresh = False
+            for line in self.profile.boot_lines:
+                self._engine.urc(line)
+
+    def _client_left(self) -> None:
+        self._engine.reset_line()
+
+    def _drop_client(self, client: socket.socket) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(client)
+        self._clients.pop(client, None)
+        client.close()
+
+    # -- internals: the I/O thread ----------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._stopping:
+                        return
+                    timeout = self._next_timeout()
+                events = self._sel.select(timeout)
+                with self._changed:
+                    for key, _ in events:
+                        self._on_readable(key)
+                    self._run_timers()
+                    self._check_pty()
+                    self._flush()
+                    self._changed.notify_all()
+        except Exception:  # a simulator bug must show, not hang the tests silently
+            log.exception("modem simulator thread failed")
+            raise
+
+    def _next_timeout(self) -> float:
+        timeout = 1.0
+        if self._timers:
+            timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
+        if self._master is not None and not self._pty_open:
+            timeout = min(timeout, RECONNECT_POLL_S)
+        if self._pty_out or any(self._clients.values()):
+            timeout = min(timeout, 0.01)  # output waits for a client that reads slowly
+        return timeout
+
+    def _on_readable(self, key: selectors.SelectorKey) -> None:
+        if key.data == "wake":
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 4096)
+        elif key.data == "pty":
+            self._read_pty()
+        elif key.data == "listen":
+            assert self._listener is not None
+            with contextlib.suppress(BlockingIOError):
+                client, _ = self._listener.accept()
+                client.setblocking(False)
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._clients[client] = bytearray()
+                self._sel.register(client, selectors.EVENT_READ, "tcp")
+                self._client_arrived()
+        elif key.data == "tcp":
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            try:
+                data = sock.recv(READ_CHUNK)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._drop_client(sock)
+                self._client_left()
+                return
+            self._engine.feed(data)
+
+    def _read_pty(self) -> None:
+        if self._master is None:
+            return
+        try:
+            data = os.read(self._master, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EIO:
+                raise
+            data = b""
+        if not data:  # the client closed the slave side
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(self._master)
+            self._pty_open = False
+            self._pty_out.clear()
+            self._client_left()
+            return
+        self._engine.feed(data)
+
+    def _check_pty(self) -> None:
+        if self._master is None or self._pty_open:
+            return
+        poller = select.poll()
+        poller.register(self._master, select.POLLIN)
+        hup = any(ev & select.POLLHUP for _, ev in poller.poll(0))
+        if not hup:
+            self._pty_open = True
+            self._sel.register(self._master, selectors.EVENT_READ, "pty")
+            self._client_arrived()
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, fn = heapq.heappop(self._timers)
+            try:
+                fn()
+            except Exception:
+                log.exception("modem simulator timer failed")
+
+    def _flush(self) -> None:
+        if self._master is not None and self._pty_open and self._pty_out:
+            try:
+                written = os.write(self._master, self._pty_out)
+                del self._pty_out[:written]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self._pty_out.clear()
+        for client, out in list(self._clients.items()):
+            if not out:
+                continue
+            try:
+                written = client.send(out)
+                del out[:written]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self._drop_client(client)
