@@ -183,12 +183,13 @@ def _read_pi(r: Reader) -> int:
 
 
 def _pi_fields(r: Reader, pi: int, first: int) -> Tail:
-    """The optional TP-PID, TP-DCS, TP-UDL/UD that TP-PI announces."""
+    """The optional TP-PID, TP-DCS, TP-UDL/UD that TP-PI announces. Without
+    a TP-DCS, alphabet stays None and user data is GSM 7-bit (9.2.3.27)."""
     pid = r.octet("protocol identifier") if pi & PI_PID else None
     alphabet: Alphabet | None = _dcs(r).alphabet if pi & PI_DCS else None
     if pi & PI_UDL:
         udh, text = decode_user_data(r, alphabet or "gsm7", bool(first & UDHI))
-        return pid, alphabet or "gsm7", udh, text
+        return pid, alphabet, udh, text
     return pid, alphabet, None, None
 
 
