@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
 DEFAULT_TIMEOUT_S = 10.0
+LENIENT_GRACE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class _Pending:
     done: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     prompted: bool = False
     written: bool = False
+    answered_at: float | None = None  # when the expected line came
 
 
 class AtChannel:
@@ -105,9 +107,11 @@ class AtChannel:
     # -- commands ------------------------------------------------------------
 
     async def command(self, command: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, expect: str | None = None,
-                      pdu: str | None = None) -> Answer:
+                      pdu: str | None = None, lenient: bool = False) -> Answer:
         """The answer to command; raises AtCommandError on an error result,
-        AtTimeout without a final result in time, LinkDown when the link is gone."""
+        AtTimeout without a final result in time, LinkDown when the link is gone.
+        lenient: the expected line is answer enough when no final result
+        follows it within LENIENT_GRACE_S (Wavecom's +CPIN? comes without OK)."""
         async with self._lock:
             if self.closed_reason is not None:
                 raise LinkDown(f"{self.name}: link is down ({self.closed_reason})")
@@ -117,7 +121,7 @@ class AtChannel:
                 await self.transport.write(command.encode("latin-1") + b"\r")
                 if pdu is None:
                     pending.written = True
-                final = await asyncio.wait_for(asyncio.shield(pending.done), timeout_s)
+                final = await self._final(pending, timeout_s, lenient)
             except TimeoutError:
                 await self._timed_out(pending, timeout_s)
                 raise AtTimeout(f"{self.name}: no answer to {command} within {timeout_s:g} s",
@@ -134,6 +138,24 @@ class AtChannel:
         if final.upper() == OK:
             return Answer(command, tuple(pending.lines), final)
         raise AtCommandError(command, final, reason_for(final))
+
+    async def _final(self, pending: _Pending, timeout_s: float, lenient: bool) -> str:
+        if not lenient:
+            return await asyncio.wait_for(asyncio.shield(pending.done), timeout_s)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError
+            seen = pending.answered_at
+            wait = remaining if seen is None else min(remaining, seen + LENIENT_GRACE_S - loop.time())
+            try:
+                return await asyncio.wait_for(asyncio.shield(pending.done), max(0.0, wait))
+            except TimeoutError:
+                if pending.answered_at is not None and loop.time() >= pending.answered_at + LENIENT_GRACE_S:
+                    log.debug("%s: %s answered without a final result", self.name, pending.command)
+                    return OK
 
     async def _timed_out(self, pending: _Pending, timeout_s: float) -> None:
         self._timeouts += 1
@@ -195,6 +217,8 @@ class AtChannel:
                 return  # a prompt sent with a line end
             if pending.expect and upper.startswith(pending.expect):
                 pending.lines.append(line)
+                if pending.answered_at is None:
+                    pending.answered_at = asyncio.get_running_loop().time()
                 return
         if is_urc(line):
             if is_two_line_urc(line):

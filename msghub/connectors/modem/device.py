@@ -136,10 +136,10 @@ class Device:
         return self.channel is not None and not self.channel.closed
 
     async def cmd(self, command: str, *, expect: str | None = None, timeout_s: float | None = None,
-                  pdu: str | None = None) -> Any:
+                  pdu: str | None = None, lenient: bool = False) -> Any:
         if self.channel is None:
             raise DeviceError(f"{self.name}: not open")
-        return await self.channel.command(command, expect=expect, pdu=pdu,
+        return await self.channel.command(command, expect=expect, pdu=pdu, lenient=lenient,
                                           timeout_s=timeout_s or self.options.command_timeout_s)
 
     async def _optional(self, command: str, **kw: Any) -> Any:
@@ -214,7 +214,7 @@ class Device:
 
     async def _sim(self) -> None:
         try:
-            answer = await self.cmd("AT+CPIN?", expect="+CPIN:")
+            answer = await self.cmd("AT+CPIN?", expect="+CPIN:", lenient=True)  # Wavecom: no OK
         except AtCommandError as exc:
             raise DeviceError(f"{self.name}: SIM not usable: {exc.reason.text}") from None
         state = (answer.first("+CPIN:") or "").strip().upper()
