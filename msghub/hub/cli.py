@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     from msghub.devtools.modem.cli import add_parsers as add_modem_sim_parsers
 
     add_modem_sim_parsers(simulate)
+    from msghub.connectors.modem.cli import add_parsers as add_modem_parsers
+
+    add_modem_parsers(sub)  # after bench: it adds `bench modem` too
 
     codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
     sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)
