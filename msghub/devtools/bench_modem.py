@@ -1,0 +1,117 @@
+"""`msghub bench modem --messages N --devices D`: outbox rows sent through D
+simulated modems (msghub.devtools.modem, pseudo-terminals served by threads
+of this process) by a real hub process over one pooled `modem` connection.
+
+Figures:
+- throughput_per_s: messages sent per second, first insert to last "sent";
+- p50_ms / p99_ms: each row's commit into hub.outbox to its "sent" status
+  (with a backlog this is mostly waiting in the queue);
+- hub_overhead_ms: the hub's own time per message on top of the device's:
+  under a backlog a device accepts one message after the other, so the gap
+  between two accepts of one device is the hub's time (claim, PDU encoding,
+  the AT+CMGS exchange over the pty, recording) plus the device's own answer
+  time (send_delay_ms); the median gap minus send_delay_ms is the overhead.
+  It includes the simulator's own parsing, so it is an upper bound.
+A real modem answers AT+CMGS in 2 to 10 s (6 to 30 SMS a minute); the hub's
+cost per message must stay under 5 ms. Figures are for this machine as it
+is: a busy machine gives slower ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import resource
+import statistics
+import time
+import uuid
+from typing import Any
+
+from msghub.hub.benchkit import insert_all, machine, percentile, start_hub, wait_sent
+from msghub.hub.connections import add_connection, edit_connection
+from msghub.hub.db import connect
+from msghub.hub.queries import QUERIES
+
+BENCH_CONNECTION = "bench-modem"
+INSERT_BATCH = 100
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _ensure_connection(url: str, ports: list[str]) -> None:
+    settings = {"port": ",".join(ports), "sweep": False, "status_interval_s": 3600}
+    with connect(url) as conn:
+        if conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone():
+            edit_connection(conn, BENCH_CONNECTION, settings, enabled=True)
+        else:
+            add_connection(conn, BENCH_CONNECTION, "modem", settings)
+        conn.commit()
+
+
+def _disable_connection(url: str) -> None:
+    # the simulated devices are gone after the run: a later hub should not open them
+    with connect(url) as conn:
+        edit_connection(conn, BENCH_CONNECTION, {}, enabled=False)
+        conn.commit()
+
+
+def _gaps_ms(accepted: list[float]) -> list[float]:
+    ordered = sorted(accepted)
+    return [(b - a) * 1000 for a, b in itertools.pairwise(ordered)]
+
+
+def bench_modem(db_url: str, messages: int, devices: int, send_delay_s: float = 0.0) -> dict[str, Any]:
+    from msghub.devtools.modem import ModemSimulator
+
+    tag = f"bench-modem-{uuid.uuid4().hex[:8]}"
+    commits: dict[int, float] = {}
+    sims = [ModemSimulator("generic", send_delay_s=send_delay_s, imei=f"35{i:013d}") for i in range(devices)]
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own_before = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        ports = [sim.start() for sim in sims]
+        _ensure_connection(db_url, ports)
+        try:
+            hub = start_hub(db_url, BENCH_CONNECTION)
+            try:
+                t0 = time.perf_counter()
+                wall0 = time.time()
+                insert_all(db_url, BENCH_CONNECTION, tag, messages, None, INSERT_BATCH, 1, t0, commits)
+                sent = wait_sent(db_url, tag, messages)
+            finally:
+                hub.terminate()
+                hub.wait(timeout=30)
+        finally:
+            _disable_connection(db_url)
+        per_device = [[s.at.timestamp() for s in sim.sent] for sim in sims]
+    finally:
+        for sim in sims:
+            sim.stop()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
+    last_sent = max(sent.values()) if sent else wall0
+    throughput = len(sent) / (last_sent - wall0) if sent and last_sent > wall0 else 0.0
+    # the first accepts of each device include the hub's start of work: skip a few
+    gaps = [g for accepted in per_device for g in _gaps_ms(accepted)[3:]]
+    cycle = statistics.median(gaps) if gaps else None
+    return {
+        "benchmark": "modem",
+        "messages": messages,
+        "devices": devices,
+        "sent": len(sent),
+        "per_device": [len(a) for a in per_device],
+        "send_delay_ms": round(send_delay_s * 1000, 1),
+        "throughput_per_s": round(throughput, 1),
+        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        "device_cycle_p50_ms": round(cycle, 2) if cycle is not None else None,
+        "hub_overhead_ms": round(cycle - send_delay_s * 1000, 2) if cycle is not None else None,
+        "hub_cpu_s": round(_cpu(children) - _cpu(children_before), 2),
+        "hub_cpu_ms_per_message": round((_cpu(children) - _cpu(children_before)) * 1000 / max(1, len(sent)), 2),
+        "bench_process_cpu_s": round(_cpu(own) - _cpu(own_before), 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
+    }
