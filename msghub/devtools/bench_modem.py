@@ -12,6 +12,9 @@ Figures:
   the AT+CMGS exchange over the pty, recording) plus the device's own answer
   time (send_delay_ms); the median gap minus send_delay_ms is the overhead.
   It includes the simulator's own parsing, so it is an upper bound.
+- connector_only_ms_per_message: the same exchange without the database:
+  the connector's send() against one simulated device, one after the other
+  (encoding, AT+CMGS over the pty, the simulator's answer).
 A real modem answers AT+CMGS in 2 to 10 s (6 to 30 SMS a minute); the hub's
 cost per message must stay under 5 ms. Figures are for this machine as it
 is: a busy machine gives slower ones.
@@ -19,6 +22,7 @@ is: a busy machine gives slower ones.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import resource
@@ -62,6 +66,38 @@ def _gaps_ms(accepted: list[float]) -> list[float]:
     return [(b - a) * 1000 for a, b in itertools.pairwise(ordered)]
 
 
+async def _connector_only(messages: int) -> float:
+    """Milliseconds per message of the connector alone (no database): send()
+    after send() against one simulated device that answers at once."""
+    from msghub.connectors.base import OutboundMessage
+    from msghub.connectors.modem.connector import ModemConnector
+    from msghub.connectors.settings import validate_config
+    from msghub.devtools.modem import ModemSimulator
+
+    class NoHub:
+        async def deliver(self, message: Any) -> int:
+            return 0
+
+        async def report_delivery(self, report: Any) -> int | None:
+            return None
+
+        async def set_state(self, state: str, error: str | None = None) -> None:
+            return None
+
+    with ModemSimulator("generic") as sim:
+        config = validate_config(ModemConnector.settings, {"port": sim.path, "sweep": False})
+        connector = ModemConnector(BENCH_CONNECTION, config, NoHub())
+        await connector.open()
+        try:
+            start = time.perf_counter()
+            for i in range(messages):
+                await connector.send(OutboundMessage(id=i, attempt=1, channel="sms", recipient=f"+1555{i:07d}",
+                                                     sender=None, subject=None, text=f"bench message {i}"))
+            return (time.perf_counter() - start) * 1000 / max(1, messages)
+        finally:
+            await connector.close()
+
+
 def bench_modem(db_url: str, messages: int, devices: int, send_delay_s: float = 0.0) -> dict[str, Any]:
     from msghub.devtools.modem import ModemSimulator
 
@@ -91,6 +127,7 @@ def bench_modem(db_url: str, messages: int, devices: int, send_delay_s: float = 
             sim.stop()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
+    connector_ms = asyncio.run(_connector_only(min(messages, 500)))
     latencies = [(sent[f"{tag}-{i}"] - commits[i]) * 1000 for i in range(messages) if f"{tag}-{i}" in sent]
     last_sent = max(sent.values()) if sent else wall0
     throughput = len(sent) / (last_sent - wall0) if sent and last_sent > wall0 else 0.0
@@ -109,6 +146,7 @@ def bench_modem(db_url: str, messages: int, devices: int, send_delay_s: float = 
         "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
         "device_cycle_p50_ms": round(cycle, 2) if cycle is not None else None,
         "hub_overhead_ms": round(cycle - send_delay_s * 1000, 2) if cycle is not None else None,
+        "connector_only_ms_per_message": round(connector_ms, 2),
         "hub_cpu_s": round(_cpu(children) - _cpu(children_before), 2),
         "hub_cpu_ms_per_message": round((_cpu(children) - _cpu(children_before)) * 1000 / max(1, len(sent)), 2),
         "bench_process_cpu_s": round(_cpu(own) - _cpu(own_before), 2),

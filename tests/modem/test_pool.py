@@ -61,7 +61,7 @@ def test_messages_spread_over_devices_and_a_dead_one_leaves_its_work_to_the_othe
         conn = connector(",".join(m.path for m in modems), hub)
         try:
             await conn.open()
-            assert conn.window == 2
+            assert conn.window == 4
             results = await asyncio.gather(*(conn.send(sms(f"m{i}", id=i)) for i in range(6)))
             assert all(r.operator_ref for r in results)
             assert len(modems[0].sent) >= 1 and len(modems[1].sent) >= 1

@@ -54,6 +54,7 @@ REVIVE_FIRST_S = 1.0
 REVIVE_MAX_S = 60.0
 EXPIRE_EVERY_S = 5.0
 UNKNOWN_SIGNAL = "unknown"
+WAITING_PER_DEVICE = 2
 
 
 class _TryElsewhere(Exception):
@@ -85,7 +86,10 @@ class ModemConnector(Connector):
         self.slots = [Slot(key=port, port=port, prefixes=routes.get(port, ()), per_minute=int(full["per_minute"]),
                            per_day=int(full["per_day"])) for port in ports_of(full["port"])]
         self.pool = Pool(self.slots)
-        self.window = len(self.slots)
+        # One message waits, already claimed, behind each one being sent:
+        # a device that answers takes the next at once instead of waiting for
+        # the worker's next claim (a lease of 60 s covers the wait easily).
+        self.window = WAITING_PER_DEVICE * len(self.slots)
         self.devices: dict[str, Device] = {}
         self.inbound = Inbound(name, hub, full["own_number"], float(full["reassembly_timeout_s"]))
         validity = int(full["validity_min"])
