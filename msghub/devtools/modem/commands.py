@@ -200,8 +200,10 @@ def cfun(e: Engine, cmd: Command) -> Reply:
         return ["+CFUN: (0,1,4),(0,1)"]
     if cmd.kind == Kind.READ:
         return [f"+CFUN: {e.state.cfun}"]
-    e.state.cfun = int_arg(e, cmd, 0, None, (0, 1, 4))
-    e.schedule(0.0, lambda: registration_changed(e))
+    value = int_arg(e, cmd, 0, None, (0, 1, 4))
+    if value != e.state.cfun:  # the radio goes on or off: registration follows
+        e.state.cfun = value
+        e.schedule(0.0, lambda: registration_changed(e))
     return []
 
 
@@ -376,6 +378,8 @@ def general_handlers() -> dict[str, Handler]:
         "+CLAC": clac,
         "+GCAP": gcap,
         "+CLCK": clck,
+        "+CLIP": accept, "+CUSD": accept, "+CRC": accept, "+CVHU": accept, "+CLCC": accept,
+        "+CSSN": accept, "+CMER": accept, "+CLIR": accept, "+COLP": accept,
         "^CURC": curc,
         "^SYSINFO": sysinfo,
         "+ZPAS": zpas,

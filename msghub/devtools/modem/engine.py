@@ -234,14 +234,15 @@ class Engine:
     def _format(self, info: list[list[str]], final: str) -> bytes:
         settings = self.state.settings
         out: list[str] = []
-        for lines in info:
-            body = "\r\n".join(lines)
-            out.append(f"\r\n{body}\r\n" if settings.verbose else f"{body}\r\n")
         self._answers += 1
         every = self.state.profile.interleave_every
         vendor = self.state.profile.interleave_line(self.state.rssi)
         if every and vendor and settings.curc and self._answers % every == 0:
+            # Between the command (its echo) and its answer, as Huawei's ^RSSI comes.
             out.append(f"\r\n{vendor}\r\n")
+        for lines in info:
+            body = "\r\n".join(lines)
+            out.append(f"\r\n{body}\r\n" if settings.verbose else f"{body}\r\n")
         if not settings.quiet:
             if settings.verbose:
                 out.append(f"\r\n{final}\r\n")

@@ -89,10 +89,9 @@ ZTE = Profile(
     imei="356000000000002",
     unsupported=frozenset({"+WIND", "^CURC", "^SYSINFO"}),
     boot_lines=("+ZUSIMR:2",),
-    interleave_every=7,
-    rssi_line="+ZRSSI: {rssi},{ber}",
+    # +ZRSSI is a query on these devices, not an unsolicited code.
     registered_line='+ZDONR: "msghub sim",001,01,"CS_PS","ROAM_OFF"',
-    extra_commands=frozenset({"+ZOPRT", "+ZSNT", "+ZPAS", "+ZCDRUN"}),
+    extra_commands=frozenset({"+ZOPRT", "+ZSNT", "+ZCDRUN"}),
 )
 
 WAVECOM = Profile(
