@@ -67,7 +67,10 @@ class Udh:
     def concatenated(cls, ref: int, total: int, seq: int, *, ref16: bool = False) -> Udh:
         from msghub.sms.udh import concat_udh
 
-        return cls.from_bytes(concat_udh(ref, total, seq, ref16=ref16))
+        try:
+            return cls.from_bytes(concat_udh(ref, total, seq, ref16=ref16))
+        except SmsEncodingError as exc:
+            raise PduError(str(exc)) from None
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Udh:
