@@ -10,3 +10,7 @@ RETURNS void
 LANGUAGE sql AS $$
     UPDATE hub.connections SET meta = coalesce(p_meta, '{}') WHERE id = p_connection_id;
 $$;
+
+INSERT INTO hub.settings (key, value, description) VALUES
+    ('modem_autodetect', '0', '1: the connectors role probes new serial ports and adds the modems it finds as connections'),
+    ('modem_scan_globs', '', 'serial ports to watch besides /dev/ttyUSB*, /dev/ttyACM* and /dev/serial/by-id/* (comma-separated globs)');

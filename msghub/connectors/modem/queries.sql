@@ -6,3 +6,6 @@ SELECT name, config, meta FROM hub.connections WHERE kind = 'modem' ORDER BY nam
 
 -- name: modem_autodetect_setting
 SELECT value FROM hub.settings WHERE key = 'modem_autodetect'
+
+-- name: modem_scan_globs_setting
+SELECT value FROM hub.settings WHERE key = 'modem_scan_globs'
