@@ -31,7 +31,7 @@ def _settings(url: str) -> tuple[bool, tuple[str, ...], set[str], set[str]]:
 
     with connect(url) as conn:
         row = conn.execute(QUERIES["modem_autodetect_setting"]).fetchone()
-        enabled = bool(row) and str(row["value"]).strip().lower() in ("1", "true", "yes", "on")
+        enabled = row is not None and str(row["value"]).strip().lower() in ("1", "true", "yes", "on")
         globs_row = conn.execute(QUERIES["modem_scan_globs_setting"]).fetchone()
         text = str(globs_row["value"]) if globs_row else ""
         globs = tuple(g.strip() for g in text.split(",") if g.strip())
