@@ -38,8 +38,17 @@ def int_arg(e: Engine, cmd: Command, index: int, default: int | None = None,
     return number
 
 
+# Vendor commands the simulator answers only in the profile that lists them
+# in extra_commands (elsewhere they are unknown, as on real devices).
+VENDOR_COMMANDS = frozenset({"^CURC", "^SYSINFO", "+ZPAS", "+WIND"})
+
+
 def check_sim(e: Engine, cmd: Command) -> None:
+    """Before every command: vendor commands of other dialects are unknown;
+    SIM commands need a SIM that is ready."""
     s = e.state
+    if cmd.name in VENDOR_COMMANDS and cmd.name not in s.profile.extra_commands:
+        raise e.unsupported()
     if cmd.name not in SIM_COMMANDS or cmd.kind == Kind.TEST or s.sim_ready:
         return
     sms = cmd.name in SMS_COMMANDS

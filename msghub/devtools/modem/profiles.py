@@ -72,13 +72,13 @@ HUAWEI = Profile(
     revision="11.126.13.00.00",
     imei="353000000000004",
     unsupported_word="COMMAND NOT SUPPORT",
-    unsupported=frozenset({"+WIND", "+ZPAS", "+ZSNT", "+ZOPRT"}),
+    unsupported=frozenset({"+ZSNT", "+ZOPRT"}),
     first_index=0,
     boot_lines=("^BOOT:20952796,0,0,0,72",),
     interleave_every=5,
     rssi_line="^RSSI:{rssi}",
     registered_line="^SRVST:2",
-    extra_commands=frozenset({"^CURC", "^PORTSEL", "^U2DIAG", "^SYSCFG"}),
+    extra_commands=frozenset({"^CURC", "^SYSINFO", "^PORTSEL", "^U2DIAG", "^SYSCFG"}),
 )
 
 ZTE = Profile(
@@ -87,11 +87,10 @@ ZTE = Profile(
     model="K3565-Z",
     revision="BD_P673A2V1.0.0B09",
     imei="356000000000002",
-    unsupported=frozenset({"+WIND", "^CURC", "^SYSINFO"}),
     boot_lines=("+ZUSIMR:2",),
     # +ZRSSI is a query on these devices, not an unsolicited code.
     registered_line='+ZDONR: "msghub sim",001,01,"CS_PS","ROAM_OFF"',
-    extra_commands=frozenset({"+ZOPRT", "+ZSNT", "+ZCDRUN"}),
+    extra_commands=frozenset({"+ZPAS", "+ZOPRT", "+ZSNT", "+ZCDRUN"}),
 )
 
 WAVECOM = Profile(
@@ -100,7 +99,7 @@ WAVECOM = Profile(
     model=" MULTIBAND  900E  1800",
     revision="641b09gg.Q2403A 1320676 061804 14:38",
     imei="351000000000008",
-    unsupported=frozenset({"+CLAC", "+ZPAS", "^CURC", "^SYSINFO"}),
+    unsupported=frozenset({"+CLAC"}),
     cpin_ok=False,
     memories=(("SM", "BM", "SR"), ("SM",), ("SM",)),
     cpms_max_args=2,

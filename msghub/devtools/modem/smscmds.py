@@ -48,7 +48,7 @@ def cmgf(e: Engine, cmd: Command) -> Reply:
         return ["+CMGF: (0,1)"]
     if cmd.kind == Kind.READ:
         return [f"+CMGF: {e.state.settings.cmgf}"]
-    e.state.settings.cmgf = int_arg(e, cmd, 0, 0, (0, 1))
+    e.state.settings.cmgf = int_arg(e, cmd, 0, 0, (0, 1), sms=True)
     return []
 
 
