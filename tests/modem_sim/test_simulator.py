@@ -49,6 +49,7 @@ def test_inbound_sms_reaches_the_client_as_cmti_and_reads_back(sim: ModemSimulat
         assert c.read_until(b"\r\n", 10) == b"\r\n"
         assert c.read_until(b"\r\n") == b'+CMTI: "SM",1\r\n'
         header, pdu, ok = c.command("AT+CMGR=1")
+        assert header.startswith("+CMGR: 0,,") and ok == "OK"
         msg = decode(pdu, direction="sc_to_ms")
         assert isinstance(msg, SmsDeliver) and msg.user_data == "hello"
         assert sim.storage("SM")[1]["stat"] == "REC READ"
