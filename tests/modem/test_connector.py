@@ -244,6 +244,7 @@ def test_probe_says_what_the_device_is() -> None:
         try:
             result = await ModemConnector.probe({"port": modem.path, "command_timeout_s": 5.0})
             assert result.ok and "huawei E1752" in result.detail and "Test Net" in result.detail
+            assert not any(c.startswith(("AT+CMGF=0", "AT+CNMI", "ATZ")) for c in modem.peer.received)
             missing = await ModemConnector.probe({"port": "/dev/nonexistent-modem"})
             assert not missing.ok and "cannot open" in missing.detail
         finally:

@@ -373,23 +373,27 @@ class ModemConnector(Connector):
 
     @classmethod
     async def probe(cls, config: dict[str, Any]) -> ProbeResult:
+        """Read-only: each port is opened, asked who it is (scan.identify) and
+        closed; nothing is changed on the device and no PIN is entered."""
+        from msghub.connectors.modem.scan import identify
+
         full = {s.name: s.default for s in SETTINGS} | config
+        ports = ports_of(str(full["port"]))
+        results = await asyncio.gather(*(identify(port, port, int(full["baud"])) for port in ports))
         details: list[str] = []
         ok = True
-        for port in ports_of(full["port"]):
-            device = Device(options_for(full | {"reset": False}, port), lambda _urc: None,
-                            on_lost=lambda _reason: None, name=port)
-            try:
-                await device.open()
-            except (AtError, DeviceError, OSError) as exc:
+        for found in results:
+            if found.busy:
                 ok = False
-                details.append(str(exc))
-                continue
-            try:
-                info = device.info
-                details.append(f"{port}: {info.manufacturer} {info.model}, IMEI {info.imei or '?'}, "
-                               f"operator {info.operator or 'none'}, {info.registration}, signal "
-                               f"{describe_signal(info.signal, info.signal_dbm)}")
-            finally:
-                await device.close()
+                details.append(f"{found.port} is in use (a running connection holds it; its state is on the "
+                               "connections page)")
+            elif not found.answers:
+                ok = False
+                details.append(f"{found.port}: {found.error or 'no answer'}")
+            else:
+                usable = found.sms and found.sim in ("READY", "SIM PIN")
+                ok = ok and usable
+                details.append(f"{found.port}: {found.manufacturer} {found.model}, IMEI {found.imei or '?'}, "
+                               f"SIM {found.sim or '?'}, operator {found.operator or 'none'}"
+                               + ("" if found.sms else ", no SMS commands"))
         return ProbeResult(ok, "; ".join(details))
