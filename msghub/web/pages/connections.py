@@ -317,6 +317,13 @@ async def probe(kind: str, config: dict[str, Any], timeout_s: float = TEST_TIMEO
         )
     if kind == "loopback":
         return True, "loopback has no link to test: it sends every message back to the hub itself"
+    kind_probe = getattr(KINDS.get(kind), "probe", None)  # the contract's classmethod probe(config)
+    if kind_probe is not None:
+        try:
+            result = await asyncio.wait_for(kind_probe(config), timeout_s)
+        except TimeoutError:
+            return False, f"no result within {timeout_s:g} s"
+        return bool(result.ok), str(result.detail)
     return False, f"the {kind} kind has no test"
 
 
