@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     decode.set_defaults(handler=cmd_codec_ucp_decode)
     encode = ucp.add_parser("encode", help="encode the JSON of `decode` (on standard input) to a frame")
     encode.set_defaults(handler=cmd_codec_ucp_encode)
+    from msghub.sms.cli import add_parsers as add_pdu_parsers
+
+    add_pdu_parsers(codec)
     return parser
 
 
