@@ -42,7 +42,7 @@ class Reader:
         if self.pos + n > len(self.data):
             raise PduError(
                 f"PDU ends at octet {len(self.data)} inside {what} "
-                f"(needs {n} octets from octet {self.pos})"
+                f"(needs {n} octet{'' if n == 1 else 's'} from octet {self.pos})"
             )
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
