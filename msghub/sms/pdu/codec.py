@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import re
 import string
 
 from msghub.sms.pdu.fields import (
@@ -63,13 +64,16 @@ MTI_TYPES = {
 # --- decode ------------------------------------------------------------------
 
 
+_HEX = re.compile(r"[0-9A-Fa-f]*")
+
+
 def _octets(pdu: str | bytes) -> bytes:
     if isinstance(pdu, bytes | bytearray):
         return bytes(pdu)
     text = pdu.strip()
-    for pos, ch in enumerate(text):
-        if ch not in string.hexdigits:
-            raise PduError(f"PDU hex has {ch!r} at character {pos}: only 0-9 and A-F are allowed")
+    if not _HEX.fullmatch(text):
+        pos = next(i for i, ch in enumerate(text) if ch not in string.hexdigits)
+        raise PduError(f"PDU hex has {text[pos]!r} at character {pos}: only 0-9 and A-F are allowed")
     if len(text) % 2:
         raise PduError(f"PDU hex has an odd number of digits ({len(text)}): the last octet is cut")
     if not text:
