@@ -189,3 +189,31 @@ def test_an_inbound_sms_appears_live_in_the_inbox(browser, hub):
         assert (message["sender"], message["recipients"]) == ("+31698765432", ["+31600000000"])
     finally:
         page.context.close()
+
+
+def test_detect_devices_on_the_connections_page_adds_a_modem(browser, hub):
+    from playwright.sync_api import expect
+
+    with tempfile.TemporaryDirectory() as tmp:
+        link = os.path.join(tmp, "usb-Sierra_Wireless-if03")
+        hub["db"].execute("UPDATE hub.settings SET value = %s WHERE key = 'modem_scan_globs'", (f"{tmp}/*",))
+        with ModemSimulator("wavecom", link=link, imei="354321098765432"):
+            page = _page(browser, hub)
+            try:
+                page.goto(hub["url"] + "/connections")
+                page.click("#detect-devices")
+                row = page.locator(f'#detected tr[data-port="{link}"]')
+                expect(row).to_have_attribute("data-state", "new")
+                expect(row).to_contain_text("354321098765432")
+                row.locator("button").click()
+                page.wait_for_url(hub["url"] + "/connections")
+                expect(page.locator('tr[data-connection="modem-765432"]')).to_have_count(1)
+                config = hub["db"].execute("SELECT config FROM hub.connections WHERE name = 'modem-765432'"
+                                           ).fetchone()["config"]
+                assert config["port"] == link and config["sweep"] is True and config["baud"] == 115200
+                wait_for(lambda: hub["db"].execute("SELECT state FROM hub.connections WHERE name = 'modem-765432'"
+                                                   ).fetchone()["state"] == "up", timeout=60,
+                         what="the detected modem to come up")
+            finally:
+                page.context.close()
+                hub["db"].execute("UPDATE hub.connections SET enabled = false WHERE name = 'modem-765432'")
