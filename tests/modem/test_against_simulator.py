@@ -266,3 +266,23 @@ def test_the_connections_page_test_button_probes_a_modem_read_only() -> None:
                 await conn.close()
 
     run(body)
+
+
+@pytest.mark.parametrize("profile", ["huawei", "generic"])
+def test_status_reports_stored_in_sr_are_read_from_there(profile: str) -> None:
+    async def body() -> None:
+        with ModemSimulator(profile, report_delay_s=0.1) as sim:
+            hub = HubRecorder()
+            conn = connector(sim.path, hub, init="AT+CNMI=2,1,0,2,0")  # ds 2: +CDSI: "SR",<index>
+            try:
+                await conn.open()
+                result = await conn.send(sms("report me", delivery_report=True))
+                await until(lambda: hub.reports, "the stored status report")
+                assert (hub.reports[0].operator_ref, hub.reports[0].status) == (result.operator_ref, "delivered")
+                await until(lambda: not sim.storage("SR"), "the report deleted from SR")
+                sim.inject_sms("+31611111111", "still read from SM")
+                await until(lambda: hub.delivered, "a message after the switch back")
+            finally:
+                await conn.close()
+
+    run(body)

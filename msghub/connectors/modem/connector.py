@@ -41,7 +41,15 @@ from msghub.connectors.base import (
     UncertainFailure,
 )
 from msghub.connectors.modem.channel import Urc
-from msghub.connectors.modem.device import Device, DeviceError, DeviceOptions, index_of, registration_of, signal_of
+from msghub.connectors.modem.device import (
+    Device,
+    DeviceError,
+    DeviceOptions,
+    index_of,
+    memory_of,
+    registration_of,
+    signal_of,
+)
 from msghub.connectors.modem.errors import AtCommandError, AtError, AtTimeout, LinkDown
 from msghub.connectors.modem.inbound import Inbound, InboundError, segment_ref
 from msghub.connectors.modem.outbound import PartPdu, SubmitOptions, submit_pdus
@@ -256,7 +264,7 @@ class ModemConnector(Connector):
         if head in ("+CMTI", "+CDSI"):
             index = index_of(value)
             if index is not None:
-                self._work.put_nowait((slot, "read", index))
+                self._work.put_nowait((slot, "read", (index, memory_of(value))))
         elif head in ("+CMT", "+CDS") and urc.pdu is not None:
             self._work.put_nowait((slot, "pdu", urc.pdu))
         elif head in ("+CREG", "+CGREG"):
@@ -282,7 +290,7 @@ class ModemConnector(Connector):
                 if what == "sweep":
                     await self._sweep(slot, device)
                 elif what == "read":
-                    await self._read(slot, device, int(arg))
+                    await self._read(slot, device, *arg)
                 else:
                     await self._direct(slot, device, str(arg))
             except AtError as exc:
@@ -304,10 +312,10 @@ class ModemConnector(Connector):
             slot.received += 1
         return True
 
-    async def _read(self, slot: Slot, device: Device, index: int) -> None:
-        pdu = await device.read(index)
+    async def _read(self, slot: Slot, device: Device, index: int, memory: str | None) -> None:
+        pdu = await device.read(index, memory)
         if pdu is None or await self._store(slot, pdu):
-            await device.delete(index)
+            await device.delete(index, memory)
 
     async def _direct(self, slot: Slot, device: Device, pdu: str) -> None:
         if await self._store(slot, pdu):

@@ -12,9 +12,10 @@ are optional: devices differ.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,12 @@ def index_of(urc_value: str) -> int | None:
     """The storage index of '+CMTI: "SM",3' (value after the prefix)."""
     match = _INDEX.match(urc_value)
     return int(match.group(1)) if match else None
+
+
+def memory_of(urc_value: str) -> str | None:
+    """The memory of '+CDSI: "SR",3' ("SR"), or None."""
+    head = urc_value.strip().split(",", 1)[0].strip()
+    return head.strip('"').upper() if head.startswith('"') and head.endswith('"') and len(head) > 2 else None
 
 
 @dataclass(frozen=True)
@@ -298,13 +305,30 @@ class Device:
             raise AtCommandError(f"AT+CMGS={tpdu_length}", f"OK without a reference ({value!r})",
                                  MISSING_MR) from None
 
-    async def read(self, index: int) -> str | None:
-        answer = await self.cmd(f"AT+CMGR={index}", expect="+CMGR:")
+    async def read(self, index: int, memory: str | None = None) -> str | None:
+        """The PDU at index of memory (the storage set at start when None)."""
+        async with self._memory(memory):
+            answer = await self.cmd(f"AT+CMGR={index}", expect="+CMGR:")
         lines = [line for line in answer.lines if not line.upper().startswith("+CMGR:")]
         return lines[0] if lines else None
 
-    async def delete(self, index: int) -> None:
-        await self.cmd(f"AT+CMGD={index}")
+    async def delete(self, index: int, memory: str | None = None) -> None:
+        async with self._memory(memory):
+            await self.cmd(f"AT+CMGD={index}")
+
+    @contextlib.asynccontextmanager
+    async def _memory(self, memory: str | None) -> AsyncIterator[None]:
+        """Reads and deletes in another memory (a +CDSI: "SR",n report, a
+        class 2 message on the SIM) by switching AT+CPMS there and back."""
+        current = self.info.storage
+        if not memory or not current or memory.upper() == current.upper():
+            yield
+            return
+        await self.cmd(f'AT+CPMS="{memory}"', expect="+CPMS:")
+        try:
+            yield
+        finally:
+            await self._optional(f'AT+CPMS="{current}","{current}","{current}"', expect="+CPMS:")
 
     async def stored(self) -> list[Stored]:
         """Every message in storage (AT+CMGL=4: all), oldest index first."""
