@@ -401,3 +401,35 @@ def test_urc_waits_for_an_open_prompt() -> None:
     b.engine.feed(b"\x1b")
     b.advance(0.1)
     assert b.take() == '\r\nOK\r\n\r\n+CMTI: "SM",1\r\n'
+
+
+def test_an_answer_held_back_is_lost_when_the_device_powers_up_meanwhile() -> None:
+    b = Bench(network=Network(send_delay_s=3.0))
+    pdu, length = submit_hex()
+    b.at(f"AT+CMGS={length}")
+    b.engine.feed(pdu.encode() + b"\x1a")
+    assert len(b.state.sent) == 1  # the network has it ...
+    b.engine.power_on()
+    b.advance(5.0)
+    assert b.take() == ""  # ... the client never hears +CMGS
+    assert b.at("AT") == "AT\r\r\nOK\r\n"
+
+
+def test_text_mode_in_the_ucs2_character_set() -> None:
+    b = Bench()
+    b.at('AT+CMGF=1;+CSCS="UCS2";+CNMI=2,1,0,0,0')
+    number = "+447700900999".encode("utf-16-be").hex().upper()
+    assert b.at(f'AT+CMGS="{number}"') == "\r\n> "
+    b.engine.feed("Grüße €".encode("utf-16-be").hex().encode() + b"\x1a")
+    assert b.take() == "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+    assert (b.state.sent[0].recipient, b.state.sent[0].text) == ("+447700900999", "Grüße €")
+    inject(b, "Привет")
+    b.take()
+    header, body, _ = b.lines("AT+CMGR=1")
+    assert "+447700900123".encode("utf-16-be").hex().upper() in header
+    assert bytes.fromhex(body).decode("utf-16-be") == "Привет"
+    b.at("AT+CMEE=1")
+    assert b.at('AT+CMGS="00"') == "\r\n+CMS ERROR: 305\r\n"  # not UCS2 hex
+    b.at(f'AT+CMGS="{number}"')
+    b.engine.feed(b"XYZ\x1a")
+    assert b.take() == "\r\n+CMS ERROR: 305\r\n"

@@ -73,6 +73,7 @@ class Engine:
         self._pending = bytearray()
         self._last_line = ""
         self._answers = 0
+        self._epoch = 0  # a power-up cancels answers still held back from before it
 
     # -- errors in the device's current +CMEE mode ------------------------
 
@@ -261,8 +262,11 @@ class Engine:
             self._write(data)
             return
         self._busy = True
+        epoch = self._epoch
 
         def release() -> None:
+            if epoch != self._epoch:
+                return  # the device was re-plugged meanwhile: this answer is lost
             self._busy = False
             self._write(data)
             rest = bytes(self._pending)
@@ -285,8 +289,11 @@ class Engine:
         self._write(data)
 
     def _pending_urc(self, data: bytes) -> None:
+        epoch = self._epoch
+
         def later() -> None:
-            self.urc_bytes(data)
+            if epoch == self._epoch:
+                self.urc_bytes(data)
         self.schedule(0.05, later)
 
     def urc_bytes(self, data: bytes) -> None:
@@ -300,6 +307,7 @@ class Engine:
         self.state.settings = Settings()
         self.reset_line()
         self._busy = False
+        self._epoch += 1
         if self.state.pin is not None and self.state.sim_present:
             self.state.pin_state = "SIM PIN" if self.state.pin_state != "SIM PUK" else "SIM PUK"
         for line in self.state.profile.boot_lines:

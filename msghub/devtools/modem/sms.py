@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from msghub.sms.pdu import Address, Message, SmsDeliver, SmsStatusReport, SmsSubmit, Udh, decode, encode
+from msghub.sms.pdu import Address, Message, PduError, SmsDeliver, SmsStatusReport, SmsSubmit, Udh, decode, encode
 from msghub.sms.split import Encoding, plan_sms
 
 
@@ -54,8 +54,6 @@ def submit_pdu(recipient: str, text: str, *, mr: int = 0, srr: bool = False) -> 
 
 def decode_submit(pdu_hex: str) -> SmsSubmit:
     """What the client typed after AT+CMGS=<len>; PduError if it is not a SUBMIT."""
-    from msghub.sms.pdu import PduError
-
     msg = decode(pdu_hex, direction="ms_to_sc")
     if not isinstance(msg, SmsSubmit):
         raise PduError(f"expected an SMS-SUBMIT, got {type(msg).__name__}")

@@ -41,6 +41,22 @@ def _memory(e: Engine, slot: int) -> Memory:
     return memory
 
 
+def from_te(e: Engine, text: str) -> str:
+    """Text-mode strings arrive in the +CSCS character set: UCS2 is hex."""
+    if e.state.settings.cscs != "UCS2":
+        return text
+    try:
+        if len(text) % 4:
+            raise ValueError(text)
+        return bytes.fromhex(text).decode("utf-16-be")
+    except ValueError:
+        raise e.cms(305) from None
+
+
+def to_te(e: Engine, text: str) -> str:
+    return text.encode("utf-16-be", "surrogatepass").hex().upper() if e.state.settings.cscs == "UCS2" else text
+
+
 # -- settings -------------------------------------------------------------------
 
 def cmgf(e: Engine, cmd: Command) -> Reply:
@@ -213,13 +229,14 @@ def cmgs(e: Engine, cmd: Command) -> Reply:
             return [f"+CMGS: {_submit(e, pdu, msg.recipient.number, msg.user_data, msg, msg.srr)}"]
 
         return Prompt(on_pdu, delay_s=delay)
-    recipient = cmd.args[0] if cmd.args else None
+    recipient = from_te(e, cmd.args[0]) if cmd.args and cmd.args[0] else None
     if not recipient:
         raise e.cms(305)
 
     def on_text(body: str) -> list[str]:
         srr = bool(s.settings.csmp[0] & 0x20)
-        return [f"+CMGS: {_submit(e, '', recipient, body, None, srr)}"]
+        text = from_te(e, body.replace("\n", "")) if s.settings.cscs == "UCS2" else body
+        return [f"+CMGS: {_submit(e, '', recipient, text, None, srr)}"]
 
     return Prompt(on_text, text_mode=True, delay_s=delay)
 
@@ -238,11 +255,12 @@ def cmgw(e: Engine, cmd: Command) -> Reply:
             return [f"+CMGW: {_store(e, memory, Stored(stat, pdu, length, 'submit'))}"]
 
         return Prompt(on_pdu)
-    recipient = (cmd.args[0] if cmd.args else None) or ""
+    recipient = from_te(e, (cmd.args[0] if cmd.args else None) or "")
 
     def on_text(body: str) -> list[str]:
+        text = from_te(e, body.replace("\n", "")) if s.settings.cscs == "UCS2" else body
         try:
-            pdu = pdus.submit_pdu(recipient or "0", body)
+            pdu = pdus.submit_pdu(recipient or "0", text)
         except (SmsEncodingError, PduError):
             raise e.cms(305) from None
         return [f"+CMGW: {_store(e, memory, Stored(STO_UNSENT, pdu.hex, pdu.tpdu_len, 'submit'))}"]
@@ -277,18 +295,18 @@ def cmss(e: Engine, cmd: Command) -> Reply:
 
 # -- reading ----------------------------------------------------------------------
 
-def _text_header(item: Stored, stat: str) -> tuple[str, str]:
-    """Text-mode header fields and body of a stored PDU."""
+def _text_header(e: Engine, item: Stored, stat: str) -> tuple[str, str]:
+    """Text-mode header fields and body of a stored PDU, in the +CSCS set."""
     msg = pdus.decode_stored(item.pdu)
     if isinstance(msg, SmsDeliver):
-        body = msg.user_data if isinstance(msg.user_data, str) else msg.user_data.hex().upper()
-        return f'"{stat}","{msg.sender.number}",,"{pdus.text_mode_time(msg.scts)}"', body
+        body = to_te(e, msg.user_data) if isinstance(msg.user_data, str) else msg.user_data.hex().upper()
+        return f'"{stat}","{to_te(e, msg.sender.number)}",,"{pdus.text_mode_time(msg.scts)}"', body
     if isinstance(msg, SmsStatusReport):
         return (f'"{stat}",6,{msg.mr},"{msg.recipient.number}",{145 if msg.recipient.ton == 1 else 129},'
                 f'"{pdus.text_mode_time(msg.scts)}","{pdus.text_mode_time(msg.discharge)}",{msg.status}'), ""
     if isinstance(msg, SmsSubmit):
-        body = msg.user_data if isinstance(msg.user_data, str) else msg.user_data.hex().upper()
-        return f'"{stat}","{msg.recipient.number}",', body
+        body = to_te(e, msg.user_data) if isinstance(msg.user_data, str) else msg.user_data.hex().upper()
+        return f'"{stat}","{to_te(e, msg.recipient.number)}",', body
     return f'"{stat}"', ""
 
 
@@ -297,7 +315,7 @@ def _listed(e: Engine, prefix: str, index: int | None, item: Stored) -> list[str
     if e.state.settings.cmgf == 0:
         return [f"{head}{item.stat},,{item.tpdu_len}", item.pdu]
     try:
-        fields, body = _text_header(item, STAT_TEXT[item.stat])
+        fields, body = _text_header(e, item, STAT_TEXT[item.stat])
     except PduError:
         return [f'{head}"{STAT_TEXT[item.stat]}"', ""]
     if item.kind == "status_report":
@@ -416,7 +434,7 @@ def deliver(e: Engine, pdu: pdus.Pdu, message_class: int | None) -> int | None:
     if s.settings.cmgf == 0:
         _indicate(e, f"+CMT: ,{pdu.tpdu_len}", pdu.hex)
     else:
-        fields, body = _text_header(Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind), "")
+        fields, body = _text_header(e, Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind), "")
         _indicate(e, "+CMT: " + fields.split(",", 1)[1], body)
     if s.settings.csms == 1:
         entry = (pdu.hex, pdu.tpdu_len)
@@ -447,7 +465,7 @@ def status_report(e: Engine, mr: int, recipient: str, submitted: datetime) -> No
         if s.settings.cmgf == 0:
             _indicate(e, f"+CDS: {pdu.tpdu_len}", pdu.hex)
         else:
-            fields, _ = _text_header(Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind), "")
+            fields, _ = _text_header(e, Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind), "")
             _indicate(e, "+CDS: " + fields.split(",", 1)[1])
     elif ds == 2:
         name = "SR" if s.storage.get("SR") is not None else s.mem[2]
