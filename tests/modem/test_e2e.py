@@ -217,3 +217,20 @@ def test_detect_devices_on_the_connections_page_adds_a_modem(browser, hub):
             finally:
                 page.context.close()
                 hub["db"].execute("UPDATE hub.connections SET enabled = false WHERE name = 'modem-765432'")
+
+
+def test_the_statistics_page_shows_each_modem_device(browser, hub):
+    from playwright.sync_api import expect
+
+    imei = hub["db"].execute("SELECT meta ->> 'imei' AS imei FROM hub.connections WHERE name = %s",
+                             (NAME,)).fetchone()["imei"]
+    wait_for(lambda: hub["db"].execute("SELECT count(*) AS n FROM hub.sms_segments WHERE operator_ref LIKE %s",
+                                       (f"{imei}/%",)).fetchone()["n"], what="a segment sent by the device")
+    page = _page(browser, hub)
+    try:
+        page.goto(hub["url"] + "/stats")
+        row = page.locator("#by-modem-device tr", has_text=imei)
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(NAME)
+    finally:
+        page.context.close()
