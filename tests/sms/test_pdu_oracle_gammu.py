@@ -30,7 +30,7 @@ import gammu
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msghub.sms.pdu import Address, SmsDeliver, SmsStatusReport, SmsSubmit, decode, encode
+from msghub.sms.pdu import Address, MessageWaiting, SmsDeliver, SmsStatusReport, SmsSubmit, decode, encode
 from msghub.sms.pdu.fields import relative_code
 
 from . import pdu_strategies as ps
@@ -186,4 +186,17 @@ def test_gammu_encoded_pdus_decode_alike(
     else:
         assert msg.scts.replace(tzinfo=None) == when
         assert msg.scts.utcoffset() == timedelta(0)
+    _ours_common(msg, theirs)
+
+
+@PROPERTY
+@given(st.one_of(texts.filter(lambda t: t[0] != "8bit")), numbers, ps.waitings, stamps)
+def test_message_waiting_groups_decoded_by_gammu(text: tuple[str, Any], sender: Address, waiting: Any, scts: datetime):
+    """DCS 1100-1110 (TS 23.038 section 4): gammu reads the alphabet and no class."""
+    alphabet, data = text
+    if alphabet == "ucs2":
+        waiting = MessageWaiting(waiting.active, waiting.kind, store=True)
+    msg = SmsDeliver(sender, scts, data, alphabet=alphabet, waiting=waiting)
+    theirs = gammu.DecodePDU(bytes.fromhex(encode(msg)[0]), True)
+    assert (theirs["Coding"], theirs["Class"]) == (CODINGS[alphabet], -1)
     _ours_common(msg, theirs)
