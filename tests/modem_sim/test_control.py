@@ -114,3 +114,16 @@ def test_the_cli_prints_the_pty_and_serves_control(tmp_path: Path) -> None:
             proc.stdout.close()
     assert code == 0
     assert not link.exists()
+
+
+def test_report_statuses_and_a_stray_report(sim: ModemSimulator) -> None:
+    with PtyClient(sim.path) as c:
+        c.read_until(b"+ZUSIMR:2")
+        c.command("ATE0;+CNMI=2,1,0,1,0")
+        r = httpx.post(url(sim, "/report_status"), json={"prefix": "+4477", "status": [32, 0]}, timeout=10)
+        assert r.status_code == 200 and sim.state.network_config.report_status_for == {"+4477": (32, 0)}
+        bad = httpx.post(url(sim, "/report_status"), json={"prefix": "+4477", "status": ["x"]}, timeout=10)
+        assert bad.status_code == 400
+        httpx.post(url(sim, "/status_report"), json={"mr": 200, "recipient": "+447700900999"}, timeout=10)
+        c.read_until(b"+CDS: ")
+    assert len(sim.reports) == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from msghub.devtools.modem.device import Network
@@ -433,3 +436,41 @@ def test_text_mode_in_the_ucs2_character_set() -> None:
     b.at(f'AT+CMGS="{number}"')
     b.engine.feed(b"XYZ\x1a")
     assert b.take() == "\r\n+CMS ERROR: 305\r\n"
+
+
+def test_pending_then_final_reports() -> None:
+    b = Bench(network=Network(report_delay_s=2.0, report_status_for={"+4477": (32, 0)}))
+    b.at("AT+CNMI=2,1,0,1,0")
+    send_pdu(b, srr=True)
+    b.advance(2.5)
+    first = [x for x in b.take().split("\r\n") if x]
+    b.advance(2.0)
+    second = [x for x in b.take().split("\r\n") if x]
+    reports = [decode(lines[1], direction="sc_to_ms") for lines in (first, second)]
+    assert [(r.mr, r.status, r.outcome) for r in reports if isinstance(r, SmsStatusReport)] == [
+        (1, 32, "pending"), (1, 0, "delivered")]
+
+
+def test_real_captures_are_stored_and_read_back_unchanged() -> None:
+    from msghub.devtools.modem import sms as pdus
+    from msghub.devtools.modem.smscmds import deliver
+    default = Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
+    root = Path(os.environ.get("MSGHUB_VECTORS", default)) / "at-sms"
+    if not root.is_dir():
+        pytest.skip("no at-sms vectors")
+    captures = sorted(root.glob("*.dump"))
+    b = Bench("huawei", capacity={"SM": 60, "ME": 10, "SR": 10})
+    b.state.settings.curc = 0
+    b.at("AT+CNMI=2,1,0,0,0")
+    for path in captures:
+        lines = [x.strip() for x in path.read_text("latin-1").splitlines() if x.strip()]
+        header = next(i for i, x in enumerate(lines) if x.startswith("+CMGR"))
+        # one capture ends its PDU line with a stray quote (gammu's parser skips it)
+        pdu = lines[header + 1].upper().rstrip('"')
+        index = deliver(b.engine, pdus.pdu_of(pdu), None)
+        assert index is not None
+        assert b.take() == f'\r\n+CMTI: "SM",{index}\r\n'
+        head, back, ok = b.lines(f"AT+CMGR={index}")
+        assert (back, ok) == (pdu, "OK")
+        assert head == f"+CMGR: 0,,{len(pdu) // 2 - pdus.smsc_octets(pdu)}"
+    assert len(captures) >= 30

@@ -25,7 +25,9 @@ Constructor, ModemSimulator(profile="generic", *, ...):
   link               a path made a symlink to the current pty; it follows re-plugs,
                      as /dev/serial/by-id does, so a client can reopen the same name
   report_delay_s     a status report this long after a send with TP-SRR (1.0)
-  report_status_for  {"+4479": 70, ...}: TP-ST of the reports for these prefixes (else 0, delivered)
+  report_status_for  {"+4479": 70, "+4477": (32, 0), ...}: TP-ST of the reports for these
+                     prefixes (else 0, delivered); a tuple sends one report per status,
+                     report_delay_s apart (32 then 0: pending, then delivered)
   cms_error_for      {"+4479": 38, ...}: AT+CMGS to these prefixes -> +CMS ERROR: code
                      (longest prefix wins; "" matches every number; trailing "." or "*" ignored)
   send_delay_s       the device's own time to answer +CMGS (0.0; a real modem takes 2-10 s)
@@ -58,7 +60,8 @@ What the network does:
       +CMTI: "<mem3>",<index>, 2 +CMT: ,<len> + PDU (class 2 stored), 3 class 3
       direct; <mode> 0 buffers the indications until +CNMI mode 1/2 (bfr 0 flushes).
       A full memory holds the message back until a +CMGD frees a slot.
-  inject_pdu(hex, *, message_class=None): a ready-made SMS-DELIVER (with SMSC field)
+  inject_pdu(hex, *, message_class=None): a ready-made PDU (with SMSC field), e.g. a capture
+  inject_status_report(mr, recipient, status=0): a status report now (also a stray one)
   Status reports: after a send with TP-SRR, report_delay_s later, as +CNMI <ds>
       says: 1 +CDS: <len> + PDU, 2 stored in "SR" + +CDSI: "SR",<index>, 0 none.
   set_signal(rssi, ber=99)      +CSQ; Huawei prints ^RSSI:<rssi>, ZTE +ZRSSI

@@ -12,7 +12,9 @@
   POST /clear                                  ends every fault (and an unplug)
   POST /replug                                 -> {"path"}
   POST /cms_error {"prefix", "code" | null}    +CMS ERROR for sends to a prefix
-  POST /report_status {"prefix", "status" | null}
+  POST /report_status {"prefix", "status" | [statuses] | null}
+                                               TP-ST of reports for a prefix; a list: one report each
+  POST /status_report {"mr", "recipient", "status"?}   a status report now (e.g. a stray one)
 
 Bodies up to 64 KiB. Errors: {"error": "..."} with 400/404. Meant for tests
 and manual trials on loopback, not for exposure.
@@ -116,7 +118,16 @@ class ControlApi:
             sim.set_cms_error(_field(body, "prefix", str), _field(body, "code", int))
             return {"ok": True}
         if path == "/report_status":
-            sim.set_report_status(_field(body, "prefix", str), _field(body, "status", int))
+            status = _field(body, "status", (int, list))
+            if isinstance(status, list):
+                if not status or not all(isinstance(v, int) and not isinstance(v, bool) for v in status):
+                    raise BadRequest("status must be a number or a list of numbers")
+                status = tuple(status)
+            sim.set_report_status(_field(body, "prefix", str), status)
+            return {"ok": True}
+        if path == "/status_report":
+            sim.inject_status_report(_field(body, "mr", int), _field(body, "recipient", str),
+                                     _field(body, "status", int, False) or 0)
             return {"ok": True}
         raise LookupError(path)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from msghub.devtools.modem.profiles import Profile
 from msghub.devtools.modem.storage import Storage
+
+T = TypeVar("T")
 
 # +CREG <stat> values (TS 27.007 7.2)
 NOT_REGISTERED, HOME, SEARCHING, DENIED, UNKNOWN, ROAMING = 0, 1, 2, 3, 4, 5
@@ -67,13 +69,14 @@ class Network:
     """How the simulated network treats what the device sends."""
 
     report_delay_s: float = 1.0  # a status report this long after a send that asked for one
-    report_status_for: dict[str, int] = field(default_factory=dict)  # recipient prefix -> TP-ST
+    # recipient prefix -> TP-ST, or several: one report each, report_delay_s apart
+    report_status_for: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
     cms_error_for: dict[str, int] = field(default_factory=dict)  # recipient prefix -> +CMS ERROR
     send_delay_s: float = 0.0  # the device's own time to answer +CMGS
     cnma_timeout_s: float = 10.0  # +CMT not acknowledged (+CSMS=1): stored and +CMTI'd instead
 
     @staticmethod
-    def match(table: dict[str, int], number: str) -> int | None:
+    def match(table: dict[str, T], number: str) -> T | None:
         """Longest prefix of table that number starts with ("" matches all)."""
         best: str | None = None
         for prefix in table:

@@ -29,7 +29,7 @@ from msghub.devtools.modem.commands import signal_changed as _signal_changed
 from msghub.devtools.modem.device import DeviceState, Network, SentSms, Settings
 from msghub.devtools.modem.engine import Engine
 from msghub.devtools.modem.profiles import get_profile
-from msghub.devtools.modem.smscmds import deliver, sms_handlers
+from msghub.devtools.modem.smscmds import deliver, sms_handlers, status_report
 from msghub.devtools.modem.storage import STAT_TEXT, Storage
 from msghub.errors import ConfigError
 
@@ -60,7 +60,7 @@ class ModemSimulator:
         host: str = "127.0.0.1",
         link: str | os.PathLike[str] | None = None,
         report_delay_s: float = 1.0,
-        report_status_for: dict[str, int] | None = None,
+        report_status_for: dict[str, int | tuple[int, ...]] | None = None,
         cms_error_for: dict[str, int] | None = None,
         send_delay_s: float = 0.0,
         cnma_timeout_s: float = 10.0,
@@ -268,14 +268,23 @@ class ModemSimulator:
         return result
 
     def inject_pdu(self, pdu: str, *, message_class: int | None = None) -> int | None:
-        """A ready-made SMS-DELIVER (hex with the SMSC field), e.g. a capture."""
+        """A ready-made PDU (hex with the SMSC field), e.g. a capture: an
+        SMS-DELIVER as inject_sms delivers it; ConfigError if it is not hex."""
         text = "".join(pdu.split()).upper()
-        part = pdus.Pdu(text, len(text) // 2 - pdus.smsc_octets(text), "deliver")
+        part = pdus.pdu_of(text)
         with self._changed:
             result = deliver(self._engine, part, message_class)
             self._changed.notify_all()
         self._wake()
         return result
+
+    def inject_status_report(self, mr: int, recipient: str, status: int = 0) -> None:
+        """A status report now, as if for a send with this TP-MR (also for
+        one the client never made: a stray report)."""
+        with self._changed:
+            status_report(self._engine, mr, recipient, datetime.now(UTC), status)
+            self._changed.notify_all()
+        self._wake()
 
     def set_signal(self, rssi: int, ber: int = 99) -> None:
         """+CSQ from now on (0..31, 99 unknown); vendor URCs (^RSSI) follow."""
@@ -300,8 +309,10 @@ class ModemSimulator:
             else:
                 table[prefix] = code
 
-    def set_report_status(self, prefix: str, status: int | None) -> None:
-        """Status reports for numbers starting with prefix carry TP-ST status."""
+    def set_report_status(self, prefix: str, status: int | tuple[int, ...] | None) -> None:
+        """Status reports for numbers starting with prefix carry TP-ST status;
+        a tuple sends one report per status, report_delay_s apart (e.g. (32, 0):
+        pending, then delivered)."""
         with self._lock:
             table = self.state.network_config.report_status_for
             if status is None:

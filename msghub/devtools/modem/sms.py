@@ -17,6 +17,19 @@ class Pdu:
     kind: str  # "deliver" | "status_report" | "submit"
 
 
+def pdu_of(text: str) -> Pdu:
+    """A PDU given as hex (with the SMSC field), its kind from the TP-MTI."""
+    from msghub.errors import ConfigError
+
+    try:
+        octets = bytes.fromhex(text)
+        tpdu = octets[octets[0] + 1:]
+        mti = tpdu[0] & 0x03
+    except (ValueError, IndexError):
+        raise ConfigError(f"not a PDU in hex with its SMSC field: {text[:40]!r}") from None
+    return Pdu(text.upper(), len(tpdu), {1: "submit", 2: "status_report"}.get(mti, "deliver"))
+
+
 def address(number: str) -> Address:
     return Address.of(number)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import string
 from datetime import UTC, datetime
+from functools import partial
 
 from msghub.devtools.modem import sms as pdus
 from msghub.devtools.modem.atparse import Command, Kind
@@ -208,7 +209,13 @@ def _submit(e: Engine, pdu: str, recipient: str, text: str | bytes | None, messa
     mr = s.next_mr()
     s.sent.append(SentSms(pdu, mr, recipient, text, message, now, srr))
     if srr:
-        e.schedule(net.report_delay_s, lambda: status_report(e, mr, recipient, now))
+        statuses = Network.match(net.report_status_for, recipient)
+        if statuses is None:
+            statuses = (0,)
+        elif isinstance(statuses, int):
+            statuses = (statuses,)
+        for n, status in enumerate(statuses, start=1):
+            e.schedule(net.report_delay_s * n, partial(status_report, e, mr, recipient, now, status))
     return mr
 
 
@@ -450,9 +457,8 @@ def deliver(e: Engine, pdu: pdus.Pdu, message_class: int | None) -> int | None:
     return None
 
 
-def status_report(e: Engine, mr: int, recipient: str, submitted: datetime) -> None:
+def status_report(e: Engine, mr: int, recipient: str, submitted: datetime, status: int = 0) -> None:
     s = e.state
-    status = Network.match(s.network_config.report_status_for, recipient) or 0
     try:
         pdu = pdus.status_report_pdu(mr, recipient, scts=submitted.replace(microsecond=0),
                                      discharge=datetime.now(UTC).replace(microsecond=0), status=status,
