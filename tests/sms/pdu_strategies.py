@@ -20,7 +20,7 @@ from msghub.sms.pdu import (
     SubmitReport,
     Udh,
 )
-from msghub.sms.pdu.fields import relative_period
+from msghub.sms.pdu.times import relative_period
 
 from .helpers import GSM_CHARS, any_char, emoji
 

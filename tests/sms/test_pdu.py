@@ -24,7 +24,7 @@ from msghub.sms.pdu import (
     decode,
     encode,
 )
-from msghub.sms.pdu.fields import relative_code, relative_period
+from msghub.sms.pdu.times import relative_code, relative_period
 from msghub.sms.reassembly import Fragment, Reassembler
 from msghub.sms.split import plan_sms
 

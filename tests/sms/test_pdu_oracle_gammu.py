@@ -31,7 +31,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from msghub.sms.pdu import Address, MessageWaiting, SmsDeliver, SmsStatusReport, SmsSubmit, decode, encode
-from msghub.sms.pdu.fields import relative_code
+from msghub.sms.pdu.times import relative_code
 
 from . import pdu_strategies as ps
 from .helpers import GSM_CHARS, PROPERTY

@@ -30,7 +30,7 @@ unchanged; every added field has a default):
 docs/SMS_ENCODING.md ("PDU mode") documents the tolerance rules.
 """
 
-from msghub.sms.pdu.codec import DIRECTIONS, decode, encode
+from msghub.sms.pdu.layout import DIRECTIONS
 from msghub.sms.pdu.model import (
     ALPHABETS,
     STATUS_NAMES,
@@ -53,6 +53,8 @@ from msghub.sms.pdu.model import (
     Udh,
     Validity,
 )
+from msghub.sms.pdu.reading import decode
+from msghub.sms.pdu.writing import encode
 
 __all__ = [
     "ALPHABETS",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from msghub.sms.errors import SmsDecodeError, SmsEncodingError
 from msghub.sms.gsm7 import decode_gsm7, encode_gsm7, fill_bits_for_udh, pack_septets, unpack_septets
-from msghub.sms.pdu.fields import Reader
 from msghub.sms.pdu.model import Alphabet, PduError, Udh
+from msghub.sms.pdu.reader import Reader
 from msghub.sms.ucs2 import decode_ucs2, encode_ucs2
 
 MAX_UD_OCTETS = 140
