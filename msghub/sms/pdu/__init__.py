@@ -27,6 +27,11 @@ unchanged; every added field has a default):
   STATUS-REPORT; more_messages, srq, pid, alphabet, user_data, udh and
   .reason on SmsStatusReport; SubmitReport and DeliverReport.
 
+Modules: model (the dataclasses, PduError), reading (decode), writing
+(encode), reader (the offset-keeping cursor), layout (first-octet bits, MTI
+per direction), address, times (time stamps, validity), dcs, userdata (UDL,
+UDH, text through the SMS core), jsonform (the CLI's JSON).
+
 docs/SMS_ENCODING.md ("PDU mode") documents the tolerance rules.
 """
 
