@@ -25,6 +25,7 @@ CLI = "msghub.app.cli" if importlib.util.find_spec("msghub.app") else "msghub.hu
 def sim() -> Iterator[ModemSimulator]:
     with ModemSimulator("zte", control_port=0) as s:
         yield s
+        assert s.internal_errors == []
 
 
 def url(sim: ModemSimulator, path: str) -> str:

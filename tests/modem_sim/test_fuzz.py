@@ -66,3 +66,4 @@ def test_engine_survives_anything_and_answers_after(profile: str, pin: bool, dat
     b.engine.feed(b"\x1b\rATZ\r")
     b.advance(20.0)
     assert b.take().endswith("\r\nOK\r\n")
+    assert b.state.internal_errors == []

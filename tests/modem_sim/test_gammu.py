@@ -43,6 +43,7 @@ def field(output: str, name: str) -> str:
 def sim(request: pytest.FixtureRequest) -> Iterator[ModemSimulator]:
     with ModemSimulator(request.param, report_delay_s=0.2) as s:
         yield s
+        assert s.internal_errors == []
 
 
 def test_identify(sim: ModemSimulator, tmp_path: Path) -> None:

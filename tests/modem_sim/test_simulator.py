@@ -20,6 +20,7 @@ from tests.modem_sim.client import LinkGone, PtyClient
 def sim() -> Iterator[ModemSimulator]:
     with ModemSimulator("generic", report_delay_s=0.2) as s:
         yield s
+        assert s.internal_errors == []
 
 
 def test_answers_on_the_pty_and_records_commands(sim: ModemSimulator) -> None:

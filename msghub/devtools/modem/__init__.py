@@ -50,6 +50,7 @@ What the client did:
   .reports    status-report PDUs the network produced
   .settings   a copy of the device's settings (echo, cmee, cmgf, cnmi, csms, ...)
   .storage(memory="SM") -> {index: {"stat", "pdu", "kind", "length"}}
+  .internal_errors  simulator bugs met (each answered ERROR); should stay []
   wait_for(predicate, timeout_s=10.0) -> bool; wait_sent(count=1, timeout_s=10.0);
   wait_connected(timeout_s=10.0)
 

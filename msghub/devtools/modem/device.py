@@ -119,6 +119,7 @@ class DeviceState:
     faults: Faults = field(default_factory=Faults)
     buffered_urcs: list[str] = field(default_factory=list)  # +CNMI mode 0 keeps them here
     unacked: list[tuple[str, int]] = field(default_factory=list)  # +CMT awaiting +CNMA (pdu, len)
+    internal_errors: list[str] = field(default_factory=list)  # simulator bugs, answered with ERROR
 
     @property
     def sim_ready(self) -> bool:

@@ -171,6 +171,11 @@ class Engine:
         except AtError as e:
             self._answer(ps.info, e.final, ps.prompt.delay_s)
             return
+        except Exception as e:  # a simulator bug, as in _command_line
+            log.exception("modem simulator failed on a prompt body %r", body)
+            self.state.internal_errors.append(f"prompt {body!r}: {e!r}")
+            self._answer(ps.info, "ERROR")
+            return
         self._answer([*ps.info, lines], "OK", ps.prompt.delay_s)
 
     # -- commands ------------------------------------------------------------
@@ -207,6 +212,11 @@ class Engine:
                 reply = self.dispatch(command)
             except AtError as e:
                 self._answer(info, e.final)
+                return
+            except Exception as e:  # a simulator bug: say ERROR, keep it for the tests to see
+                log.exception("modem simulator failed on %r", line)
+                self.state.internal_errors.append(f"{line!r}: {e!r}")
+                self._answer(info, "ERROR")
                 return
             if isinstance(reply, Prompt):
                 # The rest of the line after +CMGS is not executed (TS 27.005).

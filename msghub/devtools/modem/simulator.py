@@ -211,6 +211,12 @@ class ModemSimulator:
             return list(self.state.reports)
 
     @property
+    def internal_errors(self) -> list[str]:
+        """Simulator bugs met so far (each answered ERROR); tests assert it stays empty."""
+        with self._lock:
+            return list(self.state.internal_errors)
+
+    @property
     def settings(self) -> Settings:
         with self._lock:
             from dataclasses import replace
@@ -546,8 +552,9 @@ class ModemSimulator:
             _, _, fn = heapq.heappop(self._timers)
             try:
                 fn()
-            except Exception:
+            except Exception as e:
                 log.exception("modem simulator timer failed")
+                self.state.internal_errors.append(f"timer: {e!r}")
 
     def _flush(self) -> None:
         if self._master is not None and self._pty_open and self._pty_out:
