@@ -192,3 +192,13 @@ def test_slow_answers(sim: ModemSimulator) -> None:
         assert time.monotonic() - started >= 0.3  # held back at least as long as asked
         sim.clear_faults()
         assert c.command("AT") == ["OK"]
+
+
+def test_a_port_in_use_is_a_clear_error_and_leaves_nothing_behind() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        sim = ModemSimulator(tcp_port=port)
+        with pytest.raises(ConfigError, match="cannot start"):
+            sim.start()
+        assert sim.pty_path is None
+        sim.stop()  # a second stop does nothing

@@ -112,25 +112,31 @@ class ModemSimulator:
 
     def start(self) -> str:
         """Opens the pty (and TCP port), starts the thread; the path to open."""
-        if self._thread is not None:
-            raise ConfigError("the modem simulator is already running")
-        self._open_pty()
-        if self._tcp_port_wanted is not None:
-            listener = socket.create_server((self.host, self._tcp_port_wanted))
-            listener.setblocking(False)
-            self._listener = listener
-        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        if self._listener is not None:
-            self._sel.register(self._listener, selectors.EVENT_READ, "listen")
-        self._thread = threading.Thread(target=self._run, name=f"modem-sim-{self.profile.name}", daemon=True)
-        self._thread.start()
-        if self._control_port_wanted is not None:
-            from msghub.devtools.modem.control import ControlServer
-            self._control = ControlServer(self, self.host, self._control_port_wanted)
-            self._control.start()
+        if self._thread is not None or self._stopping:
+            raise ConfigError("the modem simulator is already running or stopped")
+        try:
+            self._open_pty()
+            if self._tcp_port_wanted is not None:
+                listener = socket.create_server((self.host, self._tcp_port_wanted))
+                listener.setblocking(False)
+                self._listener = listener
+            self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+            if self._listener is not None:
+                self._sel.register(self._listener, selectors.EVENT_READ, "listen")
+            self._thread = threading.Thread(target=self._run, name=f"modem-sim-{self.profile.name}", daemon=True)
+            self._thread.start()
+            if self._control_port_wanted is not None:
+                from msghub.devtools.modem.control import ControlServer
+                self._control = ControlServer(self, self.host, self._control_port_wanted)
+                self._control.start()
+        except OSError as e:
+            self.stop()
+            raise ConfigError(f"the modem simulator cannot start: {e}") from e
         return self.path
 
     def stop(self) -> None:
+        if self._sel.get_map() is None:
+            return  # stopped already
         if self._control is not None:
             self._control.stop()
             self._control = None
