@@ -205,6 +205,8 @@ def test_a_reboot_is_noticed_and_the_next_open_reinitialises() -> None:
                 await conn.open()
                 sim.fault("reboot")  # echo on, +CNMI off: the connector's setup is gone
                 await conn.send(sms("echo on now"))  # the channel copes with the echo
+                reason = await asyncio.wait_for(conn.wait_lost(), 30)  # and sees the device restarted
+                assert "restarted" in reason
             finally:
                 await conn.close()
             again = connector(sim.path)

@@ -72,12 +72,16 @@ class AtChannel:
     def __init__(self, transport: Transport, on_urc: Callable[[Urc], None], *,
                  on_lost: Callable[[str], None] | None = None,
                  on_unresponsive: Callable[[str], None] | None = None,
+                 on_reset: Callable[[str], None] | None = None,
                  unresponsive_after: int = 3, name: str = "modem") -> None:
         self.transport = transport
         self.name = name
         self._on_urc = on_urc
         self._on_lost = on_lost
         self._on_unresponsive = on_unresponsive
+        self._on_reset = on_reset
+        # set once ATE0 took effect: an echo after that means the device reset
+        self.echo_off = False
         self._unresponsive_after = unresponsive_after
         self._splitter = LineSplitter()
         self._lock = asyncio.Lock()
@@ -211,6 +215,9 @@ class AtChannel:
         upper = line.upper()
         if pending is not None and not pending.done.done():
             if upper == pending.command.upper() or (pending.pdu and line.rstrip("\x1a") == pending.pdu):
+                if self.echo_off and self._on_reset is not None:
+                    self.echo_off = False  # say it once
+                    self._on_reset("echo is on again: the device restarted and lost its settings")
                 return  # echo
             if pending.pdu is not None and not pending.prompted and line.startswith(">"):
                 self._prompt_seen = True

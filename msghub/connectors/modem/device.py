@@ -163,7 +163,7 @@ class Device:
         opt = self.options
         transport = await open_transport(opt.port, opt.baud, opt.command_timeout_s)
         self.channel = AtChannel(transport, self._on_urc, on_lost=self._lost, on_unresponsive=self._lost,
-                                 unresponsive_after=opt.unresponsive_after, name=self.name)
+                                 on_reset=self._lost, unresponsive_after=opt.unresponsive_after, name=self.name)
         self.channel.start()
         try:
             await self._initialise()
@@ -199,6 +199,9 @@ class Device:
             if opt.reset:
                 await self._optional("ATZ")
             await self.cmd("ATE0")
+            await self.cmd("AT")  # its echo would still be seen if ATE0 had not taken
+            assert self.channel is not None
+            self.channel.echo_off = True
             await self._optional("AT+CMEE=1")
             await self._sim()
             await self._identify()
