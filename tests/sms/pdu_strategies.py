@@ -14,6 +14,7 @@ from msghub.sms.pdu import (
     DeliverReport,
     EnhancedValidity,
     MessageWaiting,
+    SmsCommand,
     SmsDeliver,
     SmsStatusReport,
     SmsSubmit,
@@ -165,3 +166,15 @@ status_reports = st.builds(
 fcs = st.none() | st.integers(0x80, 0xFF)
 submit_reports = st.builds(lambda t, **kw: SubmitReport(**t, **kw), _tail(), scts=timestamps, fcs=fcs, smsc=smscs)
 deliver_reports = st.builds(lambda t, **kw: DeliverReport(**t, **kw), _tail(), fcs=fcs, smsc=smscs)
+commands = st.builds(
+    SmsCommand,
+    mr=octet,
+    command_type=octet,
+    message_number=octet,
+    recipient=addresses,
+    pid=octet,
+    srr=st.booleans(),
+    data=st.binary(max_size=157),
+    udhi=st.booleans(),
+    smsc=smscs,
+)

@@ -16,6 +16,7 @@ from msghub.sms.pdu import (
     EnhancedValidity,
     MessageWaiting,
     PduError,
+    SmsCommand,
     SmsDeliver,
     SmsStatusReport,
     SmsSubmit,
@@ -457,8 +458,10 @@ def test_the_mti_means_different_types_each_way():
     assert isinstance(decode(deliver_hex, direction="stored"), SmsDeliver)
     dr = DeliverReport(fcs=0xD3)
     assert decode(encode(dr)[0], direction="ms_to_sc") == dr
-    with pytest.raises(PduError, match="SMS-COMMAND is not supported"):
-        decode("0002", direction="ms_to_sc")
+    command = SmsCommand(mr=5, command_type=2, message_number=0x2A, recipient=Address("+4479"), srr=True)
+    command_hex, length = encode(command)
+    assert command_hex == "00220500022A04914497" + "00" and length == 10
+    assert decode(command_hex, direction="ms_to_sc") == command
     with pytest.raises(PduError, match="message type indicator 3 is reserved"):
         decode("0003", direction="sc_to_ms")
     with pytest.raises(PduError, match="direction must be one of"):
@@ -525,6 +528,19 @@ def test_status_report_round_trip(msg: SmsStatusReport):
 @given(ps.submit_reports)
 def test_submit_report_round_trip(msg: SubmitReport):
     assert decode(encode(msg)[0], direction="sc_to_ms") == msg
+
+
+@PROPERTY
+@given(ps.commands)
+def test_command_round_trip(msg: SmsCommand):
+    assert decode(encode(msg)[0], direction="ms_to_sc") == msg
+
+
+def test_command_data_is_bounded():
+    with pytest.raises(PduError, match="158 octets exceeds 157"):
+        encode(SmsCommand(0, 0, 0, Address("+1"), data=bytes(158)))
+    with pytest.raises(PduError, match="command data length 158 at octet 9 exceeds 157"):
+        decode("0002000000000191F1" + "9E", direction="ms_to_sc")
 
 
 @PROPERTY

@@ -115,6 +115,6 @@ def test_from_json_errors_are_pdu_errors():
 
 
 @PROPERTY
-@given(ps.submits | ps.delivers | ps.status_reports | ps.submit_reports | ps.deliver_reports)
+@given(ps.submits | ps.delivers | ps.status_reports | ps.submit_reports | ps.deliver_reports | ps.commands)
 def test_json_round_trip(msg: Message):
     assert from_json(json.loads(json.dumps(to_json(msg)))) == msg

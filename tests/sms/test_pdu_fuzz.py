@@ -76,7 +76,7 @@ def test_mutated_pdus(data: bytes, direction: str):
 
 
 @settings(max_examples=300, deadline=None)
-@given(ps.submits | ps.delivers | ps.status_reports, directions)
+@given(ps.submits | ps.delivers | ps.status_reports | ps.commands | ps.submit_reports, directions)
 def test_valid_pdus_read_the_wrong_way(msg: Message, direction: str):
     expect_only_pdu_error(encode(msg)[0], direction, True)
     expect_only_pdu_error(encode(msg, with_smsc=False)[0], direction, False)

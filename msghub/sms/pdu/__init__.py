@@ -25,7 +25,8 @@ unchanged; every added field has a default):
 - Added: waiting (MessageWaiting, the DCS message-waiting groups) and
   auto_delete on SUBMIT and DELIVER; loop_prevention on DELIVER and
   STATUS-REPORT; more_messages, srq, pid, alphabet, user_data, udh and
-  .reason on SmsStatusReport; SubmitReport and DeliverReport.
+  .reason on SmsStatusReport; SubmitReport, DeliverReport and SmsCommand
+  (MTI 2 from the MS), so every TPDU type of 9.2.2 is covered.
 
 Modules: model (the dataclasses, PduError), reading (decode), writing
 (encode), reader (the offset-keeping cursor), layout (first-octet bits, MTI
@@ -38,6 +39,7 @@ docs/SMS_ENCODING.md ("PDU mode") documents the tolerance rules.
 from msghub.sms.pdu.layout import DIRECTIONS
 from msghub.sms.pdu.model import (
     ALPHABETS,
+    COMMAND_TYPES,
     STATUS_NAMES,
     TON_ALPHANUMERIC,
     TON_INTERNATIONAL,
@@ -51,6 +53,7 @@ from msghub.sms.pdu.model import (
     Message,
     MessageWaiting,
     PduError,
+    SmsCommand,
     SmsDeliver,
     SmsStatusReport,
     SmsSubmit,
@@ -63,6 +66,7 @@ from msghub.sms.pdu.writing import encode
 
 __all__ = [
     "ALPHABETS",
+    "COMMAND_TYPES",
     "DIRECTIONS",
     "STATUS_NAMES",
     "TON_ALPHANUMERIC",
@@ -77,6 +81,7 @@ __all__ = [
     "Message",
     "MessageWaiting",
     "PduError",
+    "SmsCommand",
     "SmsDeliver",
     "SmsStatusReport",
     "SmsSubmit",

@@ -25,6 +25,7 @@ from msghub.sms.pdu.model import (
     Message,
     MessageWaiting,
     PduError,
+    SmsCommand,
     SmsDeliver,
     SmsStatusReport,
     SmsSubmit,
@@ -38,6 +39,7 @@ TYPE_NAMES: dict[type, str] = {
     SmsStatusReport: "SMS-STATUS-REPORT",
     SubmitReport: "SMS-SUBMIT-REPORT",
     DeliverReport: "SMS-DELIVER-REPORT",
+    SmsCommand: "SMS-COMMAND",
 }
 TYPES = {name: cls for cls, name in TYPE_NAMES.items()}
 INFORMATIVE = ("concat", "ports", "outcome", "reason", "notes", "length")
@@ -163,6 +165,8 @@ def _field(key: str, value: object, data: dict[str, Any]) -> object:
         return MessageWaiting(bool(value.get("active")), int(value.get("kind", 0)), bool(value.get("store", True)))
     if key == "user_data" and data.get("alphabet") == "8bit" and isinstance(value, str):
         return _hex("user_data", value)
+    if key == "data" and data.get("type") == "SMS-COMMAND":
+        return _hex("data", value)
     return value
 
 

@@ -250,4 +250,28 @@ class DeliverReport:
     notes: tuple[str, ...] = field(default=(), compare=False)  # what decode() tolerated
 
 
-Message = SmsSubmit | SmsDeliver | SmsStatusReport | SubmitReport | DeliverReport
+# TP-CT values (9.2.3.19).
+COMMAND_TYPES = {0: "enquiry", 1: "cancel_status_report", 2: "delete", 3: "enable_status_report"}
+MAX_COMMAND_DATA = 157  # TP-CDL (9.2.3.20): what fits in 164 TPDU octets after the other fields
+
+
+@dataclass(frozen=True)
+class SmsCommand:
+    """SMS-COMMAND (9.2.2.4): an operation on a message submitted before,
+    named by its TP-MR (message_number) and recipient. command_type: see
+    COMMAND_TYPES (0-3; 0xE0-0xFF are SC-specific). udhi says whether data
+    starts with a user data header; data is kept as octets."""
+
+    mr: int
+    command_type: int
+    message_number: int
+    recipient: Address
+    pid: int = 0
+    srr: bool = False
+    data: bytes = b""
+    udhi: bool = False
+    smsc: Address | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what decode() tolerated
+
+
+Message = SmsSubmit | SmsDeliver | SmsStatusReport | SubmitReport | DeliverReport | SmsCommand

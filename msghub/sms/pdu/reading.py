@@ -23,12 +23,14 @@ from msghub.sms.pdu.layout import (
     VPF_SHIFT,
 )
 from msghub.sms.pdu.model import (
+    MAX_COMMAND_DATA,
     Address,
     Alphabet,
     DeliverReport,
     Direction,
     Message,
     PduError,
+    SmsCommand,
     SmsDeliver,
     SmsStatusReport,
     SmsSubmit,
@@ -82,7 +84,7 @@ def decode(pdu: str | bytes, *, direction: Direction, with_smsc: bool = True) ->
     elif kind == "SMS-DELIVER-REPORT":
         msg = _deliver_report(r, first, smsc)
     elif kind == "SMS-COMMAND":
-        raise PduError(f"first octet 0x{first:02X} at octet {first_at}: SMS-COMMAND is not supported")
+        msg = _command(r, first, smsc)
     else:
         raise PduError(f"first octet 0x{first:02X} at octet {first_at}: message type indicator 3 is reserved")
     if r.remaining():
@@ -219,3 +221,27 @@ def _deliver_report(r: Reader, first: int, smsc: Address | None) -> DeliverRepor
     fcs = _fcs(r)
     pid, alphabet, udh, text = _pi_fields(r, _read_pi(r), first)
     return DeliverReport(fcs=fcs, pid=pid, alphabet=alphabet, user_data=text, udh=udh, smsc=smsc)
+
+
+def _command(r: Reader, first: int, smsc: Address | None) -> SmsCommand:
+    mr = r.octet("message reference")
+    pid = r.octet("protocol identifier")
+    command_type = r.octet("command type")
+    message_number = r.octet("message number")
+    recipient = read_address(r, "destination address")
+    cdl_at = r.pos
+    cdl = r.octet("command data length")
+    if cdl > MAX_COMMAND_DATA:
+        raise PduError(f"command data length {cdl} at octet {cdl_at} exceeds {MAX_COMMAND_DATA} octets")
+    data = r.take(cdl, f"command data ({cdl} octets)")
+    return SmsCommand(
+        mr=mr,
+        command_type=command_type,
+        message_number=message_number,
+        recipient=recipient,
+        pid=pid,
+        srr=bool(first & SRR_SRI_SRQ),
+        data=bytes(data),
+        udhi=bool(first & UDHI),
+        smsc=smsc,
+    )

@@ -5,10 +5,12 @@ from msghub.sms.pdu.address import write_address, write_smsc
 from msghub.sms.pdu.dcs import Dcs, make_dcs
 from msghub.sms.pdu.layout import LP, PI_DCS, PI_PID, PI_UDL, RD_OR_MMS, RP, SRR_SRI_SRQ, UDHI, VPF_SHIFT
 from msghub.sms.pdu.model import (
+    MAX_COMMAND_DATA,
     Alphabet,
     DeliverReport,
     Message,
     PduError,
+    SmsCommand,
     SmsDeliver,
     SmsStatusReport,
     SmsSubmit,
@@ -125,6 +127,19 @@ def _encode_deliver_report(m: DeliverReport) -> bytes:
     return bytes((first,)) + _fcs_octet(m.fcs) + bytes((pi,)) + tail
 
 
+def _encode_command(m: SmsCommand) -> bytes:
+    if len(m.data) > MAX_COMMAND_DATA:
+        raise PduError(f"command data of {len(m.data)} octets exceeds {MAX_COMMAND_DATA}")
+    first = 0x02 | _flags((m.srr, SRR_SRI_SRQ), (m.udhi, UDHI))
+    return (
+        bytes((first, _byte(m.mr, "message reference"), _byte(m.pid, "protocol identifier")))
+        + bytes((_byte(m.command_type, "command type"), _byte(m.message_number, "message number")))
+        + write_address(m.recipient, "recipient")
+        + bytes((len(m.data),))
+        + m.data
+    )
+
+
 def encode(msg: Message, *, with_smsc: bool = True) -> tuple[str, int]:
     """(upper-case hex PDU, TPDU length in octets for AT+CMGS=<length>).
 
@@ -141,6 +156,8 @@ def encode(msg: Message, *, with_smsc: bool = True) -> tuple[str, int]:
         tpdu = _encode_submit_report(msg)
     elif isinstance(msg, DeliverReport):
         tpdu = _encode_deliver_report(msg)
+    elif isinstance(msg, SmsCommand):
+        tpdu = _encode_command(msg)
     else:
         raise PduError(f"cannot encode {type(msg).__name__}: not a PDU message type")
     head = write_smsc(msg.smsc) if with_smsc else b""
