@@ -175,7 +175,7 @@ def test_cmgs_with_echo_echoes_the_pdu() -> None:
 
 
 def test_cmgs_refusals() -> None:
-    b = Bench(network=Network(cms_error_for={"+4479": 38, "+44791": 21}))
+    b = Bench(network=Network(cms_error_for={"+4479..": 38, "+44791": 21}))  # trailing dots: a prefix
     b.at("AT+CMEE=1")
     assert send_pdu(b, "+447900000000") == ["+CMS ERROR: 38"]
     assert send_pdu(b, "+447910000000") == ["+CMS ERROR: 21"]  # the longest prefix wins
