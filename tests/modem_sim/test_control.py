@@ -96,11 +96,12 @@ def test_the_cli_prints_the_pty_and_serves_control(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", CLI, "simulate", "modem", "--profile", "wavecom", "--control-port", "0",
-         "--tcp", "0", "--link", str(link)],
+         "--tcp", "0", "--link", str(link), "--extra-port", "diag"],
         stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         assert proc.stdout is not None
-        lines = dict(proc.stdout.readline().split(" ", 1) for _ in range(4))
+        lines = dict(proc.stdout.readline().split(" ", 1) for _ in range(5))
+        assert lines["diag"].startswith("/dev/pts/")
         pty = lines["pty"].strip()
         assert os.path.realpath(link) == pty and lines["tcp"].startswith("127.0.0.1:")
         control = lines["control"].strip()

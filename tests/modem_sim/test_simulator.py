@@ -85,7 +85,7 @@ def test_unplug_and_replug_on_a_stable_link(tmp_path: Path) -> None:
         first = sim.pty_path
         assert os.path.realpath(link) == first
         with PtyClient(str(link)) as c:
-            c.read_until(b"^BOOT:")  # the device's power-up banner
+            c.read_until(b"^BOOT:20952796,0,0,0,72\r\n")  # the device's power-up banner
             c.command('ATE0;+CPIN="1234"')
             sim.fault("unplug")
             with pytest.raises(LinkGone):
@@ -94,7 +94,7 @@ def test_unplug_and_replug_on_a_stable_link(tmp_path: Path) -> None:
         path = sim.replug()
         assert path == str(link) and os.path.realpath(link) == sim.pty_path
         with PtyClient(str(link)) as c:
-            c.read_until(b"^BOOT:")
+            c.read_until(b"^BOOT:20952796,0,0,0,72\r\n")
             c.send(b"AT+CPIN?\r")
             # power-up state again: echo on, the SIM wants its PIN
             assert c.read_until(b"OK\r\n").endswith(b"AT+CPIN?\r\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n")
@@ -146,7 +146,7 @@ def test_cms_error_fault_and_per_prefix(sim: ModemSimulator) -> None:
 
 def test_signal_and_registration_seen_by_the_client() -> None:
     with ModemSimulator("huawei") as sim, PtyClient(sim.path) as c:
-        c.read_until(b"^BOOT:")
+        c.read_until(b"^BOOT:20952796,0,0,0,72\r\n")
         c.command("ATE0;+CREG=1")
         sim.set_signal(9)
         c.read_until(b"^RSSI:9\r\n")
@@ -202,3 +202,36 @@ def test_a_port_in_use_is_a_clear_error_and_leaves_nothing_behind() -> None:
             sim.start()
         assert sim.pty_path is None
         sim.stop()  # a second stop does nothing
+
+
+def test_a_data_card_with_a_data_port_and_a_silent_diagnostic_port(tmp_path: Path) -> None:
+    links = [tmp_path / "if00-data", tmp_path / "if01-diag"]
+    with ModemSimulator("huawei", pin="1234", link=tmp_path / "if02-command",
+                        extra_ports=[("data", links[0]), ("diag", links[1])]) as sim:
+        assert sim.extra_paths == [str(links[0]), str(links[1])]
+        with PtyClient(str(links[0])) as data, PtyClient(str(links[1])) as diag:
+            assert data.command("AT+CGSN") == ["353000000000004", "OK"]  # the same device
+            assert data.command("AT+CPIN?") == ["+CPIN: SIM PIN", "OK"]
+            assert data.command("AT+CMGF=?") == ["COMMAND NOT SUPPORT"]  # no SMS here
+            diag.send(b"AT\r")
+            assert diag.drain(0.3) == b""
+            with PtyClient(sim.path) as command:
+                command.read_until(b"^BOOT:20952796,0,0,0,72\r\n")
+                assert command.command('ATE0;+CPIN="1234"') == ["OK"]
+                sim.inject_sms("+447700900123", "only on the command port")
+            assert data.command("AT+CPIN?") == ["+CPIN: READY", "OK"]
+            assert b"+CMTI" not in data.drain(0.2)
+            sim.fault("unplug")
+            with pytest.raises(LinkGone):
+                data.read_until(b"never", 10)
+        assert sim.extra_paths == [None, None] and not links[0].exists()
+        sim.replug()
+        with PtyClient(str(links[0])) as data:
+            assert all(data.command("AT") == ["OK"] for _ in range(6))  # no ^RSSI on a data port
+            assert data.command('AT+CPIN="1234"') == ["OK"]  # powered up: the PIN again, here
+        assert sim.state.pin_state == "READY"
+
+
+def test_an_unknown_kind_of_port_is_refused() -> None:
+    with pytest.raises(ConfigError, match="kind of port"):
+        ModemSimulator(extra_ports=[("gps", None)])

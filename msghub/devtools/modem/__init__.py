@@ -36,6 +36,10 @@ Constructor, ModemSimulator(profile="generic", *, ...):
   signal             +CSQ rssi at start (20); registered: on the network at start (True)
   capacity           {"SM": 30, ...} slots per memory (default: the profile's)
   control_port       None: no HTTP control; 0 or a port: see control.py (.control_port)
+  extra_ports        [("data", link | None), ("diag", link | None)]: more ptys of the same
+                     device, as a data card shows several: "data" answers AT and identity
+                     (same IMEI, same SIM) but no SMS commands and prints no URCs; "diag"
+                     never answers. .extra_paths lists them; they unplug and re-plug together
 
 Life cycle: start() -> the path a client opens (the link if given, else the
 pty), stop(), or use it as a context manager. .pty_path is the current pty,

@@ -6,6 +6,7 @@
 Prints, flushed, one line per thing to connect to, so a script can read them:
     pty /dev/pts/N
     link /tmp/ttyMODEM0        (with --link)
+    data /dev/pts/M            (one line per --extra-port, in order)
     tcp 127.0.0.1:PORT         (with --tcp)
     control http://127.0.0.1:PORT/   (with --control-port)
 """
@@ -28,6 +29,13 @@ def _prefix_code(value: str) -> tuple[str, int]:
     return prefix, int(code)
 
 
+def _extra_port(value: str) -> tuple[str, str | None]:
+    kind, _, link = value.partition("=")
+    if kind not in ("data", "diag"):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected data or diag, optionally =LINK")
+    return kind, link or None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="generic", choices=sorted(PROFILES), help="vendor dialect")
     parser.add_argument("--tcp", type=int, metavar="PORT", help="also serve the device on a TCP port (0 picks one)")
@@ -42,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cms-error", type=_prefix_code, action="append", default=[], metavar="PREFIX=CODE",
                         help="sends to numbers with this prefix answer +CMS ERROR: CODE (repeatable)")
     parser.add_argument("--own-number", help="the SIM's number, answered by AT+CNUM")
+    parser.add_argument("--extra-port", type=_extra_port, action="append", default=[], metavar="KIND[=LINK]",
+                        help="another port of the same device: data (AT without SMS) or diag (silent); repeatable")
 
 
 def add_parsers(simulate: Any) -> None:
@@ -58,7 +68,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     sim = ModemSimulator(args.profile, pin=args.pin, tcp_port=args.tcp, host=args.host, link=args.link,
                          report_delay_s=args.report_delay, send_delay_s=args.send_delay,
                          cms_error_for=dict(args.cms_error), control_port=args.control_port,
-                         own_number=args.own_number)
+                         own_number=args.own_number, extra_ports=args.extra_port)
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -68,6 +78,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         print(f"pty {sim.pty_path}", flush=True)
         if sim.link is not None:
             print(f"link {sim.link}", flush=True)
+        for (kind, _), path in zip(args.extra_port, sim.extra_paths, strict=True):
+            print(f"{kind} {path}", flush=True)
         if sim.tcp_port is not None:
             print(f"tcp {args.host}:{sim.tcp_port}", flush=True)
         if sim.control_port is not None:

@@ -60,13 +60,14 @@ class _PromptState:
 class Engine:
     def __init__(self, state: DeviceState, write: Callable[[bytes], None], schedule: Scheduler,
                  clock: Callable[[], float], handlers: dict[str, Handler],
-                 precheck: Callable[[Engine, Command], None] | None = None) -> None:
+                 precheck: Callable[[Engine, Command], None] | None = None, urcs: bool = True) -> None:
         self.state = state
         self._write = write
         self.schedule = schedule
         self.clock = clock
         self.handlers = handlers
         self.precheck = precheck
+        self.urcs = urcs  # False: a port that prints no unsolicited codes (a data card's data port)
         self._line = bytearray()
         self._prompt: _PromptState | None = None
         self._busy = False
@@ -248,7 +249,7 @@ class Engine:
         self._answers += 1
         every = self.state.profile.interleave_every
         vendor = self.state.profile.interleave_line(self.state.rssi)
-        if every and vendor and settings.curc and self._answers % every == 0:
+        if every and vendor and settings.curc and self.urcs and self._answers % every == 0:
             # Between the command (its echo) and its answer, as Huawei's ^RSSI comes.
             out.append(f"\r\n{vendor}\r\n")
         for lines in info:
@@ -291,6 +292,8 @@ class Engine:
 
     def urc(self, *lines: str) -> None:
         """An unsolicited result code (several lines for +CMT/+CDS)."""
+        if not self.urcs:
+            return
         data = ("\r\n" + "\r\n".join(lines) + "\r\n").encode("latin-1", "replace")
         if self._prompt is not None or self._busy:
             # Devices hold URCs back while a command runs; it comes after.

@@ -5,19 +5,16 @@ thread; every public method is thread-safe and returns at once."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import heapq
 import itertools
 import logging
 import math
 import os
-import select
 import selectors
 import socket
 import threading
 import time
-import tty
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +25,7 @@ from msghub.devtools.modem.commands import check_sim, general_handlers, registra
 from msghub.devtools.modem.commands import signal_changed as _signal_changed
 from msghub.devtools.modem.device import DeviceState, Network, SentSms, Settings
 from msghub.devtools.modem.engine import Engine
+from msghub.devtools.modem.ports import MAX_OUTPUT, PtyPort
 from msghub.devtools.modem.profiles import get_profile
 from msghub.devtools.modem.smscmds import deliver, sms_handlers, status_report
 from msghub.devtools.modem.storage import STAT_TEXT, Storage
@@ -36,7 +34,6 @@ from msghub.errors import ConfigError
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 4096
-MAX_OUTPUT = 1 << 20  # bytes held for a client that does not read; older output is dropped
 RECONNECT_POLL_S = 0.05  # how often a closed pty is checked for a client opening it again
 JOIN_TIMEOUT_S = 10.0
 FAULTS = ("no_answer", "garbage", "unplug", "cms_error", "slow", "reboot")
@@ -68,6 +65,7 @@ class ModemSimulator:
         registered: bool = True,
         capacity: dict[str, int] | None = None,
         control_port: int | None = None,
+        extra_ports: Sequence[tuple[str, str | os.PathLike[str] | None]] = (),
     ) -> None:
         base = get_profile(profile)
         if imei or imsi:
@@ -92,15 +90,19 @@ class ModemSimulator:
         self._seq = itertools.count()
         self._engine = Engine(self.state, self._emit, self._schedule, time.monotonic,
                               {**general_handlers(), **sms_handlers()}, precheck=check_sim)
+        self._command = PtyPort("command", self.link, self._engine)
+        self._ports = [self._command]
+        for kind, extra_link in extra_ports:
+            if kind not in ("data", "diag"):
+                raise ConfigError(f"unknown kind of port {kind!r}; known: data, diag")
+            port = PtyPort(kind, Path(extra_link) if extra_link is not None else None, None)
+            if kind == "data":
+                port.engine = self._aux_engine(port)
+            self._ports.append(port)
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._master: int | None = None
-        self._pty_path: str | None = None
-        self._pty_open = False  # a client has the slave side open
-        self._pty_out = bytearray()
-        self._fresh = True  # powered up and no client seen yet: boot lines pending
         self._listener: socket.socket | None = None
         self._clients: dict[socket.socket, bytearray] = {}
         self._thread: threading.Thread | None = None
@@ -115,7 +117,8 @@ class ModemSimulator:
         if self._thread is not None or self._stopping:
             raise ConfigError("the modem simulator is already running or stopped")
         try:
-            self._open_pty()
+            for port in self._ports:
+                port.plug()
             if self._tcp_port_wanted is not None:
                 listener = socket.create_server((self.host, self._tcp_port_wanted))
                 listener.setblocking(False)
@@ -147,7 +150,7 @@ class ModemSimulator:
             self._thread.join(JOIN_TIMEOUT_S)
             self._thread = None
         with self._lock:
-            self._close_pty()
+            self._close_ports()
             for client in list(self._clients):
                 self._drop_client(client)
             if self._listener is not None:
@@ -172,15 +175,21 @@ class ModemSimulator:
         if self.link is not None:
             return str(self.link)
         with self._lock:
-            if self._pty_path is None:
+            if self._command.path is None:
                 raise ConfigError("the modem simulator is unplugged or not started")
-            return self._pty_path
+            return self._command.path
 
     @property
     def pty_path(self) -> str | None:
         """The current pseudo-terminal (a new one after each re-plug)."""
         with self._lock:
-            return self._pty_path
+            return self._command.path
+
+    @property
+    def extra_paths(self) -> list[str | None]:
+        """What a client opens for each of extra_ports, in order (None while unplugged)."""
+        with self._lock:
+            return [port.client_path for port in self._ports[1:]]
 
     @property
     def tcp_port(self) -> int | None:
@@ -232,7 +241,7 @@ class ModemSimulator:
     def connected(self) -> bool:
         """A client has the pty open or a TCP connection."""
         with self._lock:
-            return self._pty_open or bool(self._clients)
+            return self._command.open or bool(self._clients)
 
     def storage(self, memory: str = "SM") -> dict[int, dict[str, Any]]:
         with self._lock:
@@ -259,7 +268,7 @@ class ModemSimulator:
         return self.sent
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
-        return self.wait_for(lambda: self._pty_open or bool(self._clients), timeout_s)
+        return self.wait_for(lambda: self._command.open or bool(self._clients), timeout_s)
 
     # -- what the network does ---------------------------------------------------
 
@@ -386,14 +395,39 @@ class ModemSimulator:
         self.state.faults.answer_delay_s = 0.0
 
     def _emit(self, data: bytes) -> None:
-        """What the device says goes to every connected client."""
-        if self._master is not None and self._pty_open:
-            self._pty_out += data
-            del self._pty_out[:-MAX_OUTPUT]
+        """What the device says goes to every connected client of its command port."""
+        self._command.queue(data)
         for out in self._clients.values():
             out += data
             del out[:-MAX_OUTPUT]
         self._wake()
+
+    def _aux_engine(self, port: PtyPort) -> Engine:
+        """A data port: the same device (identity, SIM, network), its own
+        settings, no SMS commands and no URCs."""
+        state = DeviceState(profile=self.profile, settings=Settings(), storage=self.state.storage, pin=None,
+                            puk=self.state.puk, sim_present=self.state.sim_present, smsc=self.state.smsc,
+                            own_number=self.state.own_number, network_config=self.state.network_config)
+
+        def emit(data: bytes) -> None:
+            port.queue(data)
+            self._wake()
+
+        return Engine(state, emit, self._schedule, time.monotonic, general_handlers(), precheck=check_sim,
+                      urcs=False)
+
+    def _sync_aux(self, engine: Engine, back: bool = False) -> None:
+        """The data port sees the SIM and network the command port sees; a
+        PIN given on it (back=True) unlocks the SIM for both."""
+        main, aux = self.state, engine.state
+        if back:
+            main.pin, main.pin_state, main.pin_attempts = aux.pin, aux.pin_state, aux.pin_attempts
+            main.puk_attempts = aux.puk_attempts
+            return
+        aux.pin, aux.pin_state, aux.pin_attempts = main.pin, main.pin_state, main.pin_attempts
+        aux.puk_attempts, aux.sim_present, aux.cfun = main.puk_attempts, main.sim_present, main.cfun
+        aux.network, aux.roaming, aux.rssi, aux.ber = main.network, main.roaming, main.rssi, main.ber
+        aux.faults = main.faults
 
     def _schedule(self, delay_s: float, fn: Callable[[], None]) -> None:
         heapq.heappush(self._timers, (time.monotonic() + max(0.0, delay_s), next(self._seq), fn))
@@ -403,51 +437,30 @@ class ModemSimulator:
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_w, b"x")
 
-    def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo or line editing in the kernel: the device does that
-        self._pty_path = os.ttyname(slave)
-        os.close(slave)  # the client opens it; until then reads say EIO
-        os.set_blocking(master, False)
-        self._master = master
-        self._pty_open = False
-        self._pty_out.clear()
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
-            self.link.symlink_to(self._pty_path)
-
-    def _close_pty(self) -> None:
-        if self._master is None:
-            return
-        if self._pty_open:
-            with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(self._master)
-        with contextlib.suppress(OSError):
-            os.close(self._master)
-        self._master = None
-        self._pty_open = False
-        self._pty_path = None
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
+    def _close_ports(self) -> None:
+        for port in self._ports:
+            if port.open and port.master is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._sel.unregister(port.master)
+            port.unplug()
 
     def _unplug(self) -> None:
-        self._close_pty()
+        self._close_ports()
         for client in list(self._clients):
             self._drop_client(client)
         self._engine.reset_line()
 
     def _replug_locked(self) -> None:
-        if self._master is not None or self._stopping:
+        if self._command.master is not None or self._stopping:
             return
-        self._open_pty()
-        self._engine.power_on()
-        self._fresh = True
+        for port in self._ports:
+            port.plug()
+            if port.engine is not None:
+                port.engine.power_on()
 
     def _client_arrived(self) -> None:
-        if self._fresh:
-            self._fresh = False
+        if self._command.fresh:
+            self._command.fresh = False
             for line in self.profile.boot_lines:
                 self._engine.urc(line)
 
@@ -485,9 +498,9 @@ class ModemSimulator:
         timeout = 1.0
         if self._timers:
             timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
-        if self._master is not None and not self._pty_open:
+        if any(port.master is not None and not port.open for port in self._ports):
             timeout = min(timeout, RECONNECT_POLL_S)
-        if self._pty_out or any(self._clients.values()):
+        if any(port.out for port in self._ports) or any(self._clients.values()):
             timeout = min(timeout, 0.01)  # output waits for a client that reads slowly
         return timeout
 
@@ -495,8 +508,8 @@ class ModemSimulator:
         if key.data == "wake":
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 4096)
-        elif key.data == "pty":
-            self._read_pty()
+        elif isinstance(key.data, PtyPort):
+            self._read_port(key.data)
         elif key.data == "listen":
             assert self._listener is not None
             with contextlib.suppress(BlockingIOError):
@@ -521,36 +534,30 @@ class ModemSimulator:
                 return
             self._engine.feed(data)
 
-    def _read_pty(self) -> None:
-        if self._master is None:
-            return
-        try:
-            data = os.read(self._master, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            if e.errno != errno.EIO:
-                raise
-            data = b""
-        if not data:  # the client closed the slave side
+    def _read_port(self, port: PtyPort) -> None:
+        master = port.master
+        data = port.read()
+        if data is None:  # the client closed the slave side
             with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(self._master)
-            self._pty_open = False
-            self._pty_out.clear()
-            self._client_left()
+                self._sel.unregister(master)  # type: ignore[arg-type]  # read() had one
+            if port.engine is not None:
+                port.engine.reset_line()
             return
-        self._engine.feed(data)
+        if data and port.engine is not None:
+            if port is self._command:
+                port.engine.feed(data)
+                return
+            self._sync_aux(port.engine)
+            port.engine.feed(data)
+            self._sync_aux(port.engine, back=True)
 
     def _check_pty(self) -> None:
-        if self._master is None or self._pty_open:
-            return
-        poller = select.poll()
-        poller.register(self._master, select.POLLIN)
-        hup = any(ev & select.POLLHUP for _, ev in poller.poll(0))
-        if not hup:
-            self._pty_open = True
-            self._sel.register(self._master, selectors.EVENT_READ, "pty")
-            self._client_arrived()
+        for port in self._ports:
+            if port.client_arrived():
+                assert port.master is not None
+                self._sel.register(port.master, selectors.EVENT_READ, port)
+                if port is self._command:
+                    self._client_arrived()
 
     def _run_timers(self) -> None:
         now = time.monotonic()
@@ -563,14 +570,8 @@ class ModemSimulator:
                 self.state.internal_errors.append(f"timer: {e!r}")
 
     def _flush(self) -> None:
-        if self._master is not None and self._pty_open and self._pty_out:
-            try:
-                written = os.write(self._master, self._pty_out)
-                del self._pty_out[:written]
-            except BlockingIOError:
-                pass
-            except OSError:
-                self._pty_out.clear()
+        for port in self._ports:
+            port.flush()
         for client, out in list(self._clients.items()):
             if not out:
                 continue
