@@ -235,3 +235,16 @@ def test_a_data_card_with_a_data_port_and_a_silent_diagnostic_port(tmp_path: Pat
 def test_an_unknown_kind_of_port_is_refused() -> None:
     with pytest.raises(ConfigError, match="kind of port"):
         ModemSimulator(extra_ports=[("gps", None)])
+
+
+def test_noise_on_the_wire_leaves_the_device_answering(sim: ModemSimulator) -> None:
+    import random
+
+    noise = random.Random(12).randbytes(8192)
+    with PtyClient(sim.path) as c:
+        for i in range(0, len(noise), 512):
+            c.send(noise[i:i + 512])
+        c.send(b"\x1b\rATZ\r")
+        c.read_until(b"ATZ\r\r\nOK\r\n")  # ATZ: echo on again, so its echo precedes the OK
+        assert c.command("AT") == ["OK"]
+    assert sim.internal_errors == []
