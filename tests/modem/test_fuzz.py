@@ -83,3 +83,21 @@ def test_inbound_pdus_raise_only_inbound_error(pdu: str) -> None:
 def test_candidates_of_nothing_is_empty(tmp_path) -> None:
     assert candidates((str(tmp_path / "*"),)) == [] or all(not n.startswith(str(tmp_path))
                                                             for n, _ in candidates((str(tmp_path / "*"),)))
+
+
+@given(st.text(max_size=12))
+def test_settings_checks_refuse_or_accept_but_never_raise(text: str) -> None:
+    from msghub.connectors.modem.connector import ModemConnector
+    from msghub.connectors.settings import validate_config
+    from msghub.errors import ConfigError
+
+    for name in ("port", "pin", "smsc", "routes", "init"):
+        values = {"port": "/dev/ttyUSB0", name: text}
+        try:
+            config = validate_config(ModemConnector.settings, values)
+        except ConfigError:
+            continue
+        if name == "pin" and text:
+            assert text.isascii() and text.isdigit()
+        if name == "port":
+            ModemConnector("fuzz", config, HubRecorder())  # a port that passes builds a connector

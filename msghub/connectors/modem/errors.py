@@ -196,7 +196,7 @@ def reason_for(final: str) -> Reason:
                                              ("+CMS ERROR:", CMS_BY_CODE, CMS_BY_TEXT, "cms")):
         if final.upper().startswith(prefix):
             detail = final[len(prefix):].strip()
-            if detail.isdigit():
+            if detail.isascii() and detail.isdigit():
                 code = int(detail)
                 return by_code.get(code, Reason(code, f"{family}_{code}", f"{family.upper()} error {code}", True))
             known = by_text.get(_norm(detail))

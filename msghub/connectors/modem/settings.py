@@ -28,13 +28,17 @@ def _check_ports(value: str) -> str | None:
     return None
 
 
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # "²".isdigit() is true too
+
+
 def _check_pin(value: str) -> str | None:
-    return None if value == "" or (value.isdigit() and 4 <= len(value) <= 8) else "a PIN is 4 to 8 digits"
+    return None if value == "" or (_digits(value) and 4 <= len(value) <= 8) else "a PIN is 4 to 8 digits"
 
 
 def _check_smsc(value: str) -> str | None:
     digits = value[1:] if value.startswith("+") else value
-    return None if value == "" or (digits.isdigit() and len(digits) <= 20) else "give a number such as +31653131313"
+    return None if value == "" or (_digits(digits) and len(digits) <= 20) else "give a number such as +31653131313"
 
 
 def _check_routes(value: str) -> str | None:

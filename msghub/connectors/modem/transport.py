@@ -41,7 +41,7 @@ def is_tcp(port: str) -> bool:
 def split_tcp(port: str) -> tuple[str, int]:
     rest = port.split("://", 1)[1].rstrip("/")
     host, sep, number = rest.rpartition(":")
-    if not sep or not number.isdigit() or not host:
+    if not sep or not (number.isascii() and number.isdigit()) or not host:
         raise ValueError(f"{port!r} is not tcp://HOST:PORT")
     return host.strip("[]"), int(number)
 
