@@ -272,6 +272,8 @@ def test_relative_validity_rounds_up_to_the_next_code():
     assert relative_code(timedelta(0)) == 0
     with pytest.raises(PduError, match="63 weeks"):
         relative_code(timedelta(weeks=64))
+    with pytest.raises(PduError, match="negative"):
+        relative_code(timedelta(seconds=-1))
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,13 @@
 And whatever decode() returns, encode() takes back (or refuses with a
 PduError), and decoding that again gives the same message."""
 
+import dataclasses
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from msghub.sms.pdu import DIRECTIONS, Message, PduError, decode, encode
+from msghub.sms.pdu.jsonform import INFORMATIVE, TYPES, from_json, to_json
 
 from . import pdu_strategies as ps
 from .test_pdu_vectors import BAD, GOOD
@@ -13,6 +16,8 @@ from .test_pdu_vectors import BAD, GOOD
 FUZZ = settings(max_examples=2000, deadline=None)
 SEEDS = sorted(GOOD.values()) + sorted(BAD.values())
 directions = st.sampled_from(DIRECTIONS)
+JSON_KEYS = sorted({f.name for cls in TYPES.values() for f in dataclasses.fields(cls)} | set(INFORMATIVE))
+JSON_KEYS += ["number", "ton", "npi", "iei", "data", "relative_s", "absolute", "enhanced", "form", "period_s"]
 
 
 def expect_only_pdu_error(pdu: str | bytes, direction: str, with_smsc: bool) -> None:
@@ -80,3 +85,34 @@ def test_mutated_pdus(data: bytes, direction: str):
 def test_valid_pdus_read_the_wrong_way(msg: Message, direction: str):
     expect_only_pdu_error(encode(msg)[0], direction, True)
     expect_only_pdu_error(encode(msg, with_smsc=False)[0], direction, False)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-300, 300) | st.floats(allow_nan=False) | st.text(max_size=12)
+    | st.sampled_from(["+4479", "gsm7", "8bit", "ucs2", "2026-12-01T09:00:00+01:00", "00", "0A0B"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(JSON_KEYS), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@FUZZ
+@example("SMS-SUBMIT", {"recipient": "+1", "user_data": "", "validity": {"relative_s": 1e300}}, None)
+@example("SMS-SUBMIT", {"recipient": "+1", "user_data": "", "validity": {"enhanced": {"period_s": -1e20}}}, None)
+@example("SMS-SUBMIT", {"recipient": "+1", "user_data": "", "validity": {"enhanced": {"form": "x"}}}, None)
+@example("SMS-DELIVER", {"sender": {"number": "1", "ton": "x"}, "scts": "9999-12-31T00:00:00+23:59"}, None)
+@example("SMS-SUBMIT", {"recipient": "+1", "user_data": "x", "udh": [{"iei": 300, "data": "zz"}]}, None)
+@example("SMS-STATUS-REPORT", {"mr": "1", "recipient": "+1", "scts": "x", "discharge": 5, "status": None}, None)
+@given(
+    st.sampled_from(sorted(TYPES)),
+    st.dictionaries(st.sampled_from(JSON_KEYS), json_values, max_size=8),
+    st.one_of(st.none(), ps.submits | ps.delivers | ps.status_reports | ps.commands),
+)
+def test_json_messages_for_encode(kind: str, fields: dict[str, object], base: Message | None):
+    """`msghub codec pdu encode` input: only PduError escapes from_json and encode."""
+    data: dict[str, object] = dict(to_json(base)) if base is not None else {}
+    data.update(fields)
+    data["type"] = kind if base is None else data["type"]
+    try:
+        encode(from_json(data))
+    except PduError as exc:
+        assert str(exc)

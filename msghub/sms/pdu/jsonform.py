@@ -15,6 +15,8 @@ zone. Informative keys ("concat", "ports", "outcome", "reason", "notes",
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,9 +127,12 @@ def _hex(key: str, value: object) -> bytes:
 
 
 def _seconds(key: str, value: object) -> timedelta:
-    if not isinstance(value, int | float):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise PduError(f"{key!r} must be a number of seconds")
-    return timedelta(seconds=value)
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:
+        raise PduError(f"{key!r}: {value} seconds is out of range") from None
 
 
 def _validity(value: object) -> object:
@@ -170,6 +175,21 @@ def _field(key: str, value: object, data: dict[str, Any]) -> object:
     return value
 
 
+_KIND_WORDS = {bool: "true or false", int: "an integer", str: "a string", bytes: "hex octets"}
+
+
+def _check_type(key: str, value: object, hint: object) -> None:
+    """value against the field's annotation; bool is no int here."""
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return
+        if isinstance(kind, type) and isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return
+    words = " or ".join(_KIND_WORDS.get(k, getattr(k, "__name__", str(k))) for k in allowed if k is not type(None))
+    raise PduError(f"{key!r} must be {words}{' or null' if type(None) in allowed else ''}, not {value!r}")
+
+
 def from_json(data: object) -> Message:
     if not isinstance(data, dict):
         raise PduError("the message must be a JSON object with a 'type'")
@@ -180,16 +200,15 @@ def from_json(data: object) -> Message:
     unknown = set(data) - names - {"type", *INFORMATIVE}
     if unknown:
         raise PduError(f"unknown keys for {data['type']}: {', '.join(sorted(unknown))}")
-    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-    for key, value in data.items():
-        default = defaults.get(key)
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise PduError(f"{key!r} must be true or false, not {value!r}")
-        if type(default) is int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise PduError(f"{key!r} must be an integer, not {value!r}")
     try:
         kwargs = {k: _field(k, v, data) for k, v in data.items() if k in names and k != "notes"}
-        msg: Message = cls(**kwargs)
     except (TypeError, ValueError) as exc:
+        raise PduError(f"{data['type']}: {exc}") from None
+    hints = typing.get_type_hints(cls)
+    for key, value in kwargs.items():
+        _check_type(key, value, hints[key])
+    try:
+        msg: Message = cls(**kwargs)
+    except TypeError as exc:  # a required field left out
         raise PduError(f"{data['type']}: {exc}") from None
     return msg

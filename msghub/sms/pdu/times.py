@@ -81,6 +81,8 @@ MAX_RELATIVE = relative_period(255)
 
 def relative_code(period: timedelta) -> int:
     """The smallest relative TP-VP code whose period is at least period."""
+    if period < timedelta(0):
+        raise PduError(f"validity {period} is negative")
     if period > MAX_RELATIVE:
         raise PduError(f"validity {period} exceeds the longest relative period, 63 weeks")
     if period <= timedelta(hours=12):
@@ -146,6 +148,8 @@ def write_validity(validity: Validity | None) -> bytes:
 
 def _write_enhanced(v: EnhancedValidity) -> bytes:
     forms = {"none": 0, "relative": 1, "seconds": 2, "hhmmss": 3}
+    if v.form not in forms:
+        raise PduError(f"enhanced validity form {v.form!r} is not one of {', '.join(forms)}")
     indicator = forms[v.form] | (0x40 if v.single_shot else 0)
     body = b""
     if v.form != "none":
