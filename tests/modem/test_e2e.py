@@ -80,6 +80,43 @@ def test_connection_add_checks_the_modem_settings(db_url, monkeypatch, capsys):
 
 
 
+def test_unplugged_mid_send_nothing_is_lost_and_the_retry_is_flagged(db_url, db):
+    """A real hub: the device vanishes while AT+CMGS waits for its answer; the
+    message is retried once the device is back (same by-id name), flagged
+    possible_duplicate; the other messages go out once each."""
+    db.execute("UPDATE hub.settings SET value = '1' WHERE key = 'retry_base_s'")
+    with tempfile.TemporaryDirectory() as tmp:
+        link = os.path.join(tmp, "usb-modem-if00")
+        # the device holds its answer back 5 s: it is unplugged in that time
+        with ModemSimulator("huawei", link=link, send_delay_s=5.0) as sim:
+            from msghub.hub.connections import add_connection
+
+            add_connection(db, NAME, "modem", {"port": link, "send_timeout_s": 30}, is_default=True)
+            proc = start_hub(db_url)
+            try:
+                wait_for(lambda: db.execute("SELECT state FROM hub.connections WHERE name = %s",
+                                            (NAME,)).fetchone()["state"] == "up", timeout=60, what="the modem")
+                db.execute("INSERT INTO hub.outbox (channel, recipient, text) VALUES ('sms', '+31611111111', 'first')")
+                assert sim.wait_for(lambda: any(s.text == "first" for s in sim.sent), 30)  # the PDU is in
+                sim.fault("unplug", duration_s=2.0)
+                for i in range(3):
+                    db.execute("INSERT INTO hub.outbox (channel, recipient, text) VALUES ('sms', %s, %s)",
+                               (f"+3161111112{i}", f"after {i}"))
+                def all_sent() -> list[dict[str, Any]] | None:
+                    rows = db.execute("SELECT body, status, possible_duplicate FROM hub.messages "
+                                      "WHERE direction = 'out' ORDER BY id").fetchall()
+                    return rows if len(rows) == 4 and all(r["status"] == "sent" for r in rows) else None
+
+                rows = wait_for(all_sent, timeout=120, what="all four sent")
+                flags = {r["body"]: r["possible_duplicate"] for r in rows}
+                assert flags["first"] is True
+                assert [flags[f"after {i}"] for i in range(3)] == [False] * 3
+                texts = [s.text for s in sim.sent]
+                assert all(texts.count(f"after {i}") == 1 for i in range(3)) and "first" in texts
+            finally:
+                assert stop_hub(proc) == 0
+
+
 @pytest.fixture(scope="module")
 def hub(pg_server, template_db) -> Iterator[dict[str, Any]]:
     name = f"msghub_modem_e2e_{os.getpid()}"
