@@ -181,3 +181,35 @@ def test_a_two_part_message_with_euro_signs():
         assert msg.user_data == text
         assert msg.udh.concat == (25, 2, seq)
         assert (msg.message_class, msg.pid) == (1, 0x39)
+
+
+# Unsolicited PDUs of gammu's AT engine tests (tests/atgen/incoming-sms.c, smsd-incoming-cds.c,
+# smsd-incoming-cmt.c): gammu asserts a status report for the +CDS and two parts of one message for
+# the +CMT pair; the values below spell those out.
+GAMMU_CDS = "07914875215652F006360B914892347527F3817003018104808170030181448000"
+GAMMU_CMT = "07918497483252F0840B918496445078F700007121320144744004D4F29C0E"
+GAMMU_CMT_PARTS = [
+    "07918497483252F0440B918496445078F70008712132014474400B0800032A02017001000041",
+    "07918497483252F0440B918496445078F70008712132014474400B0800032A02027001000042",
+]
+
+
+def test_gammu_cds_event_is_a_status_report():
+    msg = decode(GAMMU_CDS, direction="sc_to_ms")
+    assert msg == SmsStatusReport(
+        0x36, Address("+84294357723"), datetime(2018, 7, 30, 10, 18, 40, tzinfo=tz(2)),
+        datetime(2018, 7, 30, 10, 18, 44, tzinfo=tz(2)), 0, smsc=Address("+84571265250"),
+    )
+    assert msg.outcome == "delivered"
+
+
+def test_gammu_cmt_events():
+    msg = decode(GAMMU_CMT, direction="sc_to_ms")
+    assert isinstance(msg, SmsDeliver)
+    assert (msg.sender.number, msg.user_data, msg.reply_path) == ("+48694405877", "Test", True)
+    parts = [decode(p, direction="sc_to_ms") for p in GAMMU_CMT_PARTS]
+    for seq, part in enumerate(parts, start=1):
+        assert isinstance(part, SmsDeliver) and part.udh is not None
+        assert part.udh.concat == (0x2A, 2, seq)
+        assert part.udh.elements[1] == (0x70, b"\x00")  # a SIM toolkit security header IE, kept raw
+    assert "".join(str(p.user_data) for p in parts if isinstance(p, SmsDeliver)) == "AB"
