@@ -1,8 +1,9 @@
 """Published PDUs with their published values: the examples of
 python-messaging's own test suite (pmarti/python-messaging,
 messaging/test/test_sms.py; several there were checked with pduspy and
-umts-tools). Our encode() must produce exactly the PDU it expects from the
-same fields, and our decode() must read its PDUs to the values it asserts.
+umts-tools), and the unsolicited +CDS/+CMT PDUs of gammu's AT engine tests.
+Our encode() must produce exactly the PDU python-messaging expects from the
+same fields, and our decode() must read the PDUs to the values asserted.
 
 Where that suite states a time it states it as naive UTC (DELIVER) or as the
 naive wall-clock time (status reports); here the zone is spelled out.
