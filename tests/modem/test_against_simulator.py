@@ -288,3 +288,50 @@ def test_status_reports_stored_in_sr_are_read_from_there(profile: str) -> None:
                 await conn.close()
 
     run(body)
+
+
+def test_failed_and_pending_reports_carry_their_reason() -> None:
+    async def body() -> None:
+        with ModemSimulator("generic", report_delay_s=0.1, report_status_for={"+4479": 0x46, "+4477": 0x21}) as sim:
+            hub = HubRecorder()
+            conn = connector(sim.path, hub)
+            try:
+                await conn.open()
+                failed = await conn.send(sms(recipient="+447911123456", delivery_report=True, id=1))
+                pending = await conn.send(sms(recipient="+447711123456", delivery_report=True, id=2))
+                await until(lambda: len(hub.reports) == 2, "both reports")
+                by_ref = {r.operator_ref: r for r in hub.reports}
+                assert (by_ref[failed.operator_ref].status, by_ref[failed.operator_ref].reason) == (
+                    "failed", "validity_expired (TP-ST 0x46)")
+                assert (by_ref[pending.operator_ref].status, by_ref[pending.operator_ref].reason) == (
+                    "buffered", "sme_busy (TP-ST 0x21)")
+            finally:
+                await conn.close()
+
+    run(body)
+
+
+def test_flash_validity_and_8bit_inbound() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    async def body() -> None:
+        with ModemSimulator("huawei") as sim:
+            hub = HubRecorder()
+            conn = connector(sim.path, hub, flash_priority=3, validity_min=60)
+            try:
+                await conn.open()
+                await conn.send(sms("flash!", priority=3, id=1))
+                await conn.send(sms("normal", priority=1, id=2,
+                                    valid_until=datetime.now(UTC) + timedelta(hours=2)))
+                flash, normal = (s.message for s in sim.sent)
+                assert flash.message_class == 0 and normal.message_class is None
+                assert flash.validity == timedelta(minutes=60)
+                assert timedelta(hours=1, minutes=50) < normal.validity <= timedelta(hours=2)
+                sim.inject_sms("+31611111111", "\x00\x01binary\xff", encoding="8bit")
+                await until(lambda: hub.delivered, "the 8-bit message")
+                message = hub.delivered[0]
+                assert message.text == "" and message.attachments[0].data == b"\x00\x01binary\xff"
+            finally:
+                await conn.close()
+
+    run(body)
