@@ -93,9 +93,10 @@ senders = st.one_of(
     ),
 )
 concats = st.none() | st.builds(
-    lambda ref, total, seq: Udh.concatenated(ref, total, min(seq, total)),
-    st.integers(0, 255), st.integers(1, 9), st.integers(1, 9),
+    lambda ref, total, seq, ref16: Udh.concatenated(ref if ref16 else ref & 0xFF, total, min(seq, total), ref16=ref16),
+    st.integers(0, 0xFFFF), st.integers(1, 9), st.integers(1, 9), st.booleans(),
 )
+ports = st.builds(lambda dst, src: Udh(((0x05, dst.to_bytes(2, "big") + src.to_bytes(2, "big")),)), ps.word, ps.word)
 
 
 @PROPERTY
@@ -108,7 +109,7 @@ concats = st.none() | st.builds(
     senders,
     stamps,
     st.none() | st.integers(0, 3),
-    concats,
+    concats | ports,
     st.integers(0, 255),
     st.none() | numbers,
 )
@@ -134,6 +135,9 @@ def test_our_delivers_decoded_by_python_messaging(
     )
     if udh is not None and udh.concat is not None:
         assert (theirs["ref"], theirs["cnt"], theirs["seq"]) == tuple(udh.concat)
+    if udh is not None and udh.ports is not None:
+        sms = MDeliver(encode(msg)[0])
+        assert (sms.udh.ports.dest_port, sms.udh.ports.orig_port) == tuple(udh.ports)
 
 
 @PROPERTY
