@@ -103,3 +103,12 @@ def test_a_pool_with_no_device_left_reports_the_link_lost() -> None:
                 modem.close()
 
     run(body)
+
+
+def test_a_claimed_message_does_not_wait_for_ever() -> None:
+    async def body() -> None:
+        pool = Pool([Slot("a", "a", up=True, busy=True)])
+        with pytest.raises(NoDevice, match="stayed busy"):
+            await pool.acquire("+31", timeout_s=0.1)
+
+    run(body)

@@ -53,7 +53,7 @@ class DeviceOptions:
     storage: str = "SM"
     receive: str = "stored"  # or "direct"
     command_timeout_s: float = 10.0
-    send_timeout_s: float = 60.0
+    send_timeout_s: float = 40.0
     unresponsive_after: int = 3
     reset: bool = True
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 MINUTE_S = 60.0
+# well under the hub's sending lease (sending_lease_s, 60 s)
+ACQUIRE_TIMEOUT_S = 25.0
 
 
 class NoDevice(Exception):
@@ -101,8 +103,10 @@ class Pool:
 
         return min(free, key=rank)
 
-    async def acquire(self, recipient: str, exclude: set[str] | None = None) -> Slot:
+    async def acquire(self, recipient: str, exclude: set[str] | None = None,
+                      timeout_s: float = ACQUIRE_TIMEOUT_S) -> Slot:
         exclude = exclude or set()
+        deadline = self._clock() + timeout_s
         async with self._changed:
             while True:
                 live = [s for s in self.slots if s.up and s.key not in exclude]
@@ -116,7 +120,12 @@ class Pool:
                     slot.busy = True
                     return slot
                 now = self._clock()
+                if now >= deadline:
+                    # a claimed message must not wait for ever: the hub's lease
+                    # would hand it out again while it is still held here
+                    raise NoDevice(f"every device stayed busy for {timeout_s:g} s")
                 wait = min((s.next_free_at(now) for s in live if not s.busy), default=now + MINUTE_S) - now
+                wait = min(wait, deadline - now)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), max(0.05, wait))
 

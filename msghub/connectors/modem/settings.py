@@ -82,8 +82,8 @@ SETTINGS = (
     Setting("transliterate", bool, "replace characters outside the GSM alphabet by look-alikes", default=False),
     Setting("command_timeout_s", float, "seconds to wait for the answer to a command", default=10.0,
             minimum=0.1, maximum=300),
-    Setting("send_timeout_s", float, "seconds to wait for the answer to AT+CMGS (the network's answer)",
-            default=60.0, minimum=0.5, maximum=600),
+    Setting("send_timeout_s", float, "seconds to wait for the answer to AT+CMGS (the network's answer); keep it "
+            "under the hub's sending_lease_s", default=40.0, minimum=0.5, maximum=600),
     Setting("unresponsive_after", int, "commands without an answer in a row before the device is reset",
             default=2, minimum=1, maximum=100),
     Setting("status_interval_s", float, "seconds between signal and registration checks (AT+CSQ, AT+CREG?)",
