@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from msghub.sms.errors import SmsDecodeError, SmsEncodingError
-from msghub.sms.udh import Concat, Ports, parse_udh
+from msghub.sms.udh import Concat, Ports, concat_udh, parse_udh
 
 # The agreed API types alphabet as str; encode() refuses anything but these.
 Alphabet = str
@@ -65,8 +65,6 @@ class Udh:
 
     @classmethod
     def concatenated(cls, ref: int, total: int, seq: int, *, ref16: bool = False) -> Udh:
-        from msghub.sms.udh import concat_udh
-
         try:
             return cls.from_bytes(concat_udh(ref, total, seq, ref16=ref16))
         except SmsEncodingError as exc:
