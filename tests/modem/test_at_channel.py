@@ -223,3 +223,19 @@ def test_commands_queue_one_at_a_time_in_order() -> None:
             peer.close()
 
     run(body)
+
+
+def test_lenient_commands_take_the_expected_line_without_a_final_result() -> None:
+    async def body() -> None:
+        peer = PtyPeer(lambda line: b"\r\n+CPIN: READY\r\n" if line == "AT+CPIN?" else ok())
+        channel = await channel_for(peer)
+        try:
+            answer = await channel.command("AT+CPIN?", timeout_s=WAIT_S, expect="+CPIN:", lenient=True)
+            assert answer.first("+CPIN:") == "READY"
+            with pytest.raises(AtTimeout):  # without lenient the missing OK is a timeout
+                await channel.command("AT+CPIN?", timeout_s=1.0, expect="+CPIN:")
+        finally:
+            await channel.close()
+            peer.close()
+
+    run(body)
