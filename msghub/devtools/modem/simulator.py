@@ -4,14 +4,9 @@ thread; every public method is thread-safe and returns at once."""
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
 import logging
 import math
 import os
-import selectors
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +20,8 @@ from msghub.devtools.modem.commands import check_sim, general_handlers, registra
 from msghub.devtools.modem.commands import signal_changed as _signal_changed
 from msghub.devtools.modem.device import DeviceState, Network, SentSms, Settings
 from msghub.devtools.modem.engine import Engine
-from msghub.devtools.modem.ports import MAX_OUTPUT, PtyPort
+from msghub.devtools.modem.ioloop import IoLoop
+from msghub.devtools.modem.ports import PtyPort
 from msghub.devtools.modem.profiles import get_profile
 from msghub.devtools.modem.smscmds import deliver, sms_handlers, status_report
 from msghub.devtools.modem.storage import STAT_TEXT, Storage
@@ -33,9 +29,6 @@ from msghub.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-READ_CHUNK = 4096
-RECONNECT_POLL_S = 0.05  # how often a closed pty is checked for a client opening it again
-JOIN_TIMEOUT_S = 10.0
 FAULTS = ("no_answer", "garbage", "unplug", "cms_error", "slow", "reboot")
 
 
@@ -86,8 +79,6 @@ class ModemSimulator:
         self.link = Path(link) if link is not None else None
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._seq = itertools.count()
         self._engine = Engine(self.state, self._emit, self._schedule, time.monotonic,
                               {**general_handlers(), **sms_handlers()}, precheck=check_sim)
         self._command = PtyPort("command", self.link, self._engine)
@@ -99,14 +90,9 @@ class ModemSimulator:
             if kind == "data":
                 port.engine = self._aux_engine(port)
             self._ports.append(port)
-        self._sel = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._listener: socket.socket | None = None
-        self._clients: dict[socket.socket, bytearray] = {}
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._loop = IoLoop(self._changed, self._ports, on_input=self._on_input, on_arrival=self._on_arrival,
+                            on_left=self._on_left, on_error=self.state.internal_errors.append)
+        self._started = False
         self._ref = 0
         self._control: Any = None
 
@@ -114,20 +100,15 @@ class ModemSimulator:
 
     def start(self) -> str:
         """Opens the pty (and TCP port), starts the thread; the path to open."""
-        if self._thread is not None or self._stopping:
-            raise ConfigError("the modem simulator is already running or stopped")
+        if self._started:
+            raise ConfigError("the modem simulator was started already")
+        self._started = True
         try:
             for port in self._ports:
                 port.plug()
             if self._tcp_port_wanted is not None:
-                listener = socket.create_server((self.host, self._tcp_port_wanted))
-                listener.setblocking(False)
-                self._listener = listener
-            self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-            if self._listener is not None:
-                self._sel.register(self._listener, selectors.EVENT_READ, "listen")
-            self._thread = threading.Thread(target=self._run, name=f"modem-sim-{self.profile.name}", daemon=True)
-            self._thread.start()
+                self._loop.listen(self.host, self._tcp_port_wanted)
+            self._loop.start(f"modem-sim-{self.profile.name}")
             if self._control_port_wanted is not None:
                 from msghub.devtools.modem.control import ControlServer
                 self._control = ControlServer(self, self.host, self._control_port_wanted)
@@ -138,28 +119,11 @@ class ModemSimulator:
         return self.path
 
     def stop(self) -> None:
-        if self._sel.get_map() is None:
-            return  # stopped already
+        """Stops everything (bounded waits); a second stop does nothing."""
         if self._control is not None:
             self._control.stop()
             self._control = None
-        with self._lock:
-            self._stopping = True
-        self._wake()
-        if self._thread is not None:
-            self._thread.join(JOIN_TIMEOUT_S)
-            self._thread = None
-        with self._lock:
-            self._close_ports()
-            for client in list(self._clients):
-                self._drop_client(client)
-            if self._listener is not None:
-                self._listener.close()
-                self._listener = None
-        self._sel.close()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._loop.stop()
 
     def __enter__(self) -> ModemSimulator:
         self.start()
@@ -193,7 +157,7 @@ class ModemSimulator:
 
     @property
     def tcp_port(self) -> int | None:
-        listener = self._listener
+        listener = self._loop.listener
         return None if listener is None else int(listener.getsockname()[1])
 
     @property
@@ -241,7 +205,7 @@ class ModemSimulator:
     def connected(self) -> bool:
         """A client has the pty open or a TCP connection."""
         with self._lock:
-            return self._command.open or bool(self._clients)
+            return self._command.open or bool(self._loop.clients)
 
     def storage(self, memory: str = "SM") -> dict[int, dict[str, Any]]:
         with self._lock:
@@ -268,7 +232,7 @@ class ModemSimulator:
         return self.sent
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
-        return self.wait_for(lambda: self._command.open or bool(self._clients), timeout_s)
+        return self.wait_for(lambda: self._command.open or bool(self._loop.clients), timeout_s)
 
     # -- what the network does ---------------------------------------------------
 
@@ -285,7 +249,7 @@ class ModemSimulator:
                                       message_class=message_class, encoding=encoding, pid=pid)
             result = [deliver(self._engine, part, message_class) for part in parts]
             self._changed.notify_all()
-        self._wake()
+        self._loop.wake()
         return result
 
     def inject_pdu(self, pdu: str, *, message_class: int | None = None) -> int | None:
@@ -296,7 +260,7 @@ class ModemSimulator:
         with self._changed:
             result = deliver(self._engine, part, message_class)
             self._changed.notify_all()
-        self._wake()
+        self._loop.wake()
         return result
 
     def inject_status_report(self, mr: int, recipient: str, status: int = 0) -> None:
@@ -305,21 +269,21 @@ class ModemSimulator:
         with self._changed:
             status_report(self._engine, mr, recipient, datetime.now(UTC), status)
             self._changed.notify_all()
-        self._wake()
+        self._loop.wake()
 
     def set_signal(self, rssi: int, ber: int = 99) -> None:
         """+CSQ from now on (0..31, 99 unknown); vendor URCs (^RSSI) follow."""
         with self._lock:
             self.state.rssi, self.state.ber = rssi, ber
             _signal_changed(self._engine)
-        self._wake()
+        self._loop.wake()
 
     def set_registered(self, registered: bool = True, *, roaming: bool = False) -> None:
         """Network registration (+CREG stat 1/5, or 2 searching); URCs follow."""
         with self._lock:
             self.state.network, self.state.roaming = registered, roaming
             registration_changed(self._engine)
-        self._wake()
+        self._loop.wake()
 
     def set_cms_error(self, prefix: str, code: int | None) -> None:
         """AT+CMGS to numbers starting with prefix answers +CMS ERROR: code (None: clear)."""
@@ -371,7 +335,7 @@ class ModemSimulator:
                 self._unplug()
                 if duration_s is not None:
                     self._schedule(duration_s, self._replug_locked)
-        self._wake()
+        self._loop.wake()
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -380,13 +344,13 @@ class ModemSimulator:
             faults.mute_count = faults.garbage_count = 0
             faults.answer_delay_s = 0.0
             faults.cms_next.clear()
-        self._wake()
+        self._loop.wake()
 
     def replug(self) -> str:
         """Back after an unplug: a new pty (the link follows), power-up state."""
         with self._lock:
             self._replug_locked()
-        self._wake()
+        self._loop.wake()
         return self.path
 
     # -- internals: device side --------------------------------------------------
@@ -397,10 +361,7 @@ class ModemSimulator:
     def _emit(self, data: bytes) -> None:
         """What the device says goes to every connected client of its command port."""
         self._command.queue(data)
-        for out in self._clients.values():
-            out += data
-            del out[:-MAX_OUTPUT]
-        self._wake()
+        self._loop.send_tcp(data)
 
     def _aux_engine(self, port: PtyPort) -> Engine:
         """A data port: the same device (identity, SIM, network), its own
@@ -411,7 +372,7 @@ class ModemSimulator:
 
         def emit(data: bytes) -> None:
             port.queue(data)
-            self._wake()
+            self._loop.wake()
 
         return Engine(state, emit, self._schedule, time.monotonic, general_handlers(), precheck=check_sim,
                       urcs=False)
@@ -430,155 +391,40 @@ class ModemSimulator:
         aux.faults = main.faults
 
     def _schedule(self, delay_s: float, fn: Callable[[], None]) -> None:
-        heapq.heappush(self._timers, (time.monotonic() + max(0.0, delay_s), next(self._seq), fn))
-        self._wake()
-
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"x")
-
-    def _close_ports(self) -> None:
-        for port in self._ports:
-            if port.open and port.master is not None:
-                with contextlib.suppress(KeyError, ValueError):
-                    self._sel.unregister(port.master)
-            port.unplug()
+        self._loop.schedule(delay_s, fn)
 
     def _unplug(self) -> None:
-        self._close_ports()
-        for client in list(self._clients):
-            self._drop_client(client)
+        self._loop.close_ports()
+        self._loop.drop_clients()
         self._engine.reset_line()
 
     def _replug_locked(self) -> None:
-        if self._command.master is not None or self._stopping:
+        if self._command.master is not None or self._loop.stopping:
             return
         for port in self._ports:
             port.plug()
             if port.engine is not None:
                 port.engine.power_on()
 
-    def _client_arrived(self) -> None:
-        if self._command.fresh:
+    # -- internals: called by the I/O loop, under the lock ---------------------
+
+    def _on_arrival(self, port: PtyPort | None) -> None:
+        if port is not None and port is not self._command:
+            return
+        if self._command.fresh:  # the power-up banner waits for the first client
             self._command.fresh = False
             for line in self.profile.boot_lines:
                 self._engine.urc(line)
 
-    def _client_left(self) -> None:
-        self._engine.reset_line()
+    def _on_left(self, port: PtyPort | None) -> None:
+        engine = self._engine if port is None else port.engine
+        if engine is not None:
+            engine.reset_line()
 
-    def _drop_client(self, client: socket.socket) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(client)
-        self._clients.pop(client, None)
-        client.close()
-
-    # -- internals: the I/O thread ----------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    if self._stopping:
-                        return
-                    timeout = self._next_timeout()
-                events = self._sel.select(timeout)
-                with self._changed:
-                    for key, _ in events:
-                        self._on_readable(key)
-                    self._run_timers()
-                    self._check_pty()
-                    self._flush()
-                    self._changed.notify_all()
-        except Exception:  # a simulator bug must show, not hang the tests silently
-            log.exception("modem simulator thread failed")
-            raise
-
-    def _next_timeout(self) -> float:
-        timeout = 1.0
-        if self._timers:
-            timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
-        if any(port.master is not None and not port.open for port in self._ports):
-            timeout = min(timeout, RECONNECT_POLL_S)
-        if any(port.out for port in self._ports) or any(self._clients.values()):
-            timeout = min(timeout, 0.01)  # output waits for a client that reads slowly
-        return timeout
-
-    def _on_readable(self, key: selectors.SelectorKey) -> None:
-        if key.data == "wake":
-            with contextlib.suppress(BlockingIOError):
-                os.read(self._wake_r, 4096)
-        elif isinstance(key.data, PtyPort):
-            self._read_port(key.data)
-        elif key.data == "listen":
-            assert self._listener is not None
-            with contextlib.suppress(BlockingIOError):
-                client, _ = self._listener.accept()
-                client.setblocking(False)
-                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._clients[client] = bytearray()
-                self._sel.register(client, selectors.EVENT_READ, "tcp")
-                self._client_arrived()
-        elif key.data == "tcp":
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
-            try:
-                data = sock.recv(READ_CHUNK)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                self._drop_client(sock)
-                self._client_left()
-                return
+    def _on_input(self, port: PtyPort | None, data: bytes) -> None:
+        if port is None or port is self._command:
             self._engine.feed(data)
-
-    def _read_port(self, port: PtyPort) -> None:
-        master = port.master
-        data = port.read()
-        if data is None:  # the client closed the slave side
-            with contextlib.suppress(KeyError, ValueError):
-                self._sel.unregister(master)  # type: ignore[arg-type]  # read() had one
-            if port.engine is not None:
-                port.engine.reset_line()
-            return
-        if data and port.engine is not None:
-            if port is self._command:
-                port.engine.feed(data)
-                return
+        elif port.engine is not None:
             self._sync_aux(port.engine)
             port.engine.feed(data)
             self._sync_aux(port.engine, back=True)
-
-    def _check_pty(self) -> None:
-        for port in self._ports:
-            if port.client_arrived():
-                assert port.master is not None
-                self._sel.register(port.master, selectors.EVENT_READ, port)
-                if port is self._command:
-                    self._client_arrived()
-
-    def _run_timers(self) -> None:
-        now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now:
-            _, _, fn = heapq.heappop(self._timers)
-            try:
-                fn()
-            except Exception as e:
-                log.exception("modem simulator timer failed")
-                self.state.internal_errors.append(f"timer: {e!r}")
-
-    def _flush(self) -> None:
-        for port in self._ports:
-            port.flush()
-        for client, out in list(self._clients.items()):
-            if not out:
-                continue
-            try:
-                written = client.send(out)
-                del out[:written]
-            except BlockingIOError:
-                pass
-            except OSError:
-                self._drop_client(client)
