@@ -112,3 +112,30 @@ def test_a_claimed_message_does_not_wait_for_ever() -> None:
             await pool.acquire("+31", timeout_s=0.1)
 
     run(body)
+
+
+def test_routes_by_sim_and_by_device() -> None:
+    from msghub.connectors.modem.connector import prefixes_for
+
+    routes = parse_routes("+31=imsi:20408; +44=imei:3512; +49=/dev/a")
+    assert prefixes_for(routes, "/dev/a", "204081234", "3512") == ("+49", "+31", "+44")
+    assert prefixes_for(routes, "/dev/b", "262011234", "9999") == ()
+
+
+def test_a_pool_routes_by_sim() -> None:
+    async def body() -> None:
+        modems = [FakeModem(imei=f"35000000000000{i}") for i in range(2)]
+        for modem in modems:
+            modem.start()
+        conn = connector(",".join(m.path for m in modems), routes="+44=imei:350000000000001")
+        try:
+            await conn.open()
+            for i in range(4):
+                await conn.send(sms(f"to uk {i}", recipient=f"+4479111111{i}", id=i))
+            assert len(modems[1].sent) == 4 and not modems[0].sent
+        finally:
+            await conn.close()
+            for modem in modems:
+                modem.close()
+
+    run(body)

@@ -77,6 +77,18 @@ def options_for(config: dict[str, Any], port: str) -> DeviceOptions:
         unresponsive_after=int(config["unresponsive_after"]), reset=bool(config["reset"]))
 
 
+def prefixes_for(routes: dict[str, tuple[str, ...]], port: str, imsi: str, imei: str) -> tuple[str, ...]:
+    """The number prefixes routed to a device: by its port, by its SIM
+    (imsi:<start of the IMSI>, e.g. imsi:20408 for one network's SIMs) or by
+    the device itself (imei:<IMEI>)."""
+    found: list[str] = list(routes.get(port, ()))
+    for target, prefixes in routes.items():
+        kind, _, value = target.partition(":")
+        if (kind == "imsi" and value and imsi.startswith(value)) or (kind == "imei" and value and imei == value):
+            found.extend(prefixes)
+    return tuple(found)
+
+
 def describe_signal(rssi: int | None, dbm: int | None) -> str:
     return UNKNOWN_SIGNAL if rssi is None else f"{dbm} dBm ({rssi}/31)"
 
@@ -90,9 +102,10 @@ class ModemConnector(Connector):
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         full = {s.name: s.default for s in SETTINGS} | config
         super().__init__(name, full, hub)
-        routes = parse_routes(full["routes"])
-        self.slots = [Slot(key=port, port=port, prefixes=routes.get(port, ()), per_minute=int(full["per_minute"]),
-                           per_day=int(full["per_day"])) for port in ports_of(full["port"])]
+        self.routes = parse_routes(full["routes"])
+        self.slots = [Slot(key=port, port=port, prefixes=self.routes.get(port, ()),
+                           per_minute=int(full["per_minute"]), per_day=int(full["per_day"]))
+                      for port in ports_of(full["port"])]
         self.pool = Pool(self.slots)
         # One message waits, already claimed, behind each one being sent:
         # a device that answers takes the next at once instead of waiting for
@@ -147,6 +160,7 @@ class ModemConnector(Connector):
                         on_lost=lambda reason: self._device_lost(slot, reason), name=f"{self.name}:{slot.port}")
         await device.open()
         self.devices[slot.port] = device
+        slot.prefixes = prefixes_for(self.routes, slot.port, device.info.imsi, device.info.imei)
         slot.up = True
         await self.pool.changed()
 

@@ -93,7 +93,8 @@ SETTINGS = (
             minimum=0, maximum=10_000),
     Setting("per_day", int, "messages per day per device at most (SIM plans); 0: no limit", default=0,
             minimum=0, maximum=10_000_000),
-    Setting("routes", str, "pool routing: PREFIX[,PREFIX]=PORT; ... prefers that device for those numbers",
+    Setting("routes", str, "pool routing: PREFIX[,PREFIX]=TARGET; ... prefers a device for those numbers; "
+            "TARGET is its port, imsi:<IMSI start> (by SIM) or imei:<IMEI>",
             default="", check=_check_routes),
     Setting("reassembly_timeout_s", float, "seconds to wait for the missing parts of a long incoming message",
             default=300.0, minimum=0.5, maximum=86400),
