@@ -258,7 +258,7 @@ def inject(b: Bench, text: str = "hello", sender: str = "+447700900123", cls: in
     from datetime import UTC, datetime
 
     from msghub.devtools.modem import sms as pdus
-    from msghub.devtools.modem.smscmds import deliver
+    from msghub.devtools.modem.network import deliver
 
     parts = pdus.deliver_pdus(sender, text, scts=datetime(2026, 12, 2, 1, 2, 3, tzinfo=UTC), smsc="+447785016005",
                               ref=9, message_class=cls)
@@ -453,7 +453,7 @@ def test_pending_then_final_reports() -> None:
 
 def test_real_captures_are_stored_and_read_back_unchanged() -> None:
     from msghub.devtools.modem import sms as pdus
-    from msghub.devtools.modem.smscmds import deliver
+    from msghub.devtools.modem.network import deliver
     default = Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
     root = Path(os.environ.get("MSGHUB_VECTORS", default)) / "at-sms"
     if not root.is_dir():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from msghub.devtools.modem import PROFILES
 from msghub.devtools.modem import sms as pdus
 from msghub.devtools.modem.atparse import AtSyntaxError, parse_line, split_args
-from msghub.devtools.modem.smscmds import deliver, status_report
+from msghub.devtools.modem.network import deliver, status_report
 from tests.modem_sim.harness import Bench
 
 PIECES = [

@@ -21,9 +21,10 @@ from msghub.devtools.modem.commands import signal_changed as _signal_changed
 from msghub.devtools.modem.device import DeviceState, Network, SentSms, Settings
 from msghub.devtools.modem.engine import Engine
 from msghub.devtools.modem.ioloop import IoLoop
+from msghub.devtools.modem.network import deliver, status_report
 from msghub.devtools.modem.ports import PtyPort
 from msghub.devtools.modem.profiles import get_profile
-from msghub.devtools.modem.smscmds import deliver, sms_handlers, status_report
+from msghub.devtools.modem.smscmds import sms_handlers
 from msghub.devtools.modem.storage import STAT_TEXT, Storage
 from msghub.errors import ConfigError
 

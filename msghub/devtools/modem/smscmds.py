@@ -15,6 +15,7 @@ from msghub.devtools.modem.atparse import Command, Kind
 from msghub.devtools.modem.commands import int_arg, ranges
 from msghub.devtools.modem.device import Network, SentSms
 from msghub.devtools.modem.engine import Engine, Handler, Prompt
+from msghub.devtools.modem.network import retry_waiting, status_report
 from msghub.devtools.modem.storage import (
     ALL,
     REC_READ,
@@ -27,8 +28,9 @@ from msghub.devtools.modem.storage import (
     MemoryFull,
     Stored,
 )
+from msghub.devtools.modem.textmode import from_te, text_header
 from msghub.sms.errors import SmsEncodingError
-from msghub.sms.pdu import PduError, SmsDeliver, SmsStatusReport, SmsSubmit
+from msghub.sms.pdu import PduError, SmsSubmit
 
 log = logging.getLogger(__name__)
 Reply = list[str] | Prompt
@@ -40,22 +42,6 @@ def _memory(e: Engine, slot: int) -> Memory:
     if memory is None:  # cannot happen: +CPMS only selects existing memories
         raise e.cms(320)
     return memory
-
-
-def from_te(e: Engine, text: str) -> str:
-    """Text-mode strings arrive in the +CSCS character set: UCS2 is hex."""
-    if e.state.settings.cscs != "UCS2":
-        return text
-    try:
-        if len(text) % 4:
-            raise ValueError(text)
-        return bytes.fromhex(text).decode("utf-16-be")
-    except ValueError:
-        raise e.cms(305) from None
-
-
-def to_te(e: Engine, text: str) -> str:
-    return text.encode("utf-16-be", "surrogatepass").hex().upper() if e.state.settings.cscs == "UCS2" else text
 
 
 # -- settings -------------------------------------------------------------------
@@ -302,27 +288,12 @@ def cmss(e: Engine, cmd: Command) -> Reply:
 
 # -- reading ----------------------------------------------------------------------
 
-def _text_header(e: Engine, item: Stored, stat: str) -> tuple[str, str]:
-    """Text-mode header fields and body of a stored PDU, in the +CSCS set."""
-    msg = pdus.decode_stored(item.pdu)
-    if isinstance(msg, SmsDeliver):
-        body = to_te(e, msg.user_data) if isinstance(msg.user_data, str) else msg.user_data.hex().upper()
-        return f'"{stat}","{to_te(e, msg.sender.number)}",,"{pdus.text_mode_time(msg.scts)}"', body
-    if isinstance(msg, SmsStatusReport):
-        return (f'"{stat}",6,{msg.mr},"{msg.recipient.number}",{145 if msg.recipient.ton == 1 else 129},'
-                f'"{pdus.text_mode_time(msg.scts)}","{pdus.text_mode_time(msg.discharge)}",{msg.status}'), ""
-    if isinstance(msg, SmsSubmit):
-        body = to_te(e, msg.user_data) if isinstance(msg.user_data, str) else msg.user_data.hex().upper()
-        return f'"{stat}","{to_te(e, msg.recipient.number)}",', body
-    return f'"{stat}"', ""
-
-
 def _listed(e: Engine, prefix: str, index: int | None, item: Stored) -> list[str]:
     head = f"{prefix}: " + (f"{index}," if index is not None else "")
     if e.state.settings.cmgf == 0:
         return [f"{head}{item.stat},,{item.tpdu_len}", item.pdu]
     try:
-        fields, body = _text_header(e, item, STAT_TEXT[item.stat])
+        fields, body = text_header(e, item, STAT_TEXT[item.stat])
     except PduError:
         return [f'{head}"{STAT_TEXT[item.stat]}"', ""]
     if item.kind == "status_report":
@@ -394,96 +365,6 @@ def cnma(e: Engine, cmd: Command) -> Reply:
         raise e.cms(340)
     s.unacked.pop(0)
     return []
-
-
-# -- the network side -----------------------------------------------------------
-
-def _indicate(e: Engine, *lines: str) -> None:
-    s = e.state
-    if s.settings.cnmi[0] == 0:
-        s.buffered_urcs.append("\n".join(lines))
-        return
-    e.urc(*lines)
-
-
-def store_inbound(e: Engine, pdu: pdus.Pdu, notify: bool) -> int | None:
-    s = e.state
-    name = s.mem[2]
-    memory = s.storage.get(name)
-    if memory is None:
-        return None
-    try:
-        index = memory.store(Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind))
-    except MemoryFull:
-        log.info("memory %s full: message waits in the network", name)
-        s.waiting.append(pdu)
-        return None
-    if notify:
-        _indicate(e, f'+CMTI: "{name}",{index}')
-    return index
-
-
-def retry_waiting(e: Engine) -> None:
-    waiting, e.state.waiting = e.state.waiting, []
-    for pdu in waiting:
-        deliver(e, pdu, None)
-
-
-def deliver(e: Engine, pdu: pdus.Pdu, message_class: int | None) -> int | None:
-    """An SMS-DELIVER reaches the device: stored and indicated, or shown
-    directly, as +CNMI's <mt> says (TS 27.005 3.4.1). The storage index, or
-    None when it went directly to the client."""
-    s = e.state
-    mt = s.settings.cnmi[1]
-    direct = (mt == 2 and message_class != 2) or (mt == 3 and message_class == 3)
-    if not direct:
-        return store_inbound(e, pdu, notify=mt in (1, 2, 3))
-    if s.settings.cmgf == 0:
-        _indicate(e, f"+CMT: ,{pdu.tpdu_len}", pdu.hex)
-    else:
-        fields, body = _text_header(e, Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind), "")
-        _indicate(e, "+CMT: " + fields.split(",", 1)[1], body)
-    if s.settings.csms == 1:
-        entry = (pdu.hex, pdu.tpdu_len)
-        s.unacked.append(entry)
-
-        def unacknowledged() -> None:
-            # No +CNMA in time: the network keeps it; here it lands in storage.
-            if entry in s.unacked:
-                s.unacked.remove(entry)
-                store_inbound(e, pdu, notify=True)
-
-        e.schedule(s.network_config.cnma_timeout_s, unacknowledged)
-    return None
-
-
-def status_report(e: Engine, mr: int, recipient: str, submitted: datetime, status: int = 0) -> None:
-    s = e.state
-    try:
-        pdu = pdus.status_report_pdu(mr, recipient, scts=submitted.replace(microsecond=0),
-                                     discharge=datetime.now(UTC).replace(microsecond=0), status=status,
-                                     smsc=s.smsc)
-    except PduError:
-        log.warning("no status report for %r: the codec refused it", recipient)
-        return
-    ds = s.settings.cnmi[3]
-    if ds == 1:
-        if s.settings.cmgf == 0:
-            _indicate(e, f"+CDS: {pdu.tpdu_len}", pdu.hex)
-        else:
-            fields, _ = _text_header(e, Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind), "")
-            _indicate(e, "+CDS: " + fields.split(",", 1)[1])
-    elif ds == 2:
-        name = "SR" if s.storage.get("SR") is not None else s.mem[2]
-        memory = s.storage.get(name)
-        if memory is None:
-            return
-        try:
-            index = memory.store(Stored(REC_UNREAD, pdu.hex, pdu.tpdu_len, pdu.kind))
-        except MemoryFull:
-            return
-        _indicate(e, f'+CDSI: "{name}",{index}')
-    s.reports.append(pdu.hex)
 
 
 def sms_handlers() -> dict[str, Handler]:
