@@ -474,3 +474,14 @@ def test_real_captures_are_stored_and_read_back_unchanged() -> None:
         assert (back, ok) == (pdu, "OK")
         assert head == f"+CMGR: 0,,{len(pdu) // 2 - pdus.smsc_octets(pdu)}"
     assert len(captures) >= 30
+
+
+def test_stopping_mid_send_loses_the_answer_not_the_message() -> None:
+    b = Bench()
+    pdu, length = submit_hex()
+    b.at(f"AT+CMGS={length}")
+    b.state.faults.mute_until = float("inf")
+    b.engine.feed(pdu.encode() + b"\x1a")
+    b.advance(1.0)
+    assert b.take() == ""
+    assert [s.mr for s in b.state.sent] == [1]

@@ -58,6 +58,10 @@ What the client did:
   wait_for(predicate, timeout_s=10.0) -> bool; wait_sent(count=1, timeout_s=10.0);
   wait_connected(timeout_s=10.0)
 
+A client that does not have the port open misses what the device says
+meanwhile, as on a real serial port: stored messages stay stored, but a
+direct +CMT is gone unless +CSMS=1 made it wait for +CNMA.
+
 What the network does:
   inject_sms(sender, text, *, scts=None, message_class=None, encoding=None, pid=0)
       -> storage index per part (None where shown directly by +CMT). Long texts
@@ -77,7 +81,8 @@ What the network does:
 
 Faults, fault(kind, *, duration_s=None, count=None, code=38, delay_s=5.0):
   "no_answer"  reads and ignores everything (no echo either): for count command
-               lines, for duration_s, or until clear_faults()
+               lines, for duration_s, or until clear_faults(); a send whose
+               prompt was open reaches the network but its +CMGS never comes
   "garbage"    noise bytes before the next count answers (default 1), or every
                answer for duration_s
   "unplug"     the pty disappears (the client reads EIO/HUP), TCP clients are

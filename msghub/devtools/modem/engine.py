@@ -10,6 +10,7 @@ simulator holds its lock around every call.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,6 +168,11 @@ class Engine:
 
     def _finish_prompt(self, ps: _PromptState) -> None:
         body = ps.body.decode("latin-1")
+        if self._muted(peek=True):
+            # Stopped answering mid-send: the message may well have left.
+            with contextlib.suppress(AtError):
+                ps.prompt.on_body(body)
+            return
         try:
             lines = ps.prompt.on_body(body)
         except AtError as e:
