@@ -30,11 +30,14 @@ import gammu
 from hypothesis import given
 from hypothesis import strategies as st
 
+from msghub.sms.gsm7 import is_gsm7
 from msghub.sms.pdu import Address, MessageWaiting, SmsDeliver, SmsStatusReport, SmsSubmit, decode, encode
 from msghub.sms.pdu.times import relative_code
 
 from . import pdu_strategies as ps
 from .helpers import GSM_CHARS, PROPERTY
+from .helpers import gsm_text as long_gsm_text
+from .helpers import ucs2_text as long_ucs2_text
 
 CODINGS = {"gsm7": "Default_No_Compression", "ucs2": "Unicode_No_Compression", "8bit": "8bit"}
 
@@ -200,3 +203,29 @@ def test_message_waiting_groups_decoded_by_gammu(text: tuple[str, Any], sender: 
     theirs = gammu.DecodePDU(bytes.fromhex(encode(msg)[0]), True)
     assert (theirs["Coding"], theirs["Class"]) == (CODINGS[alphabet], -1)
     _ours_common(msg, theirs)
+
+
+@PROPERTY
+@given(st.one_of(long_gsm_text, long_ucs2_text.filter(gammu_safe_ucs2)).filter(bool), st.booleans())
+def test_gammu_long_messages_decode_and_join(text: str, ref16: bool):
+    """gammu.EncodeSMS splits a long text and EncodePDU writes each part: we
+    read every part's concatenation IE and text, and the parts join up."""
+    unicode = not is_gsm7(text)
+    entry = "ConcatenatedTextLong16bit" if ref16 else "ConcatenatedTextLong"
+    parts = gammu.EncodeSMS({"Class": -1, "Unicode": unicode, "Entries": [{"ID": entry, "Buffer": text}]})
+    decoded = []
+    for part in parts:
+        sms = GAMMU_BASE | part | {
+            "Type": "Submit", "Number": "+447911123456", "MessageReference": 0, "RejectDuplicates": 0,
+            "ReplyViaSameSMSC": 0, "SMSC": {"Location": 0, "Number": "", "Validity": "Max"},
+        }
+        msg = decode(gammu.EncodePDU(sms), direction="ms_to_sc")
+        assert isinstance(msg, SmsSubmit)
+        assert msg.alphabet == ("ucs2" if unicode else "gsm7")
+        assert (msg.udh.to_bytes() if msg.udh else b"") == part["UDH"]["Text"]
+        decoded.append(msg)
+    if len(parts) > 1:
+        concats = [m.udh.concat for m in decoded if m.udh]
+        assert [(c.total, c.seq) for c in concats if c] == [(len(parts), i) for i in range(1, len(parts) + 1)]
+        assert len({c.ref for c in concats if c}) == 1
+    assert "".join(str(m.user_data) for m in decoded) == text
