@@ -251,8 +251,7 @@ def cops(e: Engine, cmd: Command) -> Reply:
     mode = int_arg(e, cmd, 0, 0, (0, 1, 2, 3, 4))
     if mode == 3:
         s.settings.cops_format = int_arg(e, cmd, 1, 0, (0, 1, 2))
-    elif mode == 2:
-        s.cfun = s.cfun  # deregistration is not simulated; accepted
+    # Modes 0, 1, 2 and 4 are accepted; the network stays as set_registered() has it.
     return []
 
 

@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -63,7 +64,6 @@ class ModemSimulator:
     ) -> None:
         base = get_profile(profile)
         if imei or imsi:
-            from dataclasses import replace
             base = replace(base, imei=imei or base.imei, imsi=imsi or base.imsi)
         self.profile = base
         storage = Storage(capacity or base.capacity, base.first_index)
@@ -199,7 +199,6 @@ class ModemSimulator:
     @property
     def settings(self) -> Settings:
         with self._lock:
-            from dataclasses import replace
             return replace(self.state.settings)
 
     @property
