@@ -73,7 +73,7 @@ What the network does:
   inject_status_report(mr, recipient, status=0): a status report now (also a stray one)
   Status reports: after a send with TP-SRR, report_delay_s later, as +CNMI <ds>
       says: 1 +CDS: <len> + PDU, 2 stored in "SR" + +CDSI: "SR",<index>, 0 none.
-  set_signal(rssi, ber=99)      +CSQ; Huawei prints ^RSSI:<rssi>, ZTE +ZRSSI
+  set_signal(rssi, ber=99)      +CSQ; Huawei prints ^RSSI:<rssi>
   set_registered(True|False, roaming=False)
                                 +CREG/+CGREG stat 1/5 or 2, and URCs where +CREG=1/2;
                                 sends while unregistered: +CMS ERROR: 331
@@ -103,15 +103,17 @@ one or several commands per line (ATE0+CMEE=1;+CMGF=0), A/ repeats, +CMEE
 (send) or ESC (cancel, OK). URCs wait while a command runs or a prompt is open.
 
 Vendor dialects (profiles.py): huawei (E1752: "COMMAND NOT SUPPORT" for
-unknown commands, ^BOOT at start, ^RSSI between answers and on signal
-changes unless AT^CURC=0, storage indices from 0), zte (K3565-Z: +ZUSIMR at
-start, +ZRSSI, +ZDONR on registration, +ZPAS), wavecom (Multiband 900E 1800:
+unknown commands, ^BOOT at start, ^RSSI between a command and its answer
+every fifth command and on signal changes unless AT^CURC=0, ^SRVST on
+registration, storage indices from 0), zte (K3565-Z: +ZUSIMR at start,
++ZDONR on registration, +ZPAS), wavecom (Multiband 900E 1800:
 identity answers with a leading space, +CPIN? without OK, +CPMS with two
 memories at most, +WIND lines), generic.
 
 Control from outside: `msghub simulate modem [--profile P] [--tcp PORT]
-[--control-port PORT] [--pin PIN] [--link PATH]` prints the pty path and
-serves the HTTP control API of control.py.
+[--control-port PORT] [--pin PIN] [--link PATH] [--extra-port KIND[=LINK]]`
+prints the pty path and serves the HTTP control API of control.py
+(docs/MODEM_SIMULATOR.md).
 """
 
 from msghub.devtools.modem.device import SentSms
