@@ -109,7 +109,8 @@ class ModemConnector(Connector):
         self.pool = Pool(self.slots)
         # One message waits, already claimed, behind each one being sent:
         # a device that answers takes the next at once instead of waiting for
-        # the worker's next claim (a lease of 60 s covers the wait easily).
+        # the worker's next claim; pool.ACQUIRE_TIMEOUT_S bounds the wait well
+        # under the hub's sending lease.
         self.window = WAITING_PER_DEVICE * len(self.slots)
         self.devices: dict[str, Device] = {}
         self.inbound = Inbound(name, hub, full["own_number"], float(full["reassembly_timeout_s"]))
