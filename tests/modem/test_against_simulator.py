@@ -335,3 +335,24 @@ def test_flash_validity_and_8bit_inbound() -> None:
                 await conn.close()
 
     run(body)
+
+
+def test_cms_error_and_slow_faults() -> None:
+    async def body() -> None:
+        with ModemSimulator("zte") as sim:
+            conn = connector(sim.path, command_timeout_s=5, send_timeout_s=5, sweep=False)
+            try:
+                await conn.open()
+                sim.fault("cms_error", count=1, code=42)
+                with pytest.raises(TemporaryFailure) as caught:
+                    await conn.send(sms("congested", id=1))
+                assert caught.value.code == "congestion"
+                await conn.send(sms("after the congestion", id=2))
+                sim.fault("slow", delay_s=0.5)  # slower than a real modem's first answer, inside the timeouts
+                await conn.send(sms("slowly", id=3))
+                sim.clear_faults()
+                assert [s.text for s in sim.sent] == ["after the congestion", "slowly"]
+            finally:
+                await conn.close()
+
+    run(body)
