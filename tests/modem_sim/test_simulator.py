@@ -248,3 +248,16 @@ def test_noise_on_the_wire_leaves_the_device_answering(sim: ModemSimulator) -> N
         c.read_until(b"ATZ\r\r\nOK\r\n")  # ATZ: echo on again, so its echo precedes the OK
         assert c.command("AT") == ["OK"]
     assert sim.internal_errors == []
+
+
+def test_chatter_comes_between_commands_by_itself() -> None:
+    with ModemSimulator("huawei", chatter_s=0.05) as sim, PtyClient(sim.path) as c:
+        c.read_until(b"^BOOT:20952796,0,0,0,72\r\n")
+        c.read_until(b"^RSSI:20\r\n")
+        c.read_until(b"^DSFLOWRPT:")
+        c.send(b"ATE0\r")
+        c.read_until(b"OK\r\n")
+        for _ in range(20):  # answers stay whole whatever the device prints meanwhile
+            c.send(b"AT+CSQ\r")
+            assert c.read_until(b"OK\r\n").endswith(b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n")
+    assert sim.internal_errors == []

@@ -33,6 +33,9 @@ Constructor, ModemSimulator(profile="generic", *, ...):
   send_delay_s       the device's own time to answer +CMGS (0.0; a real modem takes 2-10 s)
   cnma_timeout_s     +CMT not acknowledged by +CNMA (after +CSMS=1) within this is
                      stored and indicated with +CMTI instead (10.0)
+  chatter_s          None: URCs only when something changes; else every chatter_s seconds
+                     the device prints one of its profile's vendor lines by itself
+                     (Huawei ^RSSI/^BOOT/^DSFLOWRPT, ZTE +ZDONR/+ZPASR, Wavecom +WIND: 7)
   signal             +CSQ rssi at start (20); registered: on the network at start (True)
   capacity           {"SM": 30, ...} slots per memory (default: the profile's)
   control_port       None: no HTTP control; 0 or a port: see control.py (.control_port)

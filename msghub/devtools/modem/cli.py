@@ -50,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cms-error", type=_prefix_code, action="append", default=[], metavar="PREFIX=CODE",
                         help="sends to numbers with this prefix answer +CMS ERROR: CODE (repeatable)")
     parser.add_argument("--own-number", help="the SIM's number, answered by AT+CNUM")
+    parser.add_argument("--chatter", type=float, metavar="SECONDS",
+                        help="the device prints a vendor line by itself this often (^RSSI, +ZDONR, ...)")
     parser.add_argument("--extra-port", type=_extra_port, action="append", default=[], metavar="KIND[=LINK]",
                         help="another port of the same device: data (AT without SMS) or diag (silent); repeatable")
 
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     sim = ModemSimulator(args.profile, pin=args.pin, tcp_port=args.tcp, host=args.host, link=args.link,
                          report_delay_s=args.report_delay, send_delay_s=args.send_delay,
                          cms_error_for=dict(args.cms_error), control_port=args.control_port,
-                         own_number=args.own_number, extra_ports=args.extra_port)
+                         own_number=args.own_number, extra_ports=args.extra_port, chatter_s=args.chatter)
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

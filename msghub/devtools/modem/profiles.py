@@ -50,8 +50,10 @@ class Profile:
     # result code every n-th command (0: never), as Huawei's ^RSSI does.
     interleave_every: int = 0
     # Vendor unsolicited codes: signal changes, registration changes.
-    rssi_line: str | None = None  # "^RSSI:{rssi}" / "+ZRSSI: {rssi},{ber}"
+    rssi_line: str | None = None  # "^RSSI:{rssi}"
     registered_line: str | None = None  # printed when the device registers
+    # What the device prints now and then by itself (ModemSimulator(chatter_s=...)).
+    chatter: tuple[str, ...] = ()
     extra_commands: frozenset[str] = frozenset()  # vendor commands answered OK
 
     def interleave_line(self, rssi: int) -> str | None:
@@ -63,6 +65,7 @@ GENERIC = Profile(
     manufacturer="msghub",
     model="SIM-1",
     revision="1.0.0",
+    chatter=("+CREG: 1",),
 )
 
 HUAWEI = Profile(
@@ -78,6 +81,8 @@ HUAWEI = Profile(
     interleave_every=5,
     rssi_line="^RSSI:{rssi}",
     registered_line="^SRVST:2",
+    chatter=("^RSSI:{rssi}", "^BOOT:20952796,0,0,0,72", "^DSFLOWRPT:00000013,00000000,00000000,"
+             "0000000000000000,0000000000000000,00000000,00000000"),
     extra_commands=frozenset({"^CURC", "^SYSINFO", "^PORTSEL", "^U2DIAG", "^SYSCFG"}),
 )
 
@@ -90,6 +95,7 @@ ZTE = Profile(
     boot_lines=("+ZUSIMR:2",),
     # +ZRSSI is a query on these devices, not an unsolicited code.
     registered_line='+ZDONR: "msghub sim",001,01,"CS_PS","ROAM_OFF"',
+    chatter=('+ZDONR: "msghub sim",001,01,"CS_PS","ROAM_OFF"', '+ZPASR: "UMTS"'),
     extra_commands=frozenset({"+ZPAS", "+ZOPRT", "+ZSNT", "+ZCDRUN"}),
 )
 
@@ -108,6 +114,7 @@ WAVECOM = Profile(
     csms_services=(0, 1),
     boot_lines=("+WIND: 4",),
     registered_line="+WIND: 7",
+    chatter=("+WIND: 7",),
     extra_commands=frozenset({"+WIND", "+WOPEN", "+WIPC"}),
 )
 

@@ -56,6 +56,7 @@ class ModemSimulator:
         cms_error_for: dict[str, int] | None = None,
         send_delay_s: float = 0.0,
         cnma_timeout_s: float = 10.0,
+        chatter_s: float | None = None,
         signal: int = 20,
         registered: bool = True,
         capacity: dict[str, int] | None = None,
@@ -94,6 +95,8 @@ class ModemSimulator:
         self._loop = IoLoop(self._changed, self._ports, on_input=self._on_input, on_arrival=self._on_arrival,
                             on_left=self._on_left, on_error=self.state.internal_errors.append)
         self._started = False
+        self.chatter_s = chatter_s
+        self._chatter_n = 0
         self._ref = 0
         self._control: Any = None
 
@@ -110,6 +113,9 @@ class ModemSimulator:
             if self._tcp_port_wanted is not None:
                 self._loop.listen(self.host, self._tcp_port_wanted)
             self._loop.start(f"modem-sim-{self.profile.name}")
+            if chatter := self.chatter_s:
+                with self._lock:
+                    self._schedule(chatter, self._chat)
             if self._control_port_wanted is not None:
                 from msghub.devtools.modem.control import ControlServer
                 self._control = ControlServer(self, self.host, self._control_port_wanted)
@@ -389,6 +395,17 @@ class ModemSimulator:
         aux.puk_attempts, aux.sim_present, aux.cfun = main.puk_attempts, main.sim_present, main.cfun
         aux.network, aux.roaming, aux.rssi, aux.ber = main.network, main.roaming, main.rssi, main.ber
         aux.faults = main.faults
+
+    def _chat(self) -> None:
+        """A vendor line by itself, at any moment (between commands: URCs wait
+        while one runs), then again chatter_s later."""
+        lines = self.profile.chatter
+        if lines and self._command.open:
+            line = lines[self._chatter_n % len(lines)]
+            self._chatter_n += 1
+            self._engine.urc(line.format(rssi=self.state.rssi, ber=self.state.ber))
+        if self.chatter_s:
+            self._schedule(self.chatter_s, self._chat)
 
     def _schedule(self, delay_s: float, fn: Callable[[], None]) -> None:
         self._loop.schedule(delay_s, fn)
