@@ -385,8 +385,7 @@ def test_faults_mute_and_garbage() -> None:
     b.state.faults.garbage_count = 1
     assert b.at("AT").endswith("\r\nOK\r\n") and b.take() == ""
     b.state.faults.garbage_count = 1
-    raw = b.engine
-    raw.feed(b"AT\r")
+    b.engine.feed(b"AT\r")
     data = b.take()
     assert data != "\r\nOK\r\n" and data.endswith("\r\nOK\r\n")
     b.state.faults.mute_until = 10.0

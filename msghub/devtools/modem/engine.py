@@ -293,9 +293,6 @@ class Engine:
 
         self.schedule(delay, release)
 
-    def write(self, data: bytes) -> None:
-        self._write(data)
-
     def urc(self, *lines: str) -> None:
         """An unsolicited result code (several lines for +CMT/+CDS)."""
         if not self.urcs:
