@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +93,19 @@ def test_a_body_that_is_not_json(sim: ModemSimulator) -> None:
     assert r.status_code == 400
 
 
+def read_lines(fd: int, count: int, timeout_s: float = 30.0) -> list[str]:
+    """The first count lines a child prints, waiting at most timeout_s in all."""
+    deadline = time.monotonic() + timeout_s
+    data = b""
+    while data.count(b"\n") < count:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"msghub simulate modem printed only {data!r}"
+        chunk = os.read(fd, 4096)
+        assert chunk, f"msghub simulate modem ended after {data!r}"
+        data += chunk
+    return data.decode().splitlines()[:count]
+
+
 def test_the_cli_prints_the_pty_and_serves_control(tmp_path: Path) -> None:
     link = tmp_path / "ttyMODEM"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -100,7 +115,7 @@ def test_the_cli_prints_the_pty_and_serves_control(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         assert proc.stdout is not None
-        lines = dict(proc.stdout.readline().split(" ", 1) for _ in range(5))
+        lines = dict(line.split(" ", 1) for line in read_lines(proc.stdout.fileno(), 5))
         assert lines["diag"].startswith("/dev/pts/")
         pty = lines["pty"].strip()
         assert os.path.realpath(link) == pty and lines["tcp"].startswith("127.0.0.1:")
