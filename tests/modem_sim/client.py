@@ -58,22 +58,25 @@ class PtyClient:
         del self.buffer[:end]
         return data
 
-    def drain(self, quiet_s: float = 0.2) -> bytes:
+    def drain(self, quiet_s: float = 0.2, timeout: float = WAIT_S) -> bytes:
         """What arrives until the line is quiet for quiet_s (for 'nothing came')."""
-        while True:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             before = len(self.buffer)
             self._fill(quiet_s)
             if len(self.buffer) == before:
                 data = bytes(self.buffer)
                 self.buffer.clear()
                 return data
+        raise TimeoutError(f"the line did not go quiet; got {bytes(self.buffer)[-200:]!r}")
 
     def command(self, line: str, timeout: float = WAIT_S) -> list[str]:
         """Sends a command line; its answer's lines up to the final result code."""
         self.send(line.encode() + b"\r")
         lines: list[str] = []
+        deadline = time.monotonic() + timeout
         while True:
-            raw = self.read_until(b"\r\n", timeout).decode("latin-1").strip("\r\n")
+            raw = self.read_until(b"\r\n", deadline - time.monotonic()).decode("latin-1").strip("\r\n")
             if not raw or raw.startswith("AT"):
                 continue  # blank separators and the echo
             lines.append(raw)
