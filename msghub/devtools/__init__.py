@@ -1,5 +1,7 @@
-"""Development tools: simulators of the far side and benchmarks.
+"""Development tools: benchmarks (commands that print JSON) and simulators
+of the far side. Installed, so `msghub bench` and `msghub simulate` work,
+but no product module imports them.
 
 Nothing here runs inside a connector; tests, benchmarks and demos start
-these to have a peer that behaves like a real device or operator.
+the simulators to have a peer that behaves like a real device or operator.
 """
