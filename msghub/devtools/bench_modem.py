@@ -33,10 +33,11 @@ import time
 import uuid
 from typing import Any
 
-from msghub.hub.benchkit import insert_all, machine, percentile, start_hub, wait_sent
-from msghub.hub.connections import add_connection, edit_connection
+from msghub.devtools.benchkit import insert_all, machine, percentile, start_hub, wait_sent
 from msghub.hub.db import connect
-from msghub.hub.queries import QUERIES
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection, get_connection, set_enabled
+from msghub.services.tx import SYSTEM
 
 BENCH_CONNECTION = "bench-modem"
 INSERT_BATCH = 100
@@ -49,17 +50,14 @@ def _cpu(usage: resource.struct_rusage) -> float:
 def _ensure_connection(url: str, ports: list[str]) -> None:
     settings = {"port": ",".join(ports), "sweep": False, "status_interval_s": 3600}
     with connect(url) as conn:
-        if conn.execute(QUERIES["connection_by_name"], {"name": BENCH_CONNECTION}).fetchone():
-            edit_connection(conn, BENCH_CONNECTION, settings, enabled=True)
-        else:
-            add_connection(conn, BENCH_CONNECTION, "modem", settings)
+        call(conn, ensure_connection, SYSTEM, BENCH_CONNECTION, "modem", settings)
         conn.commit()
 
 
 def _disable_connection(url: str) -> None:
     # the simulated devices are gone after the run: a later hub should not open them
     with connect(url) as conn:
-        edit_connection(conn, BENCH_CONNECTION, {}, enabled=False)
+        call(conn, set_enabled, SYSTEM, call(conn, get_connection, BENCH_CONNECTION), False)
         conn.commit()
 
 
@@ -82,23 +80,14 @@ async def _connector_only(messages: int) -> float:
     """Milliseconds per message of the connector alone (no database): send()
     after send() against one simulated device that answers at once."""
     from msghub.connectors.base import OutboundMessage
+    from msghub.connectors.memory import MemoryHub
     from msghub.connectors.modem.connector import ModemConnector
     from msghub.connectors.settings import validate_config
     from msghub.devtools.modem import ModemSimulator
 
-    class NoHub:
-        async def deliver(self, message: Any) -> int:
-            return 0
-
-        async def report_delivery(self, report: Any) -> int | None:
-            return None
-
-        async def set_state(self, state: str, error: str | None = None) -> None:
-            return None
-
     with ModemSimulator("generic") as sim:
         config = validate_config(ModemConnector.settings, {"port": sim.path, "sweep": False})
-        connector = ModemConnector(BENCH_CONNECTION, config, NoHub())
+        connector = ModemConnector(BENCH_CONNECTION, config, MemoryHub())
         await connector.open()
         try:
             start = time.perf_counter()

@@ -21,8 +21,11 @@ import pytest
 from psycopg.rows import dict_row
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from msghub.app.cli import main
 from msghub.devtools.modem import ModemSimulator
-from msghub.hub.cli import main
+from msghub.services.blocking import call
+from msghub.services.connections import add_connection
+from msghub.services.tx import SYSTEM
 from tests.hubproc import start_hub, stop_hub, wait_for
 from tests.web.webkit import PASSWORD, make_user
 
@@ -89,9 +92,7 @@ def test_unplugged_mid_send_nothing_is_lost_and_the_retry_is_flagged(db_url, db)
         link = os.path.join(tmp, "usb-modem-if00")
         # the device holds its answer back 5 s: it is unplugged in that time
         with ModemSimulator("huawei", link=link, send_delay_s=5.0) as sim:
-            from msghub.hub.connections import add_connection
-
-            add_connection(db, NAME, "modem", {"port": link, "send_timeout_s": 30}, is_default=True)
+            call(db, add_connection, SYSTEM, NAME, "modem", {"port": link, "send_timeout_s": 30}, is_default=True)
             proc = start_hub(db_url)
             try:
                 wait_for(lambda: db.execute("SELECT state FROM hub.connections WHERE name = %s",
@@ -128,10 +129,9 @@ def hub(pg_server, template_db) -> Iterator[dict[str, Any]]:
     make_user(url, "boss", role="admin")
     sim = ModemSimulator("zte", report_delay_s=0.3)
     path = sim.start()
-    from msghub.hub.connections import add_connection
-
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        add_connection(conn, NAME, "modem", {"port": path, "own_number": "+31600000000"}, is_default=True)
+        call(conn, add_connection, SYSTEM, NAME, "modem", {"port": path, "own_number": "+31600000000"},
+             is_default=True)
         conn.commit()
     port = _free_port()
     proc = start_hub(url, roles="connectors,scheduler,web", MSGHUB_HTTP_PORT=str(port),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import select
 import subprocess
@@ -19,8 +18,7 @@ from msghub.devtools.modem import ModemSimulator
 from tests.modem_sim.client import PtyClient
 
 REPO = Path(__file__).resolve().parents[2]
-# The composition root moves from msghub.hub to msghub.app (issue 11).
-CLI = "msghub.app.cli" if importlib.util.find_spec("msghub.app") else "msghub.hub.cli"
+CLI = "msghub.app.cli"
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import pytest
 from hypothesis import given
 
-from msghub.hub.cli import main
+from msghub.app.cli import main
 from msghub.sms.pdu import Message, PduError, decode, encode
 from msghub.sms.pdu.jsonform import from_json, to_json
 
