@@ -95,7 +95,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
     if "connectors" in roles:
         supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s)
         tasks.append(asyncio.create_task(supervisor.run(), name="supervisor"))
-        from msghub.connectors.modem.autodetect import Watcher  # hub.settings modem_autodetect
+        from msghub.app.modem_autodetect import Watcher  # hub.settings modem_autodetect
 
         tasks.append(asyncio.create_task(Watcher(url).run(), name="modem-autodetect"))
     rules = None

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+    "modem": ("msghub.devtools.bench_modem:bench_modem", ("messages", "devices", "send_delay_s")),
 }
 
 
@@ -45,7 +46,12 @@ def add_parsers(sub: Any) -> None:
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+    b_modem = bench.add_parser("modem", help="hub.outbox to sent through simulated modems (pseudo-terminals)")
+    b_modem.add_argument("--messages", type=int, default=200)
+    b_modem.add_argument("--devices", type=int, default=2)
+    b_modem.add_argument("--send-delay-ms", dest="send_delay_s", type=lambda v: float(v) / 1000, default=0.0,
+                         help="the simulated device's own time to answer AT+CMGS")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_modem):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
@@ -54,6 +60,9 @@ def add_parsers(sub: Any) -> None:
 
     smsc_arguments(smsc)
     smsc.set_defaults(handler=cmd_simulate_smsc)
+    from msghub.devtools.modem.cli import add_parsers as add_modem_sim_parsers
+
+    add_modem_sim_parsers(simulate)
 
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:

@@ -7,7 +7,7 @@ import asyncio
 import os
 import tempfile
 
-from msghub.connectors.modem.autodetect import Watcher
+from msghub.app.modem_autodetect import Watcher
 from msghub.devtools.modem import ModemSimulator
 
 

@@ -1,25 +1,22 @@
-"""Which found devices are new, and adding them as connections."""
+"""Which found devices are new: pure decisions on what is configured
+(msghub.services.modems reads the connections and adds the new ones)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import psycopg
-
-from msghub.connectors.modem.scan import Found, connection_name
+from msghub.connectors.modem.scan import Found
 from msghub.connectors.modem.settings import ports_of
-from msghub.hub.queries import load_queries
-
-QUERIES = load_queries(Path(__file__).with_name("queries.sql"))
 
 
-def configured(conn: psycopg.Connection[Any]) -> tuple[set[str], set[str], set[str]]:
-    """(ports, IMEIs, names) of the modem connections there are."""
+def known_of(connections: Iterable[Mapping[str, Any]]) -> tuple[set[str], set[str], set[str]]:
+    """(ports, IMEIs, names) of these modem connections (rows with name,
+    config and meta)."""
     ports: set[str] = set()
     imeis: set[str] = set()
     names: set[str] = set()
-    for row in conn.execute(QUERIES["modem_connections"]).fetchall():
+    for row in connections:
         names.add(row["name"])
         ports.update(ports_of(str(row["config"].get("port", ""))))
         meta = row["meta"] or {}
@@ -35,17 +32,14 @@ def usable(found: Found, pin: str) -> bool:
     return found.sms and (found.sim == "READY" or (found.sim == "SIM PIN" and bool(pin)))
 
 
-def add_found(conn: psycopg.Connection[Any], found: Found, *, pin: str = "") -> str:
-    """Adds found as a new modem connection; returns its name."""
-    from msghub.hub.connections import add_connection
-
-    _, _, names = configured(conn)
-    name = base = connection_name(found)
-    counter = 2
+def free_name(base: str, names: set[str]) -> str:
+    """base, or base-2, base-3, ... whichever no connection has."""
+    name, counter = base, 2
     while name in names:
         name, counter = f"{base}-{counter}", counter + 1
-    settings: dict[str, Any] = {"port": found.port}
-    if pin:
-        settings["pin"] = pin
-    add_connection(conn, name, "modem", settings)
     return name
+
+
+def parse_globs(text: str) -> tuple[str, ...]:
+    """The comma-separated globs of the hub setting modem_scan_globs."""
+    return tuple(g.strip() for g in text.split(",") if g.strip())

@@ -1,4 +1,5 @@
-"""`msghub modem scan` and `msghub bench modem`."""
+"""`msghub modem scan`: find GSM modems on serial ports and, with --add,
+add the new ones as connections (msghub.services.modems)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 
 import psycopg
 
-from msghub.connectors.modem.known import add_found, configured, is_known, usable
-from msghub.connectors.modem.scan import Found, scan
+from msghub.app.clidb import with_db
 from msghub.hub.config import Config
+from msghub.services import modems
+from msghub.services.blocking import call
+from msghub.services.modems import Found
+from msghub.services.tx import Actor
 
 
 def add_parsers(sub: Any) -> None:
@@ -23,24 +27,6 @@ def add_parsers(sub: Any) -> None:
     s_scan.add_argument("--baud", type=int, default=115200)
     s_scan.add_argument("--json", action="store_true", help="print JSON")
     s_scan.set_defaults(handler=cmd_modem_scan)
-    bench = _subparsers_of(sub, "bench")
-    if bench is not None:
-        b_modem = bench.add_parser("modem", help="hub.outbox to sent through simulated modems (pseudo-terminals)")
-        b_modem.add_argument("--messages", type=int, default=200)
-        b_modem.add_argument("--devices", type=int, default=2)
-        b_modem.add_argument("--send-delay-ms", type=float, default=0.0,
-                             help="the simulated device's own time to answer AT+CMGS")
-        b_modem.set_defaults(handler=cmd_bench_modem)
-
-
-def _subparsers_of(sub: Any, name: str) -> Any:
-    parser = sub.choices.get(name)
-    if parser is None:
-        return None
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
 
 
 def _line(found: Found, state: str) -> str:
@@ -51,25 +37,23 @@ def _line(found: Found, state: str) -> str:
 
 
 def cmd_modem_scan(args: argparse.Namespace, config: Config) -> int:
-    devices, others = asyncio.run(scan(tuple(args.glob), baud=args.baud))
+    devices, others = asyncio.run(modems.scan(tuple(args.glob), baud=args.baud))
     report: list[dict[str, Any]] = []
 
     def act(conn: psycopg.Connection[Any]) -> None:
-        ports, imeis, _ = configured(conn)
+        configured = call(conn, modems.known)
         for found in devices:
             entry = found.as_dict()
-            if is_known(found, ports, imeis):
+            if configured.has(found):
                 entry["state"] = "configured"
-            elif not usable(found, args.pin):
+            elif not modems.usable(found, args.pin):
                 entry["state"] = "needs a PIN (--pin)" if found.sim == "SIM PIN" else "not usable"
             elif args.add:
                 entry["state"] = "added"
-                entry["connection"] = add_found(conn, found, pin=args.pin)
+                entry["connection"] = call(conn, modems.add_found, Actor.cli(), found, pin=args.pin)
             else:
                 entry["state"] = "new (msghub modem scan --add)"
             report.append(entry)
-
-    from msghub.hub.clidb import with_db
 
     with_db(config, act)
     if args.json:
@@ -82,16 +66,4 @@ def cmd_modem_scan(args: argparse.Namespace, config: Config) -> int:
         print(_line(found, state))
     for other in others:
         print(f"{other.port}: {'busy' if other.busy else 'skipped'} ({other.error})")
-    return 0
-
-
-def cmd_bench_modem(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench_modem import bench_modem
-    from msghub.hub.runtime import open_database, prepare
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_modem(db.url, messages=args.messages, devices=args.devices,
-                             send_delay_s=args.send_delay_ms / 1000)
-    print(json.dumps(result, indent=2))
     return 0

@@ -16,37 +16,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
 
-from msghub.connectors.modem.known import QUERIES, add_found, configured, is_known, usable
-from msghub.connectors.modem.scan import candidates, identify
+from msghub.connectors.modem.scan import Found, candidates, identify
+from msghub.hub.db import connect
+from msghub.services import modems
+from msghub.services.blocking import call
+from msghub.services.tx import SYSTEM
 
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 10.0
 
 
-def _settings(url: str) -> tuple[bool, tuple[str, ...], set[str], set[str]]:
-    from msghub.hub.db import connect
-
+def _settings(url: str) -> tuple[bool, modems.Known]:
     with connect(url) as conn:
-        row = conn.execute(QUERIES["modem_autodetect_setting"]).fetchone()
-        enabled = row is not None and str(row["value"]).strip().lower() in ("1", "true", "yes", "on")
-        globs_row = conn.execute(QUERIES["modem_scan_globs_setting"]).fetchone()
-        text = str(globs_row["value"]) if globs_row else ""
-        globs = tuple(g.strip() for g in text.split(",") if g.strip())
-        ports, imeis, _ = configured(conn)
-    return enabled, globs, ports, imeis
+        return call(conn, modems.autodetect_enabled), call(conn, modems.known)
 
 
-def _add(url: str, found: Any) -> str:
-    from msghub.hub.db import connect
-
+def _add(url: str, found: Found) -> str:
     with connect(url) as conn:
-        ports, imeis, _ = configured(conn)
-        if is_known(found, ports, imeis):
+        if call(conn, modems.known).has(found):
             return ""
-        name = add_found(conn, found)
+        name = call(conn, modems.add_found, SYSTEM, found)
         conn.commit()
     return name
 
@@ -70,10 +61,11 @@ class Watcher:
 
     async def once(self) -> list[str]:
         """One look; returns the names of the connections added."""
-        enabled, globs, ports, imeis = await asyncio.to_thread(_settings, self.url)
+        enabled, configured = await asyncio.to_thread(_settings, self.url)
         if not enabled:
             return []
-        present = candidates(globs)
+        ports, imeis = configured.ports, configured.imeis
+        present = candidates(configured.globs)
         self.seen &= {real for _, real in present}  # gone devices may come back
         used = ports | {os.path.realpath(p) for p in ports if p.startswith("/")}
         added: list[str] = []
@@ -82,7 +74,7 @@ class Watcher:
                 continue
             self.seen.add(real)
             found = await identify(name, real)
-            if not found.answers or is_known(found, ports, imeis) or not usable(found, ""):
+            if not found.answers or modems.is_known(found, ports, imeis) or not modems.usable(found, ""):
                 continue
             connection = await asyncio.to_thread(_add, self.url, found)
             if connection:
