@@ -8,13 +8,17 @@ and adding one line to FAR_SIDES.
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import tempfile
+from pathlib import Path
 from typing import Any, Protocol
 
 from msghub.connectors.base import Connector, OutboundMessage
 from msghub.connectors.registry import kind_class
 from msghub.connectors.settings import validate_config
 from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.devtools.modem import ModemSimulator
 
 SENDER = "+15550001"
 REFUSED = "+4477009990"  # a recipient prefix the far side refuses for good
@@ -126,8 +130,47 @@ class EmiFarSide:
         await self.sim.wait_for(lambda: not self.sim.sessions, timeout=30)
 
 
+class ModemFarSide:
+    """The modem simulator: a GSM modem speaking AT commands (PDU mode) on a
+    pseudo-terminal, served by a thread of this process."""
+
+    kind = "modem"
+    refused_recipient = REFUSED + "1"
+
+    def __init__(self) -> None:
+        # CMS ERROR 21 (short message transfer rejected) is permanent
+        self.sim = ModemSimulator("generic", cms_error_for={REFUSED: 21}, report_delay_s=0.05)
+        self.path = ""
+
+    async def start(self) -> None:
+        self.path = await asyncio.to_thread(self.sim.start)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.sim.stop)
+
+    def _settings(self, port: str) -> dict[str, Any]:
+        return validate_config(kind_class(self.kind).settings, {"port": port, "sweep": False})
+
+    def config(self) -> dict[str, Any]:
+        return self._settings(self.path)
+
+    def unreachable_config(self) -> dict[str, Any] | None:
+        return self._settings(str(Path(tempfile.gettempdir()) / "msghub-contract-no-such-modem"))
+
+    async def drop_link(self) -> bool:
+        await asyncio.to_thread(self.sim.fault, "unplug")  # the pty goes away until replug()
+        return True
+
+    async def send_inbound(self, connector: Connector, text: str) -> None:
+        await asyncio.to_thread(self.sim.inject_sms, "+447700900222", text)
+
+    async def wait_disconnected(self) -> None:
+        assert await asyncio.to_thread(self.sim.wait_for, lambda: not self.sim.connected, 30.0)
+
+
 # One line per kind: the contract suite runs for each.
 FAR_SIDES: dict[str, type[FarSide]] = {
     "loopback": LoopbackFarSide,
     "emi": EmiFarSide,
+    "modem": ModemFarSide,
 }

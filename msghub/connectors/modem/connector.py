@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,7 +55,7 @@ from msghub.connectors.modem.errors import AtCommandError, AtError, AtTimeout, L
 from msghub.connectors.modem.inbound import Inbound, InboundError, segment_ref
 from msghub.connectors.modem.outbound import PartPdu, SubmitOptions, submit_pdus
 from msghub.connectors.modem.pool import NoDevice, Pool, Slot, parse_routes
-from msghub.connectors.modem.settings import SETTINGS, init_commands, ports_of
+from msghub.connectors.modem.settings import SETTINGS, ModemSettings, init_commands, ports_of
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class _TryElsewhere(Exception):
     """The device was gone before the message was written."""
 
 
-def options_for(config: dict[str, Any], port: str) -> DeviceOptions:
+def options_for(config: Mapping[str, Any], port: str) -> DeviceOptions:
     return DeviceOptions(
         port=port, baud=int(config["baud"]), pin=config["pin"], smsc=config["smsc"],
         init=init_commands(config["init"]), storage=config["storage"], receive=config["receive"],
@@ -98,6 +99,8 @@ class ModemConnector(Connector):
     channels = ("sms",)
     description = "SMS through GSM modems, phones and data cards (AT commands, PDU mode; one device or a pool)"
     settings = SETTINGS
+    settings_type = ModemSettings
+    config: ModemSettings
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         full = {s.name: s.default for s in SETTINGS} | config

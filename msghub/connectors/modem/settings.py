@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from msghub.connectors.modem.pool import parse_routes
 from msghub.connectors.modem.transport import is_tcp, split_tcp
 from msghub.connectors.settings import Setting
@@ -99,3 +101,28 @@ SETTINGS = (
     Setting("reassembly_timeout_s", float, "seconds to wait for the missing parts of a long incoming message",
             default=300.0, minimum=0.5, maximum=86400),
 )
+
+
+class ModemSettings(TypedDict):
+    """SETTINGS as a type (the contract tests check that the two agree)."""
+    port: str
+    baud: int
+    pin: str
+    smsc: str
+    init: str
+    storage: str
+    receive: str
+    own_number: str
+    sweep: bool
+    validity_min: int
+    flash_priority: int
+    transliterate: bool
+    command_timeout_s: float
+    send_timeout_s: float
+    unresponsive_after: int
+    status_interval_s: float
+    reset: bool
+    per_minute: int
+    per_day: int
+    routes: str
+    reassembly_timeout_s: float
