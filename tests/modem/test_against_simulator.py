@@ -252,17 +252,19 @@ def test_over_tcp() -> None:
 
 
 def test_the_connections_page_test_button_probes_a_modem_read_only() -> None:
-    from msghub.web.pages.connections import probe
+    from msghub.services.connections import probe  # what the page's Test button runs
 
     async def body() -> None:
         with ModemSimulator("wavecom", imei="359876543210987") as sim:
-            worked, detail = await probe("modem", {"port": sim.path})
+            result = await probe("modem", {"port": sim.path})
+            worked, detail = result.ok, result.detail
             assert worked and "359876543210987" in detail and "SIM READY" in detail
             assert not any(c.upper().startswith(("AT+CMGF=0", "AT+CNMI=", "ATZ")) for c in sim.commands)
             conn = connector(sim.path)
             try:
                 await conn.open()
-                worked, detail = await probe("modem", {"port": sim.path})
+                result = await probe("modem", {"port": sim.path})
+                worked, detail = result.ok, result.detail
                 assert not worked and "in use" in detail
             finally:
                 await conn.close()
