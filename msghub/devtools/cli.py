@@ -49,7 +49,8 @@ def add_parsers(sub: Any) -> None:
     b_modem = bench.add_parser("modem", help="hub.outbox to sent through simulated modems (pseudo-terminals)")
     b_modem.add_argument("--messages", type=int, default=200)
     b_modem.add_argument("--devices", type=int, default=2)
-    b_modem.add_argument("--send-delay-ms", dest="send_delay_s", type=lambda v: float(v) / 1000, default=0.0,
+    b_modem.add_argument("--send-delay-ms", dest="send_delay_s", metavar="MS", type=lambda v: float(v) / 1000,
+                         default=0.0,
                          help="the simulated device's own time to answer AT+CMGS")
     for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_modem):
         parser.set_defaults(handler=cmd_bench)
