@@ -24,7 +24,9 @@ INSERT INTO hub.settings (key, value, description) VALUES
     ('retry_max_s', '3600', 'longest retry delay of a failed send'),
     ('sending_lease_s', '60', 'a message in sending longer than this is returned to the queue'),
     ('event_retention_days', '30', 'processed events older than this are deleted'),
-    ('auto_reply_limit_per_hour', '10', 'most automatic answers (reply() and poll replies) one address gets per hour');
+    ('auto_reply_limit_per_hour', '10', 'most automatic answers (reply() and poll replies) one address gets per hour'),
+    ('modem_autodetect', '0', '1: the connectors role probes new serial ports and adds the modems it finds as connections'),
+    ('modem_scan_globs', '', 'serial ports to watch besides /dev/ttyUSB*, /dev/ttyACM* and /dev/serial/by-id/* (comma-separated globs)');
 
 -- Reads a numeric setting; STABLE so a statement reads it once per call site.
 CREATE FUNCTION hub.setting_int(p_key text) RETURNS bigint

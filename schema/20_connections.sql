@@ -35,7 +35,11 @@ CREATE TABLE hub.connections (
     -- the hub node whose supervisor holds the connection's advisory lock
     node          text,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    updated_at    timestamptz NOT NULL DEFAULT now()
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    -- what the link reports about itself (a modem's signal, operator,
+    -- IMEI/IMSI/model, per-device counters of a pool); written by the
+    -- connector through set_connection_meta_v1, never by the settings forms
+    meta          jsonb NOT NULL DEFAULT '{}'
 );
 
 -- Number-prefix routing: the longest matching prefix wins, then priority.
@@ -48,6 +52,15 @@ CREATE TABLE hub.routes (
 );
 
 CREATE INDEX routes_channel ON hub.routes (channel, prefix);
+
+-- Replaces what a connection reports about itself. updated_at stays: it
+-- marks changed settings, and the supervisor restarts a connection whose
+-- updated_at moved.
+CREATE FUNCTION hub.set_connection_meta_v1(p_connection_id bigint, p_meta jsonb)
+RETURNS void
+LANGUAGE sql AS $$
+    UPDATE hub.connections SET meta = coalesce(p_meta, '{}') WHERE id = p_connection_id;
+$$;
 
 -- One wake-up per transaction for supervisors and live pages. The payload is
 -- empty so PostgreSQL folds repeats within a transaction into one.

@@ -18,6 +18,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_modem_up(db_url: str) -> bool:
+    """The demo's simulated modem connection comes up too (bounded wait)."""
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT state FROM hub.connections WHERE name = 'demo-modem'").fetchone()
+            if row and row[0] == "up":
+                return True
+            time.sleep(0.2)
+    return False
+
+
 def test_demo_prints_credentials_and_a_round_trip(db_url):
     port = _free_port()
     env = {**os.environ, "MSGHUB_DATABASE_URL": db_url, "MSGHUB_HTTP_PORT": str(port), "MSGHUB_LOG_LEVEL": "WARNING"}
@@ -35,6 +49,7 @@ def test_demo_prints_credentials_and_a_round_trip(db_url):
                 seen.append(lines.get(timeout=1).rstrip())
             except queue.Empty:
                 assert proc.poll() is None, "\n".join(seen)
+        modem_up = _wait_modem_up(db_url)
     finally:
         proc.terminate()
         code = proc.wait(30)
@@ -47,5 +62,6 @@ def test_demo_prints_credentials_and_a_round_trip(db_url):
     password = text.split("password: ", 1)[1].split()[0]
     assert len(password) >= 16
     assert "through 'demo-smsc' (EMI to the SMSC simulator)" in text
+    assert "demo GSM modem simulator on /dev/" in text and modem_up
     assert "sent after" in text and "delivered after" in text, text
     assert "reply from +15550100 received after" in text and "'Got it, thanks!'" in text, text

@@ -220,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     from msghub.devtools.cli import add_parsers as add_devtools_parsers
 
     add_devtools_parsers(sub)
+    from msghub.app.modem import add_parsers as add_modem_parsers
+
+    add_modem_parsers(sub)
 
     codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
     sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)
@@ -237,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     from msghub.mms.cli import add_parsers as add_mms_parsers
 
     add_mms_parsers(codec)
+    from msghub.sms.cli import add_parsers as add_pdu_parsers
+
+    add_pdu_parsers(codec)
     return parser
 
 

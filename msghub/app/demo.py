@@ -6,6 +6,7 @@ the server starting."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import secrets
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from msghub.services.connections import ensure_connection
 from msghub.services.tx import SYSTEM
 
 DEMO_CONNECTION = "demo-smsc"
+DEMO_MODEM = "demo-modem"
 DEMO_ACCOUNT = "demo"
 DEMO_NUMBER = "+15550100"
 HUB_NUMBER = "4000"
@@ -41,6 +43,22 @@ def ensure_demo_connection(conn: psycopg.Connection[Any], port: int, password: s
     settings = {"host": "127.0.0.1", "port": port, "username": DEMO_ACCOUNT, "password": password,
                 "source_address": HUB_NUMBER}
     call(conn, ensure_connection, SYSTEM, DEMO_CONNECTION, "emi", settings, is_default=True)
+    ensure_demo_modem(conn)
+
+
+def ensure_demo_modem(conn: psycopg.Connection[Any]) -> str:
+    """A simulated GSM modem (a pseudo-terminal, msghub.devtools.modem) next
+    to the SMSC, as connection demo-modem: pick it on the compose page. It
+    lives as long as this process."""
+    from msghub.devtools.modem import ModemSimulator
+
+    modem = ModemSimulator("huawei", report_delay_s=1.0)
+    path = modem.start()
+    atexit.register(modem.stop)
+    settings = {"port": path, "own_number": HUB_NUMBER}
+    call(conn, ensure_connection, SYSTEM, DEMO_MODEM, "modem", settings)
+    print(f"msghub: demo GSM modem simulator on {path} (connection '{DEMO_MODEM}')", flush=True)
+    return path
 
 
 def make_round_trip(smsc: SimulatorThread, say: Any = print) -> Any:

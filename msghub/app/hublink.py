@@ -67,3 +67,10 @@ class HubLink:
                 "connection_id": self.connection_id, "state": state, "error": error,
                 "node": self.node if state not in ("stopped", "disabled") else None,
             })
+
+    async def set_meta(self, meta: dict[str, Any]) -> None:
+        """What the link reports about itself (a modem's signal, IMEI, ...),
+        shown on the connections page; optional for a connector."""
+        async with self.pool.connection() as conn:
+            await conn.execute(QUERIES["set_connection_meta"], {"connection_id": self.connection_id,
+                                                                "meta": Jsonb(meta)})

@@ -95,6 +95,9 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
     if "connectors" in roles:
         supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s)
         tasks.append(asyncio.create_task(supervisor.run(), name="supervisor"))
+        from msghub.app.modem_autodetect import Watcher  # hub.settings modem_autodetect
+
+        tasks.append(asyncio.create_task(Watcher(url).run(), name="modem-autodetect"))
     rules = None
     if "rules" in roles:
         from msghub.rules.service import RulesService
@@ -135,7 +138,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         close_streams(server.config.app)  # open live pages would hold the shutdown
     listener.stop()
     for task in tasks:
-        if task.get_name() in ("listener", "on-ready"):
+        if task.get_name() in ("listener", "on-ready", "modem-autodetect"):
             task.cancel()
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)

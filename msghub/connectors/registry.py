@@ -17,6 +17,7 @@ from msghub.connectors.base import Connector
 from msghub.connectors.emi.connector import EmiConnector
 from msghub.connectors.loopback import LoopbackConnector
 from msghub.connectors.mm7.connector import Mm7Connector
+from msghub.connectors.modem.connector import ModemConnector
 from msghub.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ KINDS: dict[str, type[Connector]] = {
     LoopbackConnector.kind: LoopbackConnector,
     EmiConnector.kind: EmiConnector,
     Mm7Connector.kind: Mm7Connector,
+    ModemConnector.kind: ModemConnector,
 }
 
 

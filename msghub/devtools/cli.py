@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
     "mms": ("msghub.devtools.bench_mms:bench_mms", ("messages", "size", "window")),
+    "modem": ("msghub.devtools.bench_modem:bench_modem", ("messages", "devices", "send_delay_s")),
 }
 
 
@@ -50,7 +51,13 @@ def add_parsers(sub: Any) -> None:
     b_mms.add_argument("--messages", type=int, default=500)
     b_mms.add_argument("--size", type=int, default=20_000, help="bytes of picture content per message")
     b_mms.add_argument("--window", type=int, default=8, help="submits in flight at once")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms):
+    b_modem = bench.add_parser("modem", help="hub.outbox to sent through simulated modems (pseudo-terminals)")
+    b_modem.add_argument("--messages", type=int, default=200)
+    b_modem.add_argument("--devices", type=int, default=2)
+    b_modem.add_argument("--send-delay-ms", dest="send_delay_s", metavar="MS", type=lambda v: float(v) / 1000,
+                         default=0.0,
+                         help="the simulated device's own time to answer AT+CMGS")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
@@ -64,6 +71,9 @@ def add_parsers(sub: Any) -> None:
 
     mmsc_arguments(mmsc)
     mmsc.set_defaults(handler=cmd_simulate_mmsc)
+    from msghub.devtools.modem.cli import add_parsers as add_modem_sim_parsers
+
+    add_modem_sim_parsers(simulate)
 
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:

@@ -32,6 +32,19 @@ SELECT hub.receive_message_v1(%(connection_id)s, %(channel)s, %(sender)s, %(reci
 -- name: set_connection_state
 SELECT hub.set_connection_state_v1(%(connection_id)s, %(state)s, %(error)s, %(node)s)
 
+-- name: set_connection_meta
+SELECT hub.set_connection_meta_v1(%(connection_id)s, %(meta)s)
+
+-- name: modem_connections
+-- What is configured already, to tell a new device from a known one (services/modems.py).
+SELECT name, config, meta FROM hub.connections WHERE kind = 'modem' ORDER BY name
+
+-- name: modem_autodetect_setting
+SELECT value FROM hub.settings WHERE key = 'modem_autodetect'
+
+-- name: modem_scan_globs_setting
+SELECT value FROM hub.settings WHERE key = 'modem_scan_globs'
+
 -- name: list_connections
 SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, state, state_since,
        last_error, last_error_at, node, updated_at

@@ -227,6 +227,31 @@ WHERE day BETWEEN %(from)s AND %(to)s
   AND ((SELECT hub.sees_all_v1()) OR owner_user_id = (SELECT (hub.viewer_v1()).user_id))
 ORDER BY day, username, channel, direction
 
+-- name: stats_by_modem_device
+-- The devices of modem connections (a pool's devices apart), for admins: SMS
+-- parts by the device in their reference ("<IMEI or port>/<TP-MR>",
+-- docs/protocols/MODEM.md) and received messages by meta.device.
+WITH modems AS (SELECT id, name FROM hub.connections WHERE kind = 'modem'),
+parts AS (
+    SELECT m.name AS connection, split_part(s.operator_ref, '/', 1) AS device, count(*) AS parts,
+           count(*) FILTER (WHERE s.status = 'delivered') AS delivered,
+           count(*) FILTER (WHERE s.status = 'failed') AS failed,
+           count(*) FILTER (WHERE s.status IN ('sent', 'buffered')) AS pending
+    FROM modems m JOIN hub.sms_segments s ON s.connection_id = m.id
+    WHERE s.operator_ref LIKE '%%/%%' AND s.status_at >= %(from)s AND s.status_at < %(to)s::date + 1
+    GROUP BY 1, 2),
+received AS (
+    SELECT m.name AS connection, x.meta ->> 'device' AS device, count(*) AS received
+    FROM modems m JOIN hub.messages x ON x.connection_id = m.id
+    WHERE x.direction = 'in' AND x.meta ? 'device' AND x.created_at >= %(from)s AND x.created_at < %(to)s::date + 1
+    GROUP BY 1, 2)
+SELECT coalesce(p.connection, r.connection) AS connection, coalesce(p.device, r.device) AS device,
+       coalesce(p.parts, 0) AS parts, coalesce(p.delivered, 0) AS delivered, coalesce(p.failed, 0) AS failed,
+       coalesce(p.pending, 0) AS pending, coalesce(r.received, 0) AS received
+FROM parts p FULL JOIN received r ON r.connection = p.connection AND r.device = p.device
+WHERE (SELECT hub.sees_all_v1())
+ORDER BY 1, 2
+
 -- ---------------------------------------------------------------- admin
 
 -- name: users_all

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import tempfile
+from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
@@ -24,6 +26,7 @@ from msghub.connectors.registry import kind_class
 from msghub.connectors.settings import validate_config
 from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
 from msghub.devtools.mmsc.simulator import MmscConfig, MmscSimulator
+from msghub.devtools.modem import ModemSimulator
 
 SENDER = "+15550001"
 REFUSED = "+4477009990"  # a recipient prefix the far side refuses for good
@@ -232,6 +235,45 @@ class Mm7FarSide:
 
     async def wait_disconnected(self) -> None:
         pass
+class ModemFarSide:
+    """The modem simulator: a GSM modem speaking AT commands (PDU mode) on a
+    pseudo-terminal, served by a thread of this process."""
+
+    kind = "modem"
+    refused_recipient = REFUSED + "1"
+
+    def __init__(self) -> None:
+        # CMS ERROR 21 (short message transfer rejected) is permanent
+        self.sim = ModemSimulator("generic", cms_error_for={REFUSED: 21}, report_delay_s=0.05)
+        self.path = ""
+
+    async def start(self) -> None:
+        self.path = await asyncio.to_thread(self.sim.start)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.sim.stop)
+
+    def _settings(self, port: str) -> dict[str, Any]:
+        return validate_config(kind_class(self.kind).settings, {"port": port, "sweep": False})
+
+    def config(self) -> dict[str, Any]:
+        return self._settings(self.path)
+
+    def unreachable_config(self) -> dict[str, Any] | None:
+        return self._settings(str(Path(tempfile.gettempdir()) / "msghub-contract-no-such-modem"))
+
+    def attach(self, connector: Connector) -> None:
+        pass  # the connector opens the device; nothing posts to the hub
+
+    async def drop_link(self) -> bool:
+        await asyncio.to_thread(self.sim.fault, "unplug")  # the pty goes away until replug()
+        return True
+
+    async def send_inbound(self, connector: Connector, text: str) -> None:
+        await asyncio.to_thread(self.sim.inject_sms, "+447700900222", text)
+
+    async def wait_disconnected(self) -> None:
+        assert await asyncio.to_thread(self.sim.wait_for, lambda: not self.sim.connected, 30.0)
 
 
 # One line per kind: the contract suite runs for each.
@@ -239,4 +281,5 @@ FAR_SIDES: dict[str, type[FarSide]] = {
     "loopback": LoopbackFarSide,
     "emi": EmiFarSide,
     "mm7": Mm7FarSide,
+    "modem": ModemFarSide,
 }

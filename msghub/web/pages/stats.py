@@ -175,6 +175,8 @@ async def stats(request: Request, user: SessionUser) -> Response:
             await conn.execute(ADMIN_QUERIES["stats_by_connection"], {"from": start, "to": end})
         ).fetchall()
         by_user = await (await conn.execute(ADMIN_QUERIES["stats_by_user"], {"from": start, "to": end})).fetchall()
+        by_device = await (await conn.execute(ADMIN_QUERIES["stats_by_modem_device"], {"from": start, "to": end})
+                           ).fetchall()
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SERIES, 0))
     for row in by_connection:
@@ -200,6 +202,7 @@ async def stats(request: Request, user: SessionUser) -> Response:
             "by_connection": by_connection,
             "by_user": by_user,
             "connection_totals": sorted(connection_totals.items()),
+            "by_device": by_device,
             "chart": stacked_chart(days, per_day),
             "user_chart": horizontal_chart(ranked),
             "all_users": user.role == "admin",
