@@ -1,0 +1,6 @@
+"""E-mail in and out: pure MIME codecs (bytes in, typed values out, and back).
+
+parse.py reads a received mail, build.py writes an outbound one, dsn.py reads
+bounces and delivery status notifications, sanitize.py makes HTML safe to
+show. Nothing here opens a socket or touches the database.
+"""

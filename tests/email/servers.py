@@ -1,0 +1,351 @@
+"""Real mail servers for the tests: Debian's Postfix and Dovecot on loopback.
+
+Everything lives in one throw-away directory: a CA and a server certificate
+(openssl), Postfix's config, queue and log, Dovecot's config, state and log,
+and the maildirs Postfix's virtual agent writes and Dovecot's POP3 reads.
+Postfix's master must start as root (it then runs its daemons as the
+unprivileged `postfix` user); Dovecot's login and auth processes run as
+`dovenull`/`dovecot`, and mail is stored as `nobody`. Every port is a free
+loopback port; stop() stops both and removes the directory.
+
+Addresses (domain example.test):
+  hub@example.test, alice@example.test, bob@example.test  mailboxes (password PASSWORD)
+  anything@gone.example.test   accepted, then bounced by Postfix (a DSN to the sender)
+  unknown@example.test         refused at RCPT (550 user unknown)
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DOMAIN = "example.test"
+USERS = ("hub", "alice", "bob")
+PASSWORD = "mail-s3cret"
+MESSAGE_SIZE_LIMIT = 200_000
+START_TIMEOUT_S = 30.0
+SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+
+
+class ServersMissing(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *SBIN]))
+    if found is None:
+        raise ServersMissing(f"{name} is not installed: run scripts/install-test-deps")
+    return found
+
+
+@dataclass
+class Ports:
+    smtp: int        # STARTTLS offered, AUTH accepted
+    submission: int  # STARTTLS required before AUTH
+    smtps: int       # implicit TLS
+    pop3: int        # STLS offered
+    pop3s: int       # implicit TLS
+    auth: int        # Dovecot's auth service, for Postfix's SASL
+
+
+def make_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a certificate for localhost/127.0.0.1 signed by it."""
+    openssl = _tool("openssl")
+    ca_key, ca_cert = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    ext = directory / "server.ext"
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                   "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca_cert),
+        "-days", "2", "-subj", "/CN=msghub test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=localhost")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "2", "-extfile", str(ext))
+    os.chmod(key, 0o644)  # read by Postfix's and Dovecot's unprivileged processes
+    return ca_cert, cert, key
+
+
+MASTER_CF = """\
+{smtp}      inet  n       -       n       -       -       smtpd
+{submission} inet n       -       n       -       -       smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+{smtps}     inet  n       -       n       -       -       smtpd
+  -o smtpd_tls_wrappermode=yes
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       1       1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+gone      unix  -       n       n       -       -       pipe
+  flags=q user=nobody argv={dir}/postfix/gone.sh
+"""
+
+MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {dir}/postfix/queue
+data_directory = {dir}/postfix/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = {dir}/postfix/maillog
+maillog_file_prefixes = {dir}
+myhostname = mail.{domain}
+mydomain = {domain}
+myorigin = {domain}
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+virtual_mailbox_domains = {domain}
+virtual_mailbox_maps = texthash:{dir}/postfix/vmailbox
+virtual_mailbox_base = {mail}
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+virtual_minimum_uid = 1
+relay_domains = gone.{domain}
+transport_maps = texthash:{dir}/postfix/transport
+message_size_limit = {size_limit}
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:{auth}
+smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+delay_warning_time = 0
+notify_classes =
+"""
+
+DOVECOT_CONF = """\
+base_dir = {dir}/dovecot/run
+state_dir = {dir}/dovecot/state
+log_path = {dir}/dovecot/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain login apop
+mail_location = maildir:{mail}/%n/Maildir
+first_valid_uid = 1
+pop3_uidl_format = %08Xu%08Xv
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {dir}/dovecot/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={mail}/%n
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop3}
+  }}
+  inet_listener pop3s {{
+    port = {pop3s}
+    ssl = yes
+  }}
+}}
+service auth {{
+  inet_listener {{
+    address = 127.0.0.1
+    port = {auth}
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0600
+  }}
+  unix_listener stats-writer {{
+    mode = 0600
+  }}
+}}
+"""
+
+
+class MailServers:
+    def __init__(self) -> None:
+        if os.geteuid() != 0:
+            raise ServersMissing("Postfix's master must start as root (its daemons then drop to user postfix)")
+        self.postfix = _tool("postfix")
+        self.dovecot = _tool("dovecot")
+        self.dir = Path(tempfile.mkdtemp(prefix="msghub-mail-"))
+        os.chmod(self.dir, 0o755)
+        self.mail = self.dir / "mail"
+        self.ports = Ports(*(free_port() for _ in range(6)))
+        self.ca = self.dir / "ca.pem"
+        self._dovecot: subprocess.Popen[bytes] | None = None
+        self._postfix_started = False
+        nobody = pwd.getpwnam("nobody")
+        self.uid, self.gid = nobody.pw_uid, nobody.pw_gid
+
+    def address(self, user: str) -> str:
+        return f"{user}@{DOMAIN}"
+
+    def start(self) -> None:
+        try:
+            self._configure()
+            self._start_dovecot()
+            self._start_postfix()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _configure(self) -> None:
+        tls = self.dir / "tls"
+        tls.mkdir()
+        os.chmod(tls, 0o755)
+        self.ca, cert, key = make_ca(tls)
+        values = {"dir": self.dir, "domain": DOMAIN, "mail": self.mail, "uid": self.uid, "gid": self.gid,
+                  "cert": cert, "key": key, "size_limit": MESSAGE_SIZE_LIMIT,
+                  **vars(self.ports)}
+        self.mail.mkdir()
+        for user in USERS:
+            for sub in ("cur", "new", "tmp"):
+                (self.mail / user / "Maildir" / sub).mkdir(parents=True)
+        for path in [self.mail, *self.mail.rglob("*")]:
+            os.chown(path, self.uid, self.gid)
+        pf = self.dir / "postfix"
+        (pf / "queue").mkdir(parents=True)
+        (pf / "data").mkdir()
+        os.chown(pf / "data", pwd.getpwnam("postfix").pw_uid, -1)
+        (pf / "main.cf").write_text(MAIN_CF.format(**values))
+        (pf / "master.cf").write_text(MASTER_CF.format(**values))
+        (pf / "vmailbox").write_text("".join(f"{u}@{DOMAIN} {u}/Maildir/\n" for u in USERS))
+        (pf / "transport").write_text(f"gone.{DOMAIN} gone:\n")
+        # a pipe that says "no such user" (EX_NOUSER): accepted first, bounced after
+        (pf / "gone.sh").write_text("#!/bin/sh\necho 'mailbox gone for good'\nexit 67\n")
+        os.chmod(pf / "gone.sh", 0o755)
+        dv = self.dir / "dovecot"
+        dv.mkdir()
+        (dv / "dovecot.conf").write_text(DOVECOT_CONF.format(**values))
+        (dv / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in USERS))
+        os.chmod(dv / "passwd", 0o644)
+
+    def _start_dovecot(self) -> None:
+        log = open(self.dir / "dovecot" / "stderr.log", "wb")  # noqa: SIM115 - closed with the process
+        self._dovecot = subprocess.Popen([self.dovecot, "-F", "-c", str(self.dir / "dovecot" / "dovecot.conf")],
+                                         stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self._wait_ports([self.ports.pop3, self.ports.pop3s, self.ports.auth], "dovecot")
+
+    def _start_postfix(self) -> None:
+        config = str(self.dir / "postfix")
+        done = subprocess.run([self.postfix, "-c", config, "start"], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"postfix start failed: {done.stdout}{done.stderr}{self.postfix_log()}")
+        self._postfix_started = True
+        self._wait_ports([self.ports.smtp, self.ports.submission, self.ports.smtps], "postfix")
+
+    def _wait_ports(self, ports: list[int], what: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        pending = list(ports)
+        while pending:
+            port = pending[0]
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    pending.pop(0)
+            except OSError:
+                if self._dovecot is not None and self._dovecot.poll() is not None and what == "dovecot":
+                    raise RuntimeError(f"dovecot exited: {self.dovecot_log()}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{what} did not listen on {port}: "
+                                       f"{self.dovecot_log() if what == 'dovecot' else self.postfix_log()}") from None
+                time.sleep(0.1)
+
+    def postfix_log(self) -> str:
+        path = self.dir / "postfix" / "maillog"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def dovecot_log(self) -> str:
+        text = ""
+        for name in ("stderr.log", "dovecot.log"):
+            path = self.dir / "dovecot" / name
+            if path.exists():
+                text += path.read_text(errors="replace")[-3000:]
+        return text
+
+    def maildir_count(self, user: str) -> int:
+        base = self.mail / user / "Maildir"
+        return sum(1 for sub in ("new", "cur") for _ in (base / sub).iterdir())
+
+    def drop_mail(self, user: str, raw: bytes, name: str) -> None:
+        """Puts a mail straight into a mailbox (the malformed corpus: Postfix
+        would repair some of it on the way)."""
+        base = self.mail / user / "Maildir"
+        tmp = base / "tmp" / name
+        tmp.write_bytes(raw)
+        os.chown(tmp, self.uid, self.gid)
+        os.rename(tmp, base / "new" / name)
+
+    def clear_mailbox(self, user: str) -> None:
+        base = self.mail / user / "Maildir"
+        for sub in ("new", "cur"):
+            for path in (base / sub).iterdir():
+                path.unlink()
+        for name in ("dovecot-uidlist", "dovecot.index", "dovecot.index.cache", "dovecot.index.log"):
+            (base / name).unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        if self._postfix_started:
+            subprocess.run([self.postfix, "-c", str(self.dir / "postfix"), "stop"], capture_output=True)
+            self._postfix_started = False
+        if self._dovecot is not None:
+            self._dovecot.terminate()
+            try:
+                self._dovecot.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._dovecot.kill()
+                self._dovecot.wait()
+            self._dovecot = None
+        shutil.rmtree(self.dir, ignore_errors=True)
