@@ -76,6 +76,13 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class ProbeResult:
+    """What a "test connection" found: whether it worked, and what happened."""
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     operator_ref: str
     status: str  # delivered, buffered or failed

@@ -9,7 +9,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
@@ -96,7 +96,7 @@ def _build(spec: MailSpec) -> EmailMessage:
     if spec.reply_to:
         msg["Reply-To"] = _address(check_address(spec.reply_to, "reply-to address"), None)
     msg["Subject"] = _no_breaks(spec.subject or "", "the subject")
-    msg["Date"] = email.utils.format_datetime(spec.date or datetime.now(timezone.utc))
+    msg["Date"] = email.utils.format_datetime(spec.date or datetime.now(UTC))
     msg["Message-ID"] = _no_breaks(spec.message_id or email.utils.make_msgid(domain=sender.rpartition("@")[2]),
                                    "the Message-ID")
     if spec.in_reply_to:

@@ -55,7 +55,7 @@ class DeliveryStatus:
 
 def is_report(mail: ParsedMail) -> bool:
     ctype = mail.headers.get("content-type", "").lower()
-    return "multipart/report" in ctype and "delivery-status" in ctype \
+    return ("multipart/report" in ctype and "delivery-status" in ctype) \
         or any(a.content_type == "message/delivery-status" for a in mail.attachments)
 
 

@@ -257,10 +257,7 @@ class _Bodies:
         return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
     def _attach(self, part: email.message.Message, ctype: str, filename: str | None) -> None:
-        if ctype.startswith("message/"):
-            data = self._raw_payload(part)
-        else:
-            data = self._bytes(part)
+        data = self._raw_payload(part) if ctype.startswith("message/") else self._bytes(part)
         cid = part.get("content-id")
         content_id = str(cid).strip().strip("<>")[:200] if cid else None
         self.attachments.append(Attachment(content_type=ctype, data=data, filename=filename, content_id=content_id))
