@@ -116,6 +116,12 @@ def _header(msg: email.message.Message, name: str, notes: list[str]) -> str | No
     text = str(value)
     for defect in getattr(value, "defects", ()):
         notes.append(f"header {name}: {_defect_text(defect)}")
+    if "\ufffd" in text or any(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        notes.append(f"header {name}: characters that could not be decoded were replaced")
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL
+        notes.append(f"header {name}: NUL characters removed")
+        text = text.replace("\x00", "")
     return text.replace("\r", " ").replace("\n", " ")
 
 
@@ -150,7 +156,7 @@ def _date(msg: email.message.Message, notes: list[str]) -> datetime | None:
         stamp = getattr(value, "datetime", None) if value is not None else None
     except Exception:
         stamp = None
-    if msg.get_all("date") and stamp is None:
+    if msg.get_all("date") and stamp is None and not any(n.startswith("header date") for n in notes):
         notes.append("header date unreadable")
     return stamp if isinstance(stamp, datetime) else None
 
@@ -223,11 +229,18 @@ class _Bodies:
         if name is None:
             return None
         # a name is a label, never a path
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        if "/" in name or "\\" in name:
+            self.notes.append(f"file name {name[:80]!r} had a path: only its last part is kept")
         name = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "").strip()
         return name[:255] or "attachment"
 
     def _text(self, part: email.message.Message) -> str:
-        return self._decode_text(part).replace("\r\n", "\n")
+        text = self._decode_text(part).replace("\r\n", "\n")
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL
+            self.notes.append("NUL characters removed from the text")
+            text = text.replace("\x00", "")
+        return text
 
     def _decode_text(self, part: email.message.Message) -> str:
         raw = self._bytes(part)

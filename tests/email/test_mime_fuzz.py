@@ -1,0 +1,70 @@
+"""Fuzzing the MIME codec: nothing but its own errors escapes, and what it writes it reads back."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from msghub.connectors.base import Attachment
+from msghub.email.build import MailSpec, build_mail, mail_bytes
+from msghub.email.dsn import read_status
+from msghub.email.errors import MailBuildError, MailParseError
+from msghub.email.parse import parse_mail
+from msghub.email.sanitize import sanitize_html
+from tests.email.corpus import MALFORMED
+from tests.email.test_mime import POSTFIX_BOUNCE
+
+SEEDS = [*MALFORMED.values(), POSTFIX_BOUNCE]
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _read(raw: bytes) -> None:
+    try:
+        mail = parse_mail(raw)
+    except MailParseError:
+        return
+    read_status(mail)
+    if mail.html:
+        sanitize_html(mail.html)
+
+
+@FUZZ
+@given(st.binary(max_size=3000))
+def test_random_bytes(raw):
+    _read(raw)
+
+
+@FUZZ
+@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.integers(0, 4000), st.binary(min_size=0, max_size=8)),
+                                        max_size=8))
+def test_mutated_mails(seed, edits):
+    raw = bytearray(seed)
+    for pos, chunk in edits:
+        pos = min(pos, len(raw))
+        raw[pos:pos + len(chunk)] = chunk
+    _read(bytes(raw))
+
+
+# what the database can hold: no NUL, no lone surrogates
+_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_header_text = st.text(_chars, max_size=200)
+
+
+@FUZZ
+@given(subject=_header_text, text=st.text(_chars, max_size=500), filename=_header_text,
+       data=st.binary(max_size=300), ctype=st.sampled_from(["application/pdf", "text/plain", "image/png", "x"]))
+def test_built_mails_read_back(subject, text, filename, data, ctype):
+    spec = MailSpec(sender="hub@example.test", to=("a@example.test",), subject=subject, text=text,
+                    attachments=(Attachment(ctype, data, filename or None),))
+    try:
+        raw = mail_bytes(build_mail(spec))
+    except MailBuildError:
+        return
+    mail = parse_mail(raw)
+    # folding may change runs of white space, nothing else
+    assert " ".join((mail.subject or "").split()) == " ".join(subject.split())
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    assert mail.text.rstrip("\n") == normalised.rstrip("\n") or not normalised.strip()
+    assert len(mail.attachments) == 1
+    if ctype != "text/plain":
+        assert mail.attachments[0].data == data
