@@ -91,7 +91,7 @@ class MemoryMailPort:
         return None
 
     async def pop3_undeleted(self) -> list[str]:
-        return [u for u in self.seen if u not in self.deleted]
+        return [u for u, outcome in self.seen.items() if u not in self.deleted and outcome != "too_large"]
 
     async def pop3_mark_deleted(self, uidls: list[str]) -> None:
         self.deleted.update(uidls)

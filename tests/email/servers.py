@@ -328,6 +328,19 @@ class MailServers:
         os.chown(tmp, self.uid, self.gid)
         os.rename(tmp, base / "new" / name)
 
+    def queue_empty(self) -> bool:
+        done = subprocess.run([shutil.which("postqueue", path=os.pathsep.join(SBIN)) or "postqueue",
+                               "-c", str(self.dir / "postfix"), "-p"], capture_output=True, text=True)
+        return "Mail queue is empty" in done.stdout
+
+    def settle(self) -> None:
+        """Until Postfix has delivered (or bounced) everything it accepted."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.queue_empty():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Postfix's queue did not empty: {self.postfix_log()[-2000:]}")
+            time.sleep(0.1)
+
     def clear_mailbox(self, user: str) -> None:
         base = self.mail / user / "Maildir"
         for sub in ("new", "cur"):

@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 import poplib
 import ssl
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from msghub.email.tls import client_context
 from msghub.errors import HubError
 
 # poplib refuses lines longer than this; mails with long lines exist
 poplib._MAXLINE = 1_000_000  # type: ignore[attr-defined]
+
+
+T = TypeVar("T")
 
 
 class Pop3Error(HubError):
@@ -80,6 +84,19 @@ class Pop3Session:
 
     def listing(self) -> list[tuple[int, str, int]]:
         """(number, UIDL, size) of every mail in the mailbox."""
+        return self._guard("UIDL/LIST", self._listing)
+
+    def _guard(self, what: str, call: Callable[[], T]) -> T:
+        """A dropped link or a bad answer mid-session is a Pop3Error that says where."""
+        try:
+            return call()
+        except Pop3Error:
+            raise
+        except (OSError, poplib.error_proto, ssl.SSLError, ValueError) as exc:
+            self.abort()
+            raise Pop3Error(f"{what} failed: {_text(exc) or type(exc).__name__}") from None
+
+    def _listing(self) -> list[tuple[int, str, int]]:
         pop = self._pop()
         uidls: dict[int, str] = {}
         for line in pop.uidl()[1]:
@@ -92,21 +109,18 @@ class Pop3Session:
         return [(n, uidls[n], sizes.get(n, 0)) for n in sorted(uidls)]
 
     def retrieve(self, number: int) -> bytes:
-        return b"\r\n".join(self._pop().retr(number)[1]) + b"\r\n"
+        return self._guard(f"RETR {number}", lambda: b"\r\n".join(self._pop().retr(number)[1]) + b"\r\n")
 
     def headers(self, number: int) -> bytes:
-        return b"\r\n".join(self._pop().top(number, 0)[1]) + b"\r\n"
+        return self._guard(f"TOP {number} 0", lambda: b"\r\n".join(self._pop().top(number, 0)[1]) + b"\r\n")
 
     def delete(self, number: int) -> None:
-        self._pop().dele(number)
+        self._guard(f"DELE {number}", lambda: self._pop().dele(number))
 
     def quit(self) -> None:
         """QUIT commits deletions (the UPDATE state); raises when it did not happen."""
-        pop = self._pop()
-        try:
-            pop.quit()
-        finally:
-            self.pop = None
+        self._guard("QUIT", self._pop().quit)
+        self.pop = None
 
     def _pop(self) -> poplib.POP3:
         if self.pop is None:
