@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -85,41 +86,40 @@ class CuttingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
-            counted = [0]
             done = threading.Event()
-
-            def pump(src: socket.socket, dst: socket.socket, counts: bool) -> None:
-                src.settimeout(0.2)
-                try:
-                    while not done.is_set() and not self._stop.is_set():
-                        try:
-                            chunk = src.recv(4096)
-                        except TimeoutError:
-                            continue
-                        if not chunk:
-                            break
-                        if counts and self.cut_after is not None:
-                            room = self.cut_after - counted[0]
-                            if len(chunk) >= room:
-                                dst.sendall(chunk[:max(room, 0)])
-                                self.cuts += 1
-                                break
-                            counted[0] += len(chunk)
-                        dst.sendall(chunk)
-                except OSError:
-                    pass
-                finally:
-                    done.set()
-
-            up = threading.Thread(target=pump, args=(client, upstream, self.direction == "up"), daemon=True)
-            down = threading.Thread(target=pump, args=(upstream, client, self.direction == "down"), daemon=True)
+            up = threading.Thread(target=self._pump, args=(client, upstream, self.direction == "up", done),
+                                  daemon=True)
+            down = threading.Thread(target=self._pump, args=(upstream, client, self.direction == "down", done),
+                                    daemon=True)
             up.start()
             down.start()
             up.join()
             down.join()
             for s in (client, upstream):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, counts: bool, done: threading.Event) -> None:
+        src.settimeout(0.2)
+        counted = 0
+        try:
+            while not done.is_set() and not self._stop.is_set():
+                try:
+                    chunk = src.recv(4096)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                if counts and self.cut_after is not None:
+                    room = self.cut_after - counted
+                    if len(chunk) >= room:
+                        dst.sendall(chunk[:max(room, 0)])
+                        self.cuts += 1
+                        break
+                    counted += len(chunk)
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            done.set()

@@ -23,7 +23,7 @@ def _spec(**kw: object) -> MailSpec:
 
 
 def test_a_built_mail_reads_back_with_every_part():
-    pdf = Attachment("application/pdf", b"%PDF-1.4 " + bytes(range(256)) * 20, "Résumé très long – 2026.pdf")
+    pdf = Attachment("application/pdf", b"%PDF-1.4 " + bytes(range(256)) * 20, "Résumé très long \u2013 2026.pdf")
     image = Attachment("image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "logo.png", "logo@hub")
     raw = mail_bytes(build_mail(_spec(
         subject="Grüße ☃ and a very long subject line that must be folded because it is longer than 78 chars",
