@@ -1,0 +1,170 @@
+"""The e-mail connectors through PostgreSQL: UIDLs and acceptances kept in the
+database (restarts, crashes and a second node repeat nothing and lose nothing),
+and a real hub process sending, fetching, threading and matching bounces."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from typing import Any
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from msghub.connectors.pop3.connector import Pop3Connector
+from msghub.email.port import Fetched
+from msghub.hub.hublink import HubLink
+from msghub.hub.runtime import make_pool
+from tests.email.servers import PASSWORD, MailServers
+from tests.email.support import pop3_config, smtp_config
+from tests.hubproc import start_hub, stop_hub, wait_for
+
+pytestmark = pytest.mark.peer
+WAIT_S = 60.0
+
+
+def _connection(db: Any, name: str, kind: str, config: dict[str, Any], **extra: Any) -> int:
+    row = db.execute(
+        "INSERT INTO hub.connections (name, kind, channels, config, enabled, is_default) "
+        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+        (name, kind, extra.get("channels", ["email"]), Jsonb(config), extra.get("enabled", True),
+         extra.get("is_default", False))).fetchone()
+    return int(row["id"])
+
+
+def _mails(servers: MailServers, user: str, count: int) -> None:
+    for i in range(count):
+        servers.drop_mail(user, f"From: x@example.org\r\nTo: {user}@example.test\r\nSubject: n{i}\r\n"
+                                f"Message-ID: <n{i}.{user}@example.org>\r\n\r\nbody {i}\r\n".encode(), f"n{i}")
+
+
+async def _fetch(db_url: str, connection_id: int, config: dict[str, Any], link: type[HubLink] = HubLink) -> Any:
+    pool = make_pool(db_url, max_size=4)
+    await pool.open()
+    try:
+        return await Pop3Connector("in", config, link(pool, connection_id, "test")).fetch_all()
+    finally:
+        await pool.close()
+
+
+def _stored(db: Any, connection_id: int) -> list[str]:
+    rows = db.execute("SELECT subject FROM hub.messages WHERE connection_id = %s ORDER BY subject",
+                      (connection_id,)).fetchall()
+    return [r["subject"] for r in rows]
+
+
+def test_uidls_in_the_database_make_restarts_and_second_nodes_repeat_nothing(mailboxes, db, db_url):
+    config = pop3_config(mailboxes, "alice", batch_size=4)
+    cid = _connection(db, "inbox", "pop3", config)
+    _mails(mailboxes, "alice", 10)
+
+    async def two_nodes() -> list[Any]:
+        return list(await asyncio.gather(_fetch(db_url, cid, config), _fetch(db_url, cid, config)))
+
+    first, second = asyncio.run(two_nodes())
+    assert first.stored + second.stored == 10
+    assert _stored(db, cid) == [f"n{i}" for i in range(10)]
+    # a restart: a new connector, the same database
+    assert asyncio.run(_fetch(db_url, cid, config)).stored == 0
+    seen = db.execute("SELECT count(*) AS n FROM hub.pop3_seen WHERE connection_id = %s AND message_id IS NOT NULL",
+                      (cid,)).fetchone()
+    assert seen["n"] == 10
+    thread = db.execute("SELECT header_id, conversation_id = message_id AS own FROM hub.email_threads "
+                        "ORDER BY header_id LIMIT 1").fetchone()
+    assert thread == {"header_id": "<n0.alice@example.org>", "own": True}
+
+
+class CrashingLink(HubLink):
+    """Dies while storing the third mail: as if the process was killed before its commit."""
+    calls = 0
+
+    async def pop3_receive(self, fetched: Fetched) -> int | None:
+        CrashingLink.calls += 1
+        if CrashingLink.calls == 3:
+            raise RuntimeError("killed before the commit")
+        return await super().pop3_receive(fetched)
+
+
+def test_a_crash_between_fetch_and_commit_loses_nothing_and_deletes_nothing(mailboxes, db, db_url):
+    config = pop3_config(mailboxes, "bob", delete_after_fetch=True)
+    cid = _connection(db, "inbox", "pop3", config)
+    _mails(mailboxes, "bob", 5)
+    with pytest.raises(RuntimeError, match="killed before the commit"):
+        asyncio.run(_fetch(db_url, cid, config, CrashingLink))
+    assert _stored(db, cid) == ["n0", "n1"]
+    assert mailboxes.maildir_count("bob") == 5  # nothing deleted: no QUIT after the crash
+    summary = asyncio.run(_fetch(db_url, cid, config))
+    assert (summary.stored, summary.deleted) == (3, 5)
+    assert _stored(db, cid) == [f"n{i}" for i in range(5)]
+    assert mailboxes.maildir_count("bob") == 0
+    undeleted = db.execute("SELECT count(*) AS n FROM hub.pop3_seen WHERE deleted_at IS NULL").fetchone()
+    assert undeleted["n"] == 0
+
+
+def _message(db: Any, message_id: int) -> dict[str, Any]:
+    return dict(db.execute("SELECT * FROM hub.messages WHERE id = %s", (message_id,)).fetchone())
+
+
+def _queue(db: Any, recipient: str, subject: str, text: str, **extra: Any) -> int:
+    db.execute("INSERT INTO hub.outbox (channel, recipient, subject, text, connection, delivery_report, attachments) "
+               "VALUES ('email', %s, %s, %s, 'mail-out', %s, %s)",
+               (recipient, subject, text, extra.get("delivery_report", False),
+                Jsonb(extra["attachments"]) if "attachments" in extra else None))
+    row = db.execute("SELECT max(id) AS id FROM hub.messages WHERE direction = 'out'").fetchone()
+    return int(row["id"])
+
+
+def test_a_real_hub_sends_fetches_threads_and_matches_bounces(mailboxes, db, db_url):
+    out = _connection(db, "mail-out", "smtp", smtp_config(mailboxes), is_default=True)
+    inbox = _connection(db, "mail-in", "pop3", pop3_config(mailboxes, "hub", poll_interval_s=1,
+                                                           sms_gateway_domain="sms.example.test",
+                                                           sms_gateway_senders="@example.test",
+                                                           delete_after_fetch=True))
+    _connection(db, "sms", "loopback", {"delay_ms": 60_000}, channels=["sms"])
+    hub = start_hub(db_url)
+    try:
+        wait_for(lambda: {r["state"] for r in db.execute("SELECT state FROM hub.connections").fetchall()} == {"up"},
+                 WAIT_S, "all three connections up")
+        pdf = {"filename": "notes.pdf", "content_type": "application/pdf", "data": "JVBERi0xLjQK"}
+        asked = _queue(db, "alice@example.test", "Question", "Does it work?", delivery_report=True,
+                       attachments=[pdf])
+        bounced = _queue(db, "nobody@gone.example.test", "Lost", "into the void")
+        sent = wait_for(lambda: _message(db, asked)["status"] in ("sent", "delivered") and _message(db, asked),
+                        WAIT_S, "the question sent")
+        header_id = sent["operator_ref"]
+        assert header_id.startswith(f"<msghub.{asked}.")
+        accepted = db.execute("SELECT * FROM hub.smtp_accepted WHERE message_id = %s", (asked,)).fetchone()
+        assert accepted["header_id"] == header_id and accepted["recipients"][0]["code"] == 250
+        # the bounce comes back through POP3 and fails the message with the reason
+        failed = wait_for(lambda: _message(db, bounced)["status"] == "failed" and _message(db, bounced),
+                          WAIT_S, "the bounce applied")
+        assert "gone for good" in (failed["failure_reason"] or "") or "5.1.1" in (failed["failure_reason"] or "")
+        # the DSN of the question marks it delivered
+        wait_for(lambda: _message(db, asked)["status"] == "delivered", WAIT_S, "the success DSN applied")
+        # alice answers, threaded to the question: it lands in the question's conversation
+        context = ssl.create_default_context(cafile=str(mailboxes.ca))
+        with smtplib.SMTP("127.0.0.1", mailboxes.ports.smtp, timeout=10) as client:
+            client.starttls(context=context)
+            client.login("alice@example.test", PASSWORD)
+            client.sendmail("alice@example.test", ["hub@example.test"],
+                            (f"From: alice@example.test\r\nTo: hub@example.test\r\nSubject: Re: Question\r\n"
+                             f"Message-ID: <answer@example.test>\r\nIn-Reply-To: {header_id}\r\n"
+                             f"References: {header_id}\r\n\r\nYes, it does.\r\n").encode())
+        answer = wait_for(lambda: db.execute(
+            "SELECT m.id, m.body, t.conversation_id FROM hub.messages m JOIN hub.email_threads t "
+            "ON t.message_id = m.id WHERE m.direction = 'in' AND t.header_id = '<answer@example.test>'").fetchone(),
+            WAIT_S, "alice's answer fetched")
+        assert answer["conversation_id"] == asked and "Yes, it does." in answer["body"]
+        # the e-mail to SMS gateway: an allowed sender's mail to +number@sms.example.test goes on as SMS
+        mailboxes.drop_mail("hub", b"From: bob@example.test\r\nTo: +447700900123@sms.example.test\r\n"
+                                   b"Subject: Reminder\r\n\r\nMeeting at 10\r\n", "gw")
+        sms = wait_for(lambda: db.execute("SELECT recipients, body FROM hub.messages WHERE channel = 'sms'")
+                       .fetchone(), WAIT_S, "the gateway's SMS queued")
+        assert sms["recipients"] == ["+447700900123"] and sms["body"] == "Reminder: Meeting at 10"
+        # delete_after_fetch: the mailbox is emptied once the rows are committed
+        wait_for(lambda: mailboxes.maildir_count("hub") == 0, WAIT_S, "the fetched mails deleted")
+    finally:
+        assert stop_hub(hub) == 0
+    assert db.execute("SELECT count(*) AS n FROM hub.smtp_accepted").fetchone()["n"] == 2
+    assert inbox and out
