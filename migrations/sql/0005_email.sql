@@ -46,6 +46,16 @@ CREATE TABLE hub.email_threads (
 );
 
 CREATE INDEX email_threads_header ON hub.email_threads (header_id);
+
+-- An outbound message queued as the answer to a received one (rules'
+-- reply(), hub.auto_reply_v2), whatever the two channels: the e-mail
+-- answer carries In-Reply-To and joins the answered message's conversation.
+CREATE TABLE hub.email_replies (
+    message_id bigint PRIMARY KEY REFERENCES hub.messages (id) ON DELETE CASCADE,
+    answers_id bigint NOT NULL REFERENCES hub.messages (id) ON DELETE CASCADE
+);
+
+CREATE INDEX email_replies_answers ON hub.email_replies (answers_id);
 CREATE INDEX email_threads_conversation ON hub.email_threads (conversation_id);
 
 -- The conversation a mail belongs to: that of the newest known message it
@@ -63,11 +73,13 @@ LANGUAGE sql STABLE AS $$
         p_message_id)
 $$;
 
-CREATE FUNCTION hub.email_thread_v1(p_message_id bigint, p_header_id text, p_in_reply_to text, p_refs text[])
+CREATE FUNCTION hub.email_thread_v1(p_message_id bigint, p_header_id text, p_in_reply_to text, p_refs text[],
+                                    p_conversation_id bigint DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_conversation bigint := hub.email_conversation_v1(p_message_id, p_in_reply_to, p_refs);
+    v_conversation bigint := coalesce(p_conversation_id,
+                                      hub.email_conversation_v1(p_message_id, p_in_reply_to, p_refs));
 BEGIN
     INSERT INTO hub.email_threads (message_id, header_id, in_reply_to, refs, conversation_id)
     VALUES (p_message_id, p_header_id, p_in_reply_to, coalesce(p_refs, '{}'), v_conversation)
@@ -152,32 +164,110 @@ BEGIN
     INSERT INTO hub.smtp_accepted (message_id, connection_id, attempt, header_id, server_reply, recipients)
     VALUES (p_message_id, p_connection_id, p_attempt, p_header_id, p_server_reply, coalesce(p_recipients, '[]'))
     ON CONFLICT (message_id) DO NOTHING;
-    PERFORM hub.email_thread_v1(p_message_id, p_header_id, p_in_reply_to, p_refs);
+    PERFORM hub.email_thread_v1(p_message_id, p_header_id, p_in_reply_to, p_refs,
+                                (SELECT conversation_id FROM hub.email_answers_v1(p_message_id)));
 END
 $$;
 
--- What an outbound reply answers: the newest e-mail received from its
--- recipient (on any connection) whose subject it repeats after "Re:".
--- rules' reply() and the web's answer button queue such mails.
-CREATE FUNCTION hub.email_answers_v1(p_message_id bigint, OUT header_id text, OUT refs text[])
+-- What an outbound e-mail answers: the message it was queued to answer
+-- (hub.email_replies: an e-mail, or an SMS answered by e-mail), else the
+-- newest e-mail received from its recipient whose subject it repeats after
+-- "Re:" (an answer written in the web UI or by an integrator). header_id is
+-- NULL when the answered message is no e-mail; conversation_id is then the
+-- answered message's own conversation.
+CREATE FUNCTION hub.email_answers_v1(p_message_id bigint, OUT header_id text, OUT refs text[],
+                                     OUT conversation_id bigint)
 LANGUAGE sql STABLE AS $$
-    SELECT t.header_id, t.refs
-    FROM hub.messages o
-    JOIN hub.messages m ON m.direction = 'in' AND m.channel = 'email' AND lower(m.sender) = lower(o.recipients[1])
-                       AND m.id < o.id
-                       AND regexp_replace(coalesce(o.subject, ''), '^\s*(re|aw|sv):\s*', '', 'i')
-                           = regexp_replace(coalesce(m.subject, ''), '^\s*(re|aw|sv):\s*', '', 'i')
-    JOIN hub.email_threads t ON t.message_id = m.id
-    WHERE o.id = p_message_id AND coalesce(o.subject, '') ~* '^\s*(re|aw|sv):'
-    ORDER BY m.id DESC
+    SELECT * FROM (
+        SELECT t.header_id, coalesce(t.refs, '{}'), coalesce(t.conversation_id, r.answers_id)
+        FROM hub.email_replies r LEFT JOIN hub.email_threads t ON t.message_id = r.answers_id
+        WHERE r.message_id = p_message_id
+        UNION ALL
+        SELECT * FROM (
+            SELECT t.header_id, t.refs, t.conversation_id
+            FROM hub.messages o
+            JOIN hub.messages m ON m.direction = 'in' AND m.channel = 'email'
+                               AND lower(m.sender) = lower(o.recipients[1]) AND m.id < o.id
+                               AND regexp_replace(coalesce(o.subject, ''), '^\s*(re|aw|sv):\s*', '', 'i')
+                                   = regexp_replace(coalesce(m.subject, ''), '^\s*(re|aw|sv):\s*', '', 'i')
+            JOIN hub.email_threads t ON t.message_id = m.id
+            WHERE o.id = p_message_id AND coalesce(o.subject, '') ~* '^\s*(re|aw|sv):'
+              AND NOT EXISTS (SELECT FROM hub.email_replies WHERE message_id = p_message_id)
+            ORDER BY m.id DESC
+            LIMIT 1) heuristic
+    ) found
     LIMIT 1
+$$;
+
+-- hub.auto_reply_v1, and an answer on another channel goes to the sender's
+-- address on that channel from the address book (an SMS answered by e-mail
+-- goes to the e-mail of the contact with the SMS's number, and the other way
+-- round); the answer is remembered in hub.email_replies for threading.
+CREATE FUNCTION hub.auto_reply_v2(p_message_id bigint, p_text text, p_channel text, p_subject text,
+                                  p_attachments jsonb, p_delivery_report boolean, p_priority smallint,
+                                  p_correlation_id text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_message hub.messages;
+    v_channel text;
+    v_recipient text;
+    v_connection text;
+    v_outbox_id bigint;
+BEGIN
+    SELECT * INTO v_message FROM hub.messages WHERE id = p_message_id;
+    IF NOT FOUND OR v_message.direction <> 'in' THEN
+        RAISE EXCEPTION 'only a received message can be answered (message %)', p_message_id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT hub.auto_reply_allowed_v1(v_message.sender) THEN
+        RETURN NULL;
+    END IF;
+    v_channel := coalesce(p_channel, v_message.channel);
+    v_recipient := v_message.sender;
+    IF v_channel = v_message.channel THEN
+        SELECT name INTO v_connection FROM hub.connections WHERE id = v_message.connection_id;
+    ELSIF (v_channel = 'email') <> (v_message.channel = 'email') THEN
+        SELECT CASE WHEN v_channel = 'email' THEN c.email ELSE c.phone END INTO v_recipient
+        FROM hub.contacts c
+        WHERE CASE WHEN v_message.channel = 'email' THEN lower(c.email) = lower(v_message.sender)
+                   ELSE c.phone = v_message.sender END
+          AND CASE WHEN v_channel = 'email' THEN c.email ELSE c.phone END IS NOT NULL
+          AND (c.owner_user_id IS NOT DISTINCT FROM v_message.owner_user_id
+               OR c.owner_group_id IS NOT DISTINCT FROM v_message.owner_group_id
+               OR (c.owner_user_id IS NULL AND c.owner_group_id IS NULL))
+        ORDER BY c.id LIMIT 1;
+        IF v_recipient IS NULL THEN
+            RAISE EXCEPTION 'cannot answer % by %: no contact with that address has one', v_message.sender,
+                CASE v_channel WHEN 'email' THEN 'e-mail' ELSE v_channel END
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    INSERT INTO hub.outbox (channel, recipient, subject, text, attachments, connection, delivery_report, priority,
+                            created_by, owner_group_id, correlation_id)
+    VALUES (v_channel, v_recipient,
+            coalesce(p_subject, CASE WHEN v_channel = 'email'
+                                     THEN CASE WHEN coalesce(v_message.subject, '') ILIKE 're:%'
+                                               THEN v_message.subject
+                                               ELSE btrim('Re: ' || coalesce(v_message.subject, '')) END
+                                END),
+            p_text, p_attachments, v_connection, coalesce(p_delivery_report, false), coalesce(p_priority, 1),
+            v_message.owner_user_id, v_message.owner_group_id, p_correlation_id)
+    RETURNING id INTO v_outbox_id;
+    INSERT INTO hub.email_replies (message_id, answers_id)
+    SELECT m.id, p_message_id FROM hub.messages m WHERE m.outbox_id = v_outbox_id;
+    RETURN v_outbox_id;
+END
 $$;
 
 ALTER TABLE hub.pop3_seen ENABLE ROW LEVEL SECURITY;
 CREATE POLICY system_only ON hub.pop3_seen TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
 ALTER TABLE hub.smtp_accepted ENABLE ROW LEVEL SECURITY;
 CREATE POLICY system_only ON hub.smtp_accepted TO msghub_app USING ((SELECT hub.sees_all_v1())) WITH CHECK (true);
+ALTER TABLE hub.email_replies ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible ON hub.email_replies TO msghub_app
+    USING (EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id)) WITH CHECK (true);
 ALTER TABLE hub.email_threads ENABLE ROW LEVEL SECURITY;
 CREATE POLICY visible ON hub.email_threads TO msghub_app
     USING (EXISTS (SELECT FROM hub.messages m WHERE m.id = message_id)) WITH CHECK (true);
-GRANT SELECT, INSERT, UPDATE, DELETE ON hub.pop3_seen, hub.smtp_accepted, hub.email_threads TO msghub_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON hub.pop3_seen, hub.smtp_accepted, hub.email_threads, hub.email_replies
+    TO msghub_app;

@@ -168,3 +168,60 @@ def test_a_real_hub_sends_fetches_threads_and_matches_bounces(mailboxes, db, db_
         assert stop_hub(hub) == 0
     assert db.execute("SELECT count(*) AS n FROM hub.smtp_accepted").fetchone()["n"] == 2
     assert inbox and out
+
+
+RULE = """
+if (message.channel === 'email' && message.subject === 'Call me') {
+  reply({channel: 'sms', text: 'Calling you about: ' + message.text.trim()});
+}
+if (message.channel === 'sms') {
+  reply({channel: 'email', subject: 'About your SMS', text: 'You wrote: ' + message.text,
+         html: '<p>You wrote: <b>' + message.text + '</b></p>'});
+}
+"""
+
+
+def _send_as_alice(servers: MailServers, headers: str, body: str) -> None:
+    context = ssl.create_default_context(cafile=str(servers.ca))
+    with smtplib.SMTP("127.0.0.1", servers.ports.smtp, timeout=10) as client:
+        client.starttls(context=context)
+        client.login("alice@example.test", PASSWORD)
+        client.sendmail("alice@example.test", ["hub@example.test"],
+                        f"From: alice@example.test\r\nTo: hub@example.test\r\n{headers}\r\n{body}\r\n".encode())
+
+
+def test_a_rule_answers_an_email_by_sms_and_an_sms_by_email(mailboxes, db, db_url):
+    _connection(db, "mail-out", "smtp", smtp_config(mailboxes), is_default=True)
+    _connection(db, "mail-in", "pop3", pop3_config(mailboxes, "hub", poll_interval_s=1))
+    sms = _connection(db, "sms", "loopback", {"delay_ms": 600_000, "echo": False}, channels=["sms"])
+    db.execute("INSERT INTO hub.contacts (name, phone, email) VALUES ('Alice', '+447700900555', 'alice@example.test')")
+    db.execute("INSERT INTO hub.rules (name, source) VALUES ('answers', %s)", (RULE,))
+    hub = start_hub(db_url, roles="connectors,rules,scheduler")
+    try:
+        wait_for(lambda: {r["state"] for r in db.execute("SELECT state FROM hub.connections").fetchall()} == {"up"},
+                 WAIT_S, "all three connections up")
+        _send_as_alice(mailboxes, "Subject: Call me\r\n", "tomorrow at 10")
+        answer = wait_for(lambda: db.execute(
+            "SELECT recipients, body, status FROM hub.messages WHERE channel = 'sms' AND direction = 'out' "
+            "AND status = 'sent'").fetchone(), WAIT_S, "the SMS answer to the e-mail")
+        assert answer["recipients"] == ["+447700900555"] and answer["body"] == "Calling you about: tomorrow at 10"
+        received = db.execute("SELECT hub.receive_message_v1(%s, 'sms', '+447700900555', ARRAY['+15550000'], NULL, "
+                              "'running late') AS id", (sms,)).fetchone()["id"]
+        mailed = wait_for(lambda: db.execute(
+            "SELECT m.id, m.operator_ref, t.conversation_id FROM hub.messages m "
+            "JOIN hub.email_threads t ON t.message_id = m.id "
+            "WHERE m.channel = 'email' AND m.direction = 'out' AND m.status = 'sent'").fetchone(),
+            WAIT_S, "the e-mail answer to the SMS sent")
+        assert mailed["conversation_id"] == received  # the SMS's conversation
+        wait_for(lambda: mailboxes.maildir_count("alice") == 1, WAIT_S, "the answer in alice's mailbox")
+        # alice answers the e-mail: her mail joins the SMS's conversation too
+        _send_as_alice(mailboxes, f"Subject: Re: About your SMS\r\nIn-Reply-To: {mailed['operator_ref']}\r\n"
+                                  "Message-ID: <late@example.test>\r\n", "no problem")
+        thread = wait_for(lambda: db.execute(
+            "SELECT conversation_id FROM hub.email_threads WHERE header_id = '<late@example.test>'").fetchone(),
+            WAIT_S, "alice's answer fetched")
+        assert thread["conversation_id"] == received
+    finally:
+        assert stop_hub(hub) == 0
+    raw = next((mailboxes.mail / "alice" / "Maildir" / "new").iterdir()).read_bytes()
+    assert b"multipart/alternative" in raw and b"text/html" in raw and b"Subject: About your SMS" in raw
