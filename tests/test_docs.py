@@ -35,7 +35,8 @@ def test_every_command_is_documented():
 
 
 def test_every_setting_of_every_kind_is_documented():
-    docs = {"loopback": DOCS / "OPERATIONS.md", "emi": DOCS / "protocols" / "EMI.md"}
+    docs = {"loopback": DOCS / "OPERATIONS.md", "emi": DOCS / "protocols" / "EMI.md",
+            "smtp": DOCS / "protocols" / "EMAIL.md", "pop3": DOCS / "protocols" / "EMAIL.md"}
     for kind, cls in KINDS.items():
         text = docs[kind].read_text()
         missing = [s.name for s in cls.settings if f"`{s.name}`" not in text]

@@ -2,5 +2,7 @@
 
 parse.py reads a received mail, build.py writes an outbound one, dsn.py reads
 bounces and delivery status notifications, sanitize.py makes HTML safe to
-show. Nothing here opens a socket or touches the database.
+show; none of them opens a socket or touches the database. port.py declares
+what the connectors ask of the hub, and cli.py holds `msghub email check` and
+`msghub bench email`.
 """

@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
     b_rules.set_defaults(handler=cmd_bench_rules)
+    from msghub.email.cli import add_parsers as add_email_parsers
+
+    add_email_parsers(sub)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
     smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")

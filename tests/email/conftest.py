@@ -1,4 +1,4 @@
-"""The real Postfix and Dovecot, started once for the e-mail tests (tests/email/servers.py).
+"""The real Postfix and Dovecot, started once for the e-mail tests (msghub/devtools/mailservers.py).
 
 Without them the tests fail and say how to install them
 (scripts/install-test-deps); MSGHUB_SKIP_PEERS=1 skips them instead.
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.email.servers import MailServers, ServersMissing
+from msghub.devtools.mailservers import MailServers, ServersMissing
 
 
 @pytest.fixture(scope="session")

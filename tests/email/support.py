@@ -13,7 +13,7 @@ from msghub.connectors.base import OutboundMessage
 from msghub.connectors.pop3.settings import SETTINGS as POP3_SETTINGS
 from msghub.connectors.settings import validate_config
 from msghub.connectors.smtp.settings import SETTINGS as SMTP_SETTINGS
-from tests.email.servers import PASSWORD, MailServers
+from msghub.devtools.mailservers import PASSWORD, MailServers
 
 WAIT_S = 30.0
 

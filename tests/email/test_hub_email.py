@@ -13,10 +13,10 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from msghub.connectors.pop3.connector import Pop3Connector
+from msghub.devtools.mailservers import PASSWORD, MailServers
 from msghub.email.port import Fetched
 from msghub.hub.hublink import HubLink
 from msghub.hub.runtime import make_pool
-from tests.email.servers import PASSWORD, MailServers
 from tests.email.support import pop3_config, smtp_config
 from tests.hubproc import start_hub, stop_hub, wait_for
 

@@ -21,9 +21,9 @@ from msghub.connectors.pop3.connector import Pop3Connector
 from msghub.connectors.pop3.session import Pop3AuthError, Pop3Error
 from msghub.connectors.smtp.connector import SmtpConnector
 from msghub.connectors.smtp.session import SmtpAuthError, SmtpLinkError
+from msghub.devtools.mailservers import MESSAGE_SIZE_LIMIT, MailServers
 from msghub.email.port import MemoryMailPort
 from tests.email.corpus import MALFORMED
-from tests.email.servers import MESSAGE_SIZE_LIMIT, MailServers
 from tests.email.support import CuttingProxy, outbound, pop3_config, smtp_config, wait_for
 
 pytestmark = pytest.mark.peer

@@ -1,4 +1,4 @@
-"""Real mail servers for the tests: Debian's Postfix and Dovecot on loopback.
+"""Real mail servers for the tests and `msghub bench email`: Debian's Postfix and Dovecot on loopback.
 
 Everything lives in one throw-away directory: a CA and a server certificate
 (openssl), Postfix's config, queue and log, Dovecot's config, state and log,

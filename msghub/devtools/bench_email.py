@@ -1,0 +1,121 @@
+"""`msghub bench email --messages N`: e-mail out through a real Postfix, back through a real Dovecot.
+
+Starts Debian's Postfix and Dovecot on loopback (msghub/devtools/mailservers.py:
+root and the packages are needed), points an `smtp` connection of a real hub
+process at Postfix, inserts N rows into hub.outbox and waits until the server
+accepted every one (hub.smtp_accepted). Once Postfix has delivered them all,
+this process fetches the mailbox through a `pop3` connection into the
+database. Prints JSON: send throughput (first insert to last acceptance),
+p50/p99 from insert to the server's acceptance, and fetch throughput (POP3
+RETR, parse and store, per mail). The figures are for this machine as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from msghub.connectors.pop3.connector import Pop3Connector
+from msghub.connectors.pop3.settings import SETTINGS as POP3_SETTINGS
+from msghub.connectors.settings import validate_config
+from msghub.devtools.mailservers import PASSWORD, MailServers
+from msghub.hub.benchkit import machine, start_hub
+from msghub.hub.connections import add_connection, edit_connection
+from msghub.hub.db import connect
+from msghub.hub.hublink import HubLink
+from msghub.hub.queries import QUERIES, load_queries
+from msghub.hub.runtime import make_pool
+
+Q = load_queries(Path(__file__).with_name("bench_email.sql"))
+SMTP_NAME, POP3_NAME = "bench-smtp", "bench-pop3"
+DRAIN_TIMEOUT_S = 600.0
+INSERT_BATCH = 100
+
+
+def _connection(url: str, name: str, kind: str, settings: dict[str, Any], enabled: bool) -> int:
+    with connect(url) as conn:
+        if conn.execute(QUERIES["connection_by_name"], {"name": name}).fetchone():
+            edit_connection(conn, name, settings, enabled=enabled)
+        else:
+            add_connection(conn, name, kind, settings, enabled=enabled)
+        row = conn.execute(Q["connection_id"], {"name": name}).fetchone()
+        conn.commit()
+    assert row is not None
+    return int(row["id"])
+
+
+def _wait(check: Any, what: str) -> Any:
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+async def _fetch(url: str, connection_id: int, config: dict[str, Any]) -> Any:
+    pool = make_pool(url, max_size=4)
+    await pool.open()
+    try:
+        return await Pop3Connector(POP3_NAME, config, HubLink(pool, connection_id, "bench")).fetch_all()
+    finally:
+        await pool.close()
+
+
+def bench_email(url: str, messages: int, sessions: int = 4) -> dict[str, Any]:
+    servers = MailServers()
+    servers.start()
+    try:
+        return _run(url, servers, messages, sessions)
+    finally:
+        servers.stop()
+
+
+def _run(url: str, servers: MailServers, messages: int, sessions: int) -> dict[str, Any]:
+    smtp = {"host": "127.0.0.1", "port": servers.ports.smtp, "tls": "starttls", "tls_ca_file": str(servers.ca),
+            "username": "hub@example.test", "password": PASSWORD, "from_address": "hub@example.test",
+            "sessions": sessions, "dsn": False}
+    pop3 = {"host": "127.0.0.1", "port": servers.ports.pop3s, "tls": "implicit", "tls_ca_file": str(servers.ca),
+            "username": "alice", "password": PASSWORD, "batch_size": 500, "poll_interval_s": 3600}
+    _connection(url, SMTP_NAME, "smtp", smtp, enabled=True)
+    # the pop3 connection is only a row (for its UIDLs): this process fetches, not the hub
+    pop3_id = _connection(url, POP3_NAME, "pop3", pop3, enabled=False)
+    tag = f"bench-email-{uuid.uuid4().hex[:8]}"
+    pattern = f"{tag}-%"
+    hub = start_hub(url, SMTP_NAME)
+    try:
+        with connect(url, autocommit=True) as conn:
+            for first in range(0, messages, INSERT_BATCH):
+                conn.execute(Q["insert"], {"recipient": "alice@example.test", "connection": SMTP_NAME, "tag": tag,
+                                           "first": first, "last": min(first + INSERT_BATCH, messages) - 1})
+
+            def accepted() -> dict[str, Any] | None:
+                row = conn.execute(Q["accepted"], {"pattern": pattern}).fetchone()
+                failed = conn.execute(Q["failed"], {"pattern": pattern}).fetchone()
+                if failed and failed["n"]:
+                    raise RuntimeError(f"{failed['n']} mails failed: {failed['reason']}")
+                return row if row and row["n"] >= messages else None
+
+            sent = _wait(accepted, "the server to accept every mail")
+    finally:
+        hub.terminate()
+        hub.wait(timeout=60)
+        _connection(url, SMTP_NAME, "smtp", {}, enabled=False)
+    _wait(lambda: servers.queue_empty() and servers.maildir_count("alice") >= messages, "Postfix to deliver")
+    started = time.monotonic()
+    summary = asyncio.run(_fetch(url, pop3_id, validate_config(POP3_SETTINGS, pop3)))
+    fetch_s = time.monotonic() - started
+    send_s = (sent["last_accept"] - sent["first_insert"]).total_seconds()
+    return {
+        "messages": messages,
+        "send": {"sessions": sessions, "seconds": round(send_s, 3),
+                 "throughput_per_s": round(messages / send_s, 1) if send_s > 0 else None,
+                 "p50_ms": round(float(sent["p50_ms"]), 1), "p99_ms": round(float(sent["p99_ms"]), 1)},
+        "fetch": {"stored": summary.stored, "seconds": round(fetch_s, 3),
+                  "throughput_per_s": round(summary.stored / fetch_s, 1) if fetch_s > 0 else None},
+        "machine": machine(),
+    }
