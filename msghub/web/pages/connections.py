@@ -317,6 +317,14 @@ async def probe(kind: str, config: dict[str, Any], timeout_s: float = TEST_TIMEO
         )
     if kind == "loopback":
         return True, "loopback has no link to test: it sends every message back to the hub itself"
+    cls = KINDS.get(kind)
+    kind_probe = getattr(cls, "probe", None)
+    if kind_probe is not None:  # the kind's own test (smtp, pop3: connect, TLS, log in)
+        try:
+            result = await asyncio.wait_for(kind_probe(config), timeout_s)
+        except TimeoutError:
+            return False, f"no answer in {timeout_s:g} s"
+        return bool(result.ok), str(result.detail)
     return False, f"the {kind} kind has no test"
 
 

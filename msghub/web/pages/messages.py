@@ -20,7 +20,7 @@ from msghub.web.common import (
     templates,
     user_tx,
 )
-from msghub.web.parts import PART_CSP, disposition, part_view, served_type
+from msghub.web.parts import PART_CSP, disposition, email_parts, part_view, served_type
 from msghub.web.security import SessionUser
 
 PAGE_SIZE = 50
@@ -120,6 +120,7 @@ async def message(request: Request, user: SessionUser) -> Response:
             return not_found(request)
         meta = await (await conn.execute(WEB_QUERIES["message_meta"], {"id": message_id})).fetchone()
         parts = await (await conn.execute(WEB_QUERIES["message_parts"], {"id": message_id})).fetchall()
+        conversation = await (await conn.execute(WEB_QUERIES["message_conversation"], {"id": message_id})).fetchall()
         history = await (await conn.execute(QUERIES["message_history"], {"id": message_id})).fetchall()
         assignees = await (await conn.execute(QUERIES["assignees"])).fetchall()
     return render(
@@ -128,7 +129,9 @@ async def message(request: Request, user: SessionUser) -> Response:
         {
             "message": row,
             "meta": meta,
-            "parts": [part_view(p) for p in parts],
+            "parts": email_parts(message_id, [part_view(p) for p in parts],
+                                 request.query_params.get("images") == "1"),
+            "conversation": conversation if len(conversation) > 1 else [],
             "history": history,
             "assignees": assignees,
             "since": since,
