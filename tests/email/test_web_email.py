@@ -4,13 +4,18 @@ inline cid: images, attachments as safe downloads, and the conversation."""
 from __future__ import annotations
 
 import base64
+import smtplib
+import ssl
 
 from psycopg.types.json import Jsonb
 
 from msghub.connectors.base import Attachment
 from msghub.connectors.pop3.inbound import read_fetched
+from msghub.devtools.mailservers import PASSWORD
 from msghub.email.build import MailSpec, build_mail, mail_bytes
-from tests.web.webkit import login, make_user, run_app
+from tests.email.support import pop3_config, smtp_config
+from tests.hubproc import start_hub, stop_hub, wait_for
+from tests.web.webkit import csrf_of, login, make_user, run_app
 
 HTML = ('<p onclick="steal()">Hello <b>there</b><script>alert(1)</script>'
         '<img src="https://tracker.example/pixel.gif"><img src="cid:logo@x"></p>')
@@ -63,3 +68,55 @@ def test_html_mail_is_shown_sanitised_with_its_conversation(db_url, db):
         assert download.headers["x-content-type-options"] == "nosniff"
 
     run_app(db_url, scenario)
+
+
+def test_a_user_sends_an_email_with_an_attachment_and_the_answer_joins_its_conversation(mailboxes, db_url, db):
+    """The web compose page -> a real hub -> Postfix -> alice's mailbox; alice answers;
+    Dovecot -> the hub's pop3 connection -> the sent mail's conversation on its page."""
+    make_user(db_url, "ann")
+    for name, kind, config in (("mail-out", "smtp", smtp_config(mailboxes)),
+                               ("mail-in", "pop3", pop3_config(mailboxes, "hub", poll_interval_s=1))):
+        db.execute("INSERT INTO hub.connections (name, kind, channels, config, is_default) VALUES (%s, %s, '{email}', "
+                   "%s, %s)", (name, kind, Jsonb(config), kind == "smtp"))
+    hub = start_hub(db_url)
+    try:
+        wait_for(lambda: {r["state"] for r in db.execute("SELECT state FROM hub.connections").fetchall()} == {"up"},
+                 60, "both connections up")
+
+        async def compose(client):
+            await login(client, "ann")
+            csrf = csrf_of((await client.get("/compose")).text)
+            sent = await client.post("/compose", data={"csrf_token": csrf, "channel": "email",
+                                                       "to": "alice@example.test", "subject": "Report",
+                                                       "text": "The report is attached."},
+                                     files={"files": ("report.pdf", b"%PDF-1.4 report", "application/pdf")})
+            return sent.headers["location"]
+
+        location = run_app(db_url, compose)
+        sent_id = int(location.rsplit("/", 1)[1])
+        header_id = wait_for(lambda: db.execute("SELECT header_id FROM hub.smtp_accepted WHERE message_id = %s",
+                                                (sent_id,)).fetchone(), 60, "the mail accepted")["header_id"]
+        wait_for(lambda: mailboxes.maildir_count("alice") == 1, 60, "the mail in alice's mailbox")
+        raw = next((mailboxes.mail / "alice" / "Maildir" / "new").iterdir()).read_bytes()
+        assert b'filename="report.pdf"' in raw and b"Subject: Report" in raw
+        context = ssl.create_default_context(cafile=str(mailboxes.ca))
+        with smtplib.SMTP("127.0.0.1", mailboxes.ports.smtp, timeout=10) as client:
+            client.starttls(context=context)
+            client.login("alice@example.test", PASSWORD)
+            client.sendmail("alice@example.test", ["hub@example.test"],
+                            (f"From: alice@example.test\r\nTo: hub@example.test\r\nSubject: Re: Report\r\n"
+                             f"In-Reply-To: {header_id}\r\nMessage-ID: <thanks@example.test>\r\n\r\n"
+                             "Thanks, got it.\r\n").encode())
+        answer = wait_for(lambda: db.execute("SELECT message_id FROM hub.email_threads WHERE header_id = "
+                                             "'<thanks@example.test>'").fetchone(), 60, "the answer fetched")
+        db.execute("UPDATE hub.messages SET owner_user_id = (SELECT id FROM hub.users WHERE username = 'ann') "
+                   "WHERE id = %s", (answer["message_id"],))
+
+        async def view(client):
+            await login(client, "ann")
+            return (await client.get(location)).text
+
+        page = run_app(db_url, view)
+        assert "Conversation" in page and f'href="/messages/{answer["message_id"]}"' in page
+    finally:
+        assert stop_hub(hub) == 0
