@@ -12,6 +12,7 @@ Addresses (domain example.test):
   hub@example.test, alice@example.test, bob@example.test  mailboxes (password PASSWORD)
   anything@gone.example.test   accepted, then bounced by Postfix (a DSN to the sender)
   unknown@example.test         refused at RCPT (550 user unknown)
+  later@example.test           deferred at RCPT (450 try again later)
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = inet:127.0.0.1:{auth}
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
+smtpd_recipient_restrictions = check_recipient_access texthash:{dir}/postfix/access
 delay_warning_time = 0
 notify_classes =
 """
@@ -263,6 +265,7 @@ class MailServers:
         (pf / "master.cf").write_text(MASTER_CF.format(**values))
         (pf / "vmailbox").write_text("".join(f"{u}@{DOMAIN} {u}/Maildir/\n" for u in USERS))
         (pf / "transport").write_text(f"gone.{DOMAIN} gone:\n")
+        (pf / "access").write_text(f"later@{DOMAIN} 450 4.2.0 mailbox busy, try again later\n")
         # a pipe that says "no such user" (EX_NOUSER): accepted first, bounced after
         (pf / "gone.sh").write_text("#!/bin/sh\necho 'mailbox gone for good'\nexit 67\n")
         os.chmod(pf / "gone.sh", 0o755)

@@ -13,11 +13,12 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from msghub.connectors.pop3.connector import Pop3Connector
+from msghub.connectors.smtp.connector import SmtpConnector
 from msghub.devtools.mailservers import PASSWORD, MailServers
 from msghub.email.port import Fetched
 from msghub.hub.hublink import HubLink
 from msghub.hub.runtime import make_pool
-from tests.email.support import pop3_config, smtp_config
+from tests.email.support import outbound, pop3_config, smtp_config
 from tests.hubproc import start_hub, stop_hub, wait_for
 
 pytestmark = pytest.mark.peer
@@ -225,3 +226,54 @@ def test_a_rule_answers_an_email_by_sms_and_an_sms_by_email(mailboxes, db, db_ur
         assert stop_hub(hub) == 0
     raw = next((mailboxes.mail / "alice" / "Maildir" / "new").iterdir()).read_bytes()
     assert b"multipart/alternative" in raw and b"text/html" in raw and b"Subject: About your SMS" in raw
+
+
+def test_an_acceptance_in_the_database_keeps_a_retry_from_sending_again(mailboxes, db, db_url):
+    """As after a crash between the server's 250 and the queue's record: the
+    message is claimed again, and the connector finds the acceptance."""
+    cid = _connection(db, "mail-out", "smtp", smtp_config(mailboxes), enabled=False)
+    mid = _queue(db, "bob@example.test", "Once", "only once")
+
+    async def send_twice() -> list[str]:
+        pool = make_pool(db_url, max_size=4)
+        await pool.open()
+        try:
+            refs = []
+            for attempt in (1, 2):
+                connector = SmtpConnector("mail-out", smtp_config(mailboxes), HubLink(pool, cid, "test"))
+                await connector.open()
+                try:
+                    message = outbound(mid, "bob@example.test", "Once", "only once")
+                    refs.append((await connector.send(message)).operator_ref)
+                finally:
+                    await connector.close()
+            return refs
+        finally:
+            await pool.close()
+
+    first, second = asyncio.run(send_twice())
+    assert first == second
+    mailboxes.settle()
+    assert mailboxes.maildir_count("bob") == 1
+    row = db.execute("SELECT attempt, header_id, server_reply FROM hub.smtp_accepted WHERE message_id = %s",
+                     (mid,)).fetchone()
+    assert row["header_id"] == first and row["server_reply"].startswith("2.0.0 Ok: queued")
+
+
+def test_one_outbox_row_to_several_recipients_gets_a_result_per_recipient(mailboxes, db, db_url):
+    _connection(db, "mail-out", "smtp", smtp_config(mailboxes), is_default=True)
+    db.execute("INSERT INTO hub.outbox (channel, recipients, subject, text, correlation_id) VALUES "
+               "('email', ARRAY['alice@example.test', 'unknown@example.test', 'bob@example.test'], 'All', "
+               "'to all', 'fanout')")
+    hub = start_hub(db_url)
+    try:
+        rows = wait_for(lambda: (r := db.execute(
+            "SELECT recipients[1] AS rcpt, status, failure_code, failure_reason FROM hub.messages "
+            "WHERE correlation_id = 'fanout' AND status IN ('sent', 'failed') ORDER BY 1").fetchall())
+            and len(r) == 3 and r, WAIT_S, "three results")
+    finally:
+        assert stop_hub(hub) == 0
+    by = {r["rcpt"]: r for r in rows}
+    assert by["alice@example.test"]["status"] == by["bob@example.test"]["status"] == "sent"
+    assert by["unknown@example.test"]["status"] == "failed" and by["unknown@example.test"]["failure_code"] == "smtp_550"
+    assert "User unknown" in by["unknown@example.test"]["failure_reason"]

@@ -148,6 +148,20 @@ def test_permanent_and_per_recipient_refusals(mailboxes: MailServers):
     assert fine.operator_ref.startswith("<msghub.6.")
 
 
+def test_a_4xx_answer_is_retried_later(mailboxes: MailServers):
+    [later] = run(_send(smtp_config(mailboxes), outbound(8, "later@example.test")))
+    assert isinstance(later, TemporaryFailure) and not isinstance(later, UncertainFailure)
+    assert later.code == "smtp_450" and "try again later" in later.reason
+
+
+def test_apop_login(mailboxes: MailServers):
+    mailboxes.drop_mail("alice", b"From: x@example.org\r\nSubject: apop\r\n\r\nbody\r\n", "apop")
+    hub = Hub()
+    assert run(_fetch(pop3_config(mailboxes, "alice", apop=True), hub)).stored == 1
+    with pytest.raises(Pop3AuthError):
+        run(_fetch(pop3_config(mailboxes, "alice", apop=True, password="wrong"), Hub()))
+
+
 def test_a_link_cut_mid_transfer_is_retried_or_uncertain(mailboxes: MailServers):
     # plain SMTP through the proxy so the cut falls inside the mail's bytes
     body = "line of text\n" * 2000
