@@ -6,7 +6,8 @@ process at Postfix, inserts N rows into hub.outbox and waits until the server
 accepted every one (hub.smtp_accepted). Once Postfix has delivered them all,
 this process fetches the mailbox through a `pop3` connection into the
 database. Prints JSON: send throughput (first insert to last acceptance),
-p50/p99 from insert to the server's acceptance, and fetch throughput (POP3
+p50/p99 from insert to the server's acceptance (flat out that is mostly
+time spent waiting in the backlog; `--rate R` paces the inserts instead), and fetch throughput (POP3
 RETR, parse and store, per mail). The figures are for this machine as it is.
 """
 
@@ -66,16 +67,16 @@ async def _fetch(url: str, connection_id: int, config: dict[str, Any]) -> Any:
         await pool.close()
 
 
-def bench_email(url: str, messages: int, sessions: int = 4) -> dict[str, Any]:
+def bench_email(url: str, messages: int, sessions: int = 4, rate: float | None = None) -> dict[str, Any]:
     servers = MailServers()
     servers.start()
     try:
-        return _run(url, servers, messages, sessions)
+        return _run(url, servers, messages, sessions, rate)
     finally:
         servers.stop()
 
 
-def _run(url: str, servers: MailServers, messages: int, sessions: int) -> dict[str, Any]:
+def _run(url: str, servers: MailServers, messages: int, sessions: int, rate: float | None) -> dict[str, Any]:
     smtp = {"host": "127.0.0.1", "port": servers.ports.smtp, "tls": "starttls", "tls_ca_file": str(servers.ca),
             "username": "hub@example.test", "password": PASSWORD, "from_address": "hub@example.test",
             "sessions": sessions, "dsn": False}
@@ -89,9 +90,16 @@ def _run(url: str, servers: MailServers, messages: int, sessions: int) -> dict[s
     hub = start_hub(url, SMTP_NAME)
     try:
         with connect(url, autocommit=True) as conn:
-            for first in range(0, messages, INSERT_BATCH):
+            # flat out: a backlog in batches of rows; with a rate: one row at a time, paced
+            batch = 1 if rate else INSERT_BATCH
+            t0 = time.perf_counter()
+            for first in range(0, messages, batch):
+                if rate:
+                    delay = t0 + first / rate - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
                 conn.execute(Q["insert"], {"recipient": "alice@example.test", "connection": SMTP_NAME, "tag": tag,
-                                           "first": first, "last": min(first + INSERT_BATCH, messages) - 1})
+                                           "first": first, "last": min(first + batch, messages) - 1})
 
             def accepted() -> dict[str, Any] | None:
                 row = conn.execute(Q["accepted"], {"pattern": pattern}).fetchone()
@@ -112,7 +120,7 @@ def _run(url: str, servers: MailServers, messages: int, sessions: int) -> dict[s
     send_s = (sent["last_accept"] - sent["first_insert"]).total_seconds()
     return {
         "messages": messages,
-        "send": {"sessions": sessions, "seconds": round(send_s, 3),
+        "send": {"sessions": sessions, "offered_rate_per_s": rate, "seconds": round(send_s, 3),
                  "throughput_per_s": round(messages / send_s, 1) if send_s > 0 else None,
                  "p50_ms": round(float(sent["p50_ms"]), 1), "p99_ms": round(float(sent["p99_ms"]), 1)},
         "fetch": {"stored": summary.stored, "seconds": round(fetch_s, 3),

@@ -23,6 +23,7 @@ def add_parsers(sub: Any) -> None:
                                                  "(root; Debian's postfix, dovecot-pop3d)")
         b_email.add_argument("--messages", type=int, default=500)
         b_email.add_argument("--sessions", type=int, default=4, help="SMTP sessions at once")
+        b_email.add_argument("--rate", type=float, help="mails per second offered (default: a backlog, flat out)")
         b_email.set_defaults(handler=cmd_bench_email)
 
 
@@ -69,6 +70,6 @@ def cmd_bench_email(args: argparse.Namespace, config: Config) -> int:
 
     with open_database(config) as db:
         prepare(config, db.url)
-        result = bench_email(db.url, args.messages, args.sessions)
+        result = bench_email(db.url, args.messages, args.sessions, args.rate)
     print(json.dumps(result, indent=2))
     return 0

@@ -239,7 +239,7 @@ def test_an_acceptance_in_the_database_keeps_a_retry_from_sending_again(mailboxe
         await pool.open()
         try:
             refs = []
-            for attempt in (1, 2):
+            for _attempt in (1, 2):
                 connector = SmtpConnector("mail-out", smtp_config(mailboxes), HubLink(pool, cid, "test"))
                 await connector.open()
                 try:
