@@ -120,3 +120,31 @@ def test_a_user_sends_an_email_with_an_attachment_and_the_answer_joins_its_conve
         assert "Conversation" in page and f'href="/messages/{answer["message_id"]}"' in page
     finally:
         assert stop_hub(hub) == 0
+
+
+def test_connection_test_and_check_now_from_the_connections_page(mailboxes, db_url, db):
+    make_user(db_url, "root", role="admin")
+    cid = db.execute("INSERT INTO hub.connections (name, kind, channels, config, enabled) VALUES "
+                     "('mail-in', 'pop3', '{email}', %s, false) RETURNING id",
+                     (Jsonb(pop3_config(mailboxes, "bob")),)).fetchone()["id"]
+    out = db.execute("INSERT INTO hub.connections (name, kind, channels, config, enabled) VALUES "
+                     "('mail-out', 'smtp', '{email}', %s, false) RETURNING id",
+                     (Jsonb(smtp_config(mailboxes, password="wrong")),)).fetchone()["id"]
+    for i in range(2):
+        mailboxes.drop_mail("bob", f"From: x@example.org\r\nSubject: c{i}\r\n\r\nbody\r\n".encode(), f"c{i}")
+
+    async def scenario(client):
+        await login(client, "root")
+        csrf = csrf_of((await client.get("/connections")).text)
+        tested = (await client.post(f"/connections/{cid}/test", data={"csrf_token": csrf})).text
+        refused = (await client.post(f"/connections/{out}/test", data={"csrf_token": csrf})).text
+        checked = (await client.post(f"/connections/{cid}/check", data={"csrf_token": csrf})).text
+        again = (await client.post(f"/connections/{cid}/check", data={"csrf_token": csrf})).text
+        return tested, refused, checked, again
+
+    tested, refused, checked, again = run_app(db_url, scenario)
+    assert "Worked: logged in to 127.0.0.1" in tested and "2 mails in the mailbox" in tested
+    assert "Failed:" in refused and "535" in refused
+    assert "stored 2" in checked and "stored 0" in again
+    assert [r["subject"] for r in db.execute("SELECT subject FROM hub.messages ORDER BY subject").fetchall()] == [
+        "c0", "c1"]

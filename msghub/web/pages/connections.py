@@ -33,6 +33,7 @@ from msghub.web.common import (
     csrf_failed,
     not_found,
     path_id,
+    pool_of,
     read_form,
     record_audit,
     render,
@@ -43,6 +44,7 @@ from msghub.web.common import (
 from msghub.web.security import SessionUser
 
 TEST_TIMEOUT_S = 10.0
+CHECK_TIMEOUT_S = 120.0
 
 admin_only = require_role("admin")
 
@@ -342,6 +344,33 @@ async def test(request: Request, user: SessionUser) -> Response:
     return render(request, "connections/test.html", {"connection": row, "worked": worked, "detail": detail})
 
 
+@admin_only
+async def check(request: Request, user: SessionUser) -> Response:
+    """"Check now" for a pop3 connection: fetches its mailbox here and now. The
+    UIDL bookkeeping makes this safe beside the connection's own schedule."""
+    form = await read_form(request)
+    if not check_csrf(request, form):
+        return csrf_failed()
+    row = await _connection(request)
+    if row is None or row["kind"] != "pop3":
+        return not_found(request)
+    from msghub.connectors.pop3.connector import Pop3Connector
+    from msghub.connectors.pop3.session import Pop3Error
+    from msghub.hub.hublink import HubLink
+
+    connector = Pop3Connector(row["name"], validate_config(Pop3Connector.settings, row["config"]),
+                              HubLink(pool_of(request), row["id"], "web"))
+    try:
+        summary = await asyncio.wait_for(connector.fetch_all(), CHECK_TIMEOUT_S)
+        worked, detail = True, (f"{summary.listed} mails on the server; stored {summary.stored}, bounces and "
+                                f"reports {summary.reports}, too large {summary.too_large}, deleted {summary.deleted}")
+    except (Pop3Error, OSError, TimeoutError) as exc:
+        worked, detail = False, str(exc) or "no answer in time"
+    async with user_tx(request) as conn:
+        await record_audit(conn, request, user, "connection.check", row["name"], {"worked": worked, "detail": detail})
+    return render(request, "connections/test.html", {"connection": row, "worked": worked, "detail": detail})
+
+
 routes: list[BaseRoute] = [
     Route("/connections", index),
     Route("/connections/new", new, methods=["GET", "POST"]),
@@ -349,5 +378,6 @@ routes: list[BaseRoute] = [
     Route("/connections/{id:int}/enable", set_enabled, methods=["POST"]),
     Route("/connections/{id:int}/disable", set_enabled, methods=["POST"]),
     Route("/connections/{id:int}/test", test, methods=["POST"]),
+    Route("/connections/{id:int}/check", check, methods=["POST"]),
     Route("/connections/{id:int}/remove", remove, methods=["POST"]),
 ]
