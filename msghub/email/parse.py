@@ -8,6 +8,7 @@ mail at all (empty, not bytes) raises MailParseError.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.message
 import email.policy
@@ -58,11 +59,37 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if not raw.strip():
         raise MailParseError("an empty mail")
     try:
-        return _parse(bytes(raw))
+        mail = _parse(bytes(raw))
     except MailParseError:
         raise
     except Exception as exc:  # the stdlib parser's last resort: keep the bytes as text
-        return _unreadable(bytes(raw), f"unreadable mail ({type(exc).__name__}: {exc}); kept as raw text")
+        mail = _unreadable(bytes(raw), f"unreadable mail ({type(exc).__name__}: {exc}); kept as raw text")
+    return _storable(mail)
+
+
+def clean_text(text: str) -> str:
+    """Text PostgreSQL can hold: undecodable bytes (surrogates) replaced, NUL removed."""
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text.replace("\x00", "")
+
+
+def _storable(mail: ParsedMail) -> ParsedMail:
+    def opt(value: str | None) -> str | None:
+        return None if value is None else clean_text(value)
+
+    return dataclasses.replace(
+        mail, sender=opt(mail.sender), to=tuple(clean_text(a) for a in mail.to),
+        cc=tuple(clean_text(a) for a in mail.cc), reply_to=opt(mail.reply_to), subject=opt(mail.subject),
+        message_id=opt(mail.message_id), in_reply_to=opt(mail.in_reply_to),
+        references=tuple(clean_text(r) for r in mail.references), text=clean_text(mail.text), html=opt(mail.html),
+        attachments=tuple(dataclasses.replace(a, content_type=clean_text(a.content_type), filename=opt(a.filename),
+                                              content_id=opt(a.content_id)) for a in mail.attachments),
+        headers={clean_text(k): clean_text(v) for k, v in mail.headers.items()},
+        notes=tuple(clean_text(n) for n in mail.notes), content_type=clean_text(mail.content_type))
 
 
 def _parse(raw: bytes) -> ParsedMail:

@@ -277,3 +277,33 @@ def test_one_outbox_row_to_several_recipients_gets_a_result_per_recipient(mailbo
     assert by["alice@example.test"]["status"] == by["bob@example.test"]["status"] == "sent"
     assert by["unknown@example.test"]["status"] == "failed" and by["unknown@example.test"]["failure_code"] == "smtp_550"
     assert "User unknown" in by["unknown@example.test"]["failure_reason"]
+
+
+class RefusingLink(HubLink):
+    """The database refuses the mail with subject "refused" as read."""
+
+    async def pop3_receive(self, fetched: Fetched) -> int | None:
+        if fetched.message.subject == "refused":
+            raise ValueError("a value PostgreSQL cannot take")
+        return await super().pop3_receive(fetched)
+
+
+def test_odd_mails_never_block_the_mailbox(mailboxes, db, db_url):
+    config = pop3_config(mailboxes, "alice", max_size_bytes=20_000_000)
+    cid = _connection(db, "inbox", "pop3", config)
+    words = " ".join(f"word{i}" for i in range(400_000)).encode()  # about 4 MB of text: a huge tsvector
+    mailboxes.drop_mail("alice", b"From: x@example.org\r\nSubject: huge\r\nMessage-ID: <" + b"i" * 3000
+                        + b"@x>\r\n\r\n" + words + b"\r\n", "huge")
+    mailboxes.drop_mail("alice", b"From: x@example.org\r\nSubject: refused\r\n\r\nbody\r\n", "refused")
+    mailboxes.drop_mail("alice", b"From: x@example.org\r\nSubject: after\r\n\r\nbody\r\n", "after")
+    summary = asyncio.run(_fetch(db_url, cid, config, RefusingLink))
+    assert summary.stored == 3
+    rows = {r["subject"]: r for r in db.execute(
+        "SELECT m.subject, length(m.body) AS chars, m.meta, array_agg(p.filename ORDER BY p.seq) AS files "
+        "FROM hub.messages m LEFT JOIN hub.message_parts p ON p.message_id = m.id GROUP BY m.id").fetchall()}
+    huge = rows["huge"]
+    assert huge["chars"] == 200_000 and huge["files"] == ["body.txt"]
+    assert any("Message-ID longer than" in n for n in huge["meta"]["email"]["notes"])
+    kept = rows[None]  # the refused one, kept as its bytes
+    assert kept["files"] == ["original.eml"] and "could not be stored as read" in kept["meta"]["email"]["notes"][0]
+    assert "after" in rows

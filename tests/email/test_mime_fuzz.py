@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msghub.connectors.base import Attachment
+from msghub.connectors.pop3.inbound import read_fetched
 from msghub.email.build import MailSpec, build_mail, mail_bytes
 from msghub.email.dsn import read_status
 from msghub.email.errors import MailBuildError, MailParseError
@@ -68,3 +71,30 @@ def test_built_mails_read_back(subject, text, filename, data, ctype):
     assert len(mail.attachments) == 1
     if ctype != "text/plain":
         assert mail.attachments[0].data == data
+
+
+def _storable(value: object) -> None:
+    """What PostgreSQL text and jsonb accept: no NUL, no lone surrogates."""
+    text = json.dumps(value, ensure_ascii=False)
+    text.encode("utf-8")  # raises on a lone surrogate
+    assert "\\u0000" not in text and "\x00" not in text
+
+
+@FUZZ
+@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.integers(0, 4000), st.binary(min_size=0, max_size=8)),
+                                        max_size=8), st.booleans())
+def test_fetched_mails_are_always_storable(seed, edits, headers_only):
+    raw = bytearray(seed)
+    for pos, chunk in edits:
+        pos = min(pos, len(raw))
+        raw[pos:pos + len(chunk)] = chunk
+    try:
+        reading = read_fetched(bytes(raw), "uidl", len(raw), "hub", headers_only=headers_only, limit=10)
+    except MailParseError:
+        return
+    message = reading.fetched.message
+    _storable([message.sender, list(message.recipients), message.subject, message.text, message.meta,
+               [a.filename for a in message.attachments], [a.content_type for a in message.attachments],
+               [a.content_id for a in message.attachments], reading.fetched.header_id, reading.fetched.in_reply_to,
+               list(reading.fetched.references)])
+    assert message.recipients

@@ -25,7 +25,13 @@ from msghub.connectors.base import (
     ProbeResult,
     SendResult,
 )
-from msghub.connectors.pop3.inbound import gateway_allowed, gateway_numbers, gateway_text, read_fetched
+from msghub.connectors.pop3.inbound import (
+    gateway_allowed,
+    gateway_numbers,
+    gateway_text,
+    read_fetched,
+    unstorable,
+)
 from msghub.connectors.pop3.session import Pop3Error, Pop3Session
 from msghub.connectors.pop3.settings import SETTINGS
 from msghub.connectors.settings import validate_config
@@ -165,7 +171,14 @@ class Pop3Connector(Connector):
             if matched is not None:
                 summary.reports += 1
                 return
-        message_id = await self.mail.pop3_receive(reading.fetched)
+        try:
+            message_id = await self.mail.pop3_receive(reading.fetched)
+        except Exception as exc:
+            # refused as read (a value the database cannot take): kept as its bytes,
+            # so one odd mail never blocks the mailbox; a second failure is the link's
+            log.warning("pop3 %s: mail %s could not be stored as read: %s", self.name, uidl, exc)
+            message_id = await self.mail.pop3_receive(
+                unstorable(raw, uidl, size, str(self.config["username"]), f"{type(exc).__name__}: {exc}"))
         if message_id is None:
             summary.repeated += 1
             return

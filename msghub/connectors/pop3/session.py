@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 from msghub.email.tls import client_context
 from msghub.errors import HubError
 
-# poplib refuses lines longer than this; mails with long lines exist
-poplib._MAXLINE = 1_000_000  # type: ignore[attr-defined]
+# poplib refuses lines longer than this (2 KiB by default). Mails with
+# megabyte-long lines exist, and one refused every time would block the
+# mailbox: allow up to 64 MiB (larger than any mail under max_size_bytes).
+poplib._MAXLINE = 64 * 1024 * 1024  # type: ignore[attr-defined]
 
 
 T = TypeVar("T")
