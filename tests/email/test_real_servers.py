@@ -148,6 +148,14 @@ def test_permanent_and_per_recipient_refusals(mailboxes: MailServers):
     assert fine.operator_ref.startswith("<msghub.6.")
 
 
+@pytest.mark.parametrize("method", ["plain", "login"])
+def test_each_auth_mechanism(mailboxes: MailServers, method: str):
+    [ok] = run(_send(smtp_config(mailboxes, auth_method=method), outbound(30, "bob@example.test")))
+    assert ok.operator_ref.startswith("<msghub.30.")
+    with pytest.raises(SmtpAuthError):
+        run(_send(smtp_config(mailboxes, auth_method=method, password="wrong")))
+
+
 def test_a_4xx_answer_is_retried_later(mailboxes: MailServers):
     [later] = run(_send(smtp_config(mailboxes), outbound(8, "later@example.test")))
     assert isinstance(later, TemporaryFailure) and not isinstance(later, UncertainFailure)
