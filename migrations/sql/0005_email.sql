@@ -245,10 +245,14 @@ BEGIN
     INSERT INTO hub.outbox (channel, recipient, subject, text, attachments, connection, delivery_report, priority,
                             created_by, owner_group_id, correlation_id)
     VALUES (v_channel, v_recipient,
+            -- an e-mail answer to a message without a subject (an SMS) says what it answers
             coalesce(p_subject, CASE WHEN v_channel = 'email'
                                      THEN CASE WHEN coalesce(v_message.subject, '') ILIKE 're:%'
                                                THEN v_message.subject
-                                               ELSE btrim('Re: ' || coalesce(v_message.subject, '')) END
+                                               WHEN coalesce(btrim(v_message.subject), '') = ''
+                                               THEN format('Re: %s from %s', upper(v_message.channel),
+                                                           v_message.sender)
+                                               ELSE 'Re: ' || v_message.subject END
                                 END),
             p_text, p_attachments, v_connection, coalesce(p_delivery_report, false), coalesce(p_priority, 1),
             v_message.owner_user_id, v_message.owner_group_id, p_correlation_id)

@@ -73,12 +73,24 @@ SELECT id, seq, content_type, filename, content_id, octet_length(data) AS size,
 FROM hub.message_parts WHERE message_id = %(id)s ORDER BY seq
 
 -- name: message_conversation
--- the e-mail conversation a message belongs to (schema/85_email.sql), oldest first
-WITH c AS (SELECT coalesce((SELECT conversation_id FROM hub.email_threads WHERE message_id = %(id)s),
-                           %(id)s) AS id)
+-- the conversation a message belongs to (schema/85_email.sql): e-mails
+-- threaded by Message-ID, and the answers rules queued on any channel;
+-- oldest first
+WITH c AS (
+    SELECT coalesce(
+        (SELECT conversation_id FROM hub.email_threads WHERE message_id = %(id)s),
+        (SELECT coalesce(t.conversation_id, r.answers_id)
+         FROM hub.email_replies r LEFT JOIN hub.email_threads t ON t.message_id = r.answers_id
+         WHERE r.message_id = %(id)s),
+        %(id)s) AS id),
+members AS (
+    SELECT c.id FROM c
+    UNION
+    SELECT t.message_id FROM hub.email_threads t, c WHERE t.conversation_id = c.id)
 SELECT m.id, m.direction, m.channel, m.sender, m.recipients, m.subject, m.created_at
-FROM hub.messages m, c
-WHERE m.id = c.id OR m.id IN (SELECT t.message_id FROM hub.email_threads t WHERE t.conversation_id = c.id)
+FROM hub.messages m
+WHERE m.id IN (SELECT id FROM members
+               UNION SELECT r.message_id FROM hub.email_replies r WHERE r.answers_id IN (SELECT id FROM members))
 ORDER BY m.created_at, m.id
 LIMIT 200
 

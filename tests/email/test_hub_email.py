@@ -226,6 +226,11 @@ def test_a_rule_answers_an_email_by_sms_and_an_sms_by_email(mailboxes, db, db_ur
             "SELECT conversation_id FROM hub.email_threads WHERE header_id = '<late@example.test>'").fetchone(),
             WAIT_S, "alice's answer fetched")
         assert thread["conversation_id"] == received
+        conversation = [r["id"] for r in db.execute(
+            "WITH c AS (SELECT %s::bigint AS id) SELECT m.id FROM hub.messages m, c WHERE m.id = c.id OR m.id IN "
+            "(SELECT message_id FROM hub.email_threads WHERE conversation_id = c.id) ORDER BY m.id",
+            (received,)).fetchall()]
+        assert conversation == [received, mailed["id"], conversation[-1]] and len(conversation) == 3
     finally:
         assert stop_hub(hub) == 0
     raw = next((mailboxes.mail / "alice" / "Maildir" / "new").iterdir()).read_bytes()

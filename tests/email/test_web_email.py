@@ -148,3 +148,24 @@ def test_connection_test_and_check_now_from_the_connections_page(mailboxes, db_u
     assert "stored 2" in checked and "stored 0" in again
     assert [r["subject"] for r in db.execute("SELECT subject FROM hub.messages ORDER BY subject").fetchall()] == [
         "c0", "c1"]
+
+
+def test_an_sms_and_its_email_answer_share_a_conversation_page(db_url, db):
+    ann = make_user(db_url, "ann")
+    db.execute("INSERT INTO hub.connections (name, kind, channels, config) VALUES "
+               "('sms', 'loopback', '{sms}', '{}'), ('mail-out', 'smtp', '{email}', '{}')")
+    db.execute("INSERT INTO hub.contacts (name, phone, email) VALUES ('Alice', '+447700900555', 'alice@example.test')")
+    sms = db.execute("SELECT hub.receive_message_v1((SELECT id FROM hub.connections WHERE name = 'sms'), 'sms', "
+                     "'+447700900555', ARRAY['+15550000'], NULL, 'call me') AS id").fetchone()["id"]
+    db.execute("UPDATE hub.messages SET owner_user_id = %s WHERE id = %s", (ann, sms))
+    db.execute("SELECT hub.auto_reply_v2(%s, 'Calling at 10', 'email', NULL, NULL, false, NULL, 'test')", (sms,))
+    answer = db.execute("SELECT id, recipients, subject FROM hub.messages WHERE channel = 'email'").fetchone()
+    assert answer["recipients"] == ["alice@example.test"] and answer["subject"] == "Re: SMS from +447700900555"
+
+    async def scenario(client):
+        await login(client, "ann")
+        return (await client.get(f"/messages/{sms}")).text, (await client.get(f"/messages/{answer['id']}")).text
+
+    sms_page, answer_page = run_app(db_url, scenario)
+    assert "Conversation" in sms_page and f'href="/messages/{answer["id"]}"' in sms_page
+    assert f'href="/messages/{sms}"' in answer_page
