@@ -243,3 +243,19 @@ def test_bounces_and_dsns_come_back_to_the_sender(mailboxes: MailServers):
     assert found == {(bounced.operator_ref, "msghub.20", "failed"), (delivered.operator_ref, "msghub.21", "delivered")}
     reason = next(r for *_, s, r in reports if s == "failed")
     assert reason is not None and "someone@gone.example.test: 5.1.1" in reason and "gone for good" in reason
+
+
+def test_a_server_gone_mid_run_is_reported_as_link_lost(mailboxes: MailServers):
+    async def scenario() -> str:
+        with CuttingProxy(mailboxes.ports.pop3s, cut_after=None) as proxy:
+            connector = Pop3Connector("in", pop3_config(mailboxes, port=proxy.port, poll_interval_s=3600), Hub())
+            await connector.open()
+        # the proxy is gone: the next poll cannot connect, and says so to the supervisor
+        try:
+            connector.check_now.set()
+            return await asyncio.wait_for(connector.wait_lost(), 30)
+        finally:
+            await connector.close()
+
+    reason = run(scenario())
+    assert reason.startswith("fetching failed: cannot talk to 127.0.0.1:")
