@@ -259,3 +259,12 @@ def test_a_server_gone_mid_run_is_reported_as_link_lost(mailboxes: MailServers):
 
     reason = run(scenario())
     assert reason.startswith("fetching failed: cannot talk to 127.0.0.1:")
+
+
+def test_an_acceptance_that_cannot_be_recorded_still_counts_as_sent(mailboxes: MailServers):
+    class Unrecorded(Hub):
+        async def smtp_accept(self, acceptance: Any) -> None:
+            raise ConnectionError("the database went away")
+
+    [result] = run(_send(smtp_config(mailboxes), outbound(40, "bob@example.test"), hub=Unrecorded()))
+    assert result.operator_ref.startswith("<msghub.40.")  # sent, not retried: the server has it

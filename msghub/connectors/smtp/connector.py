@@ -114,11 +114,17 @@ class SmtpConnector(Connector):
         await self._pace()
         accepted = await self._transfer(envelope_from, message.recipient, data, f"msghub.{message.id}", notify)
         # first thing after the 250: a crash from here on must not send it twice
-        await self.mail.smtp_accept(Acceptance(
-            message_id=message.id, attempt=message.attempt, header_id=header_id, server_reply=accepted.reply,
-            recipients=({"address": message.recipient, "code": accepted.recipient_code,
-                         "reply": accepted.recipient_reply},),
-            in_reply_to=in_reply_to, references=refs))
+        try:
+            await self.mail.smtp_accept(Acceptance(
+                message_id=message.id, attempt=message.attempt, header_id=header_id, server_reply=accepted.reply,
+                recipients=({"address": message.recipient, "code": accepted.recipient_code,
+                             "reply": accepted.recipient_reply},),
+                in_reply_to=in_reply_to, references=refs))
+        except Exception:
+            # the server has it: report it sent (a retry would be a duplicate);
+            # only if the queue cannot record that either does the lease resend it
+            log.exception("smtp %s: message %s accepted as %s, but the acceptance was not recorded",
+                          self.name, message.id, header_id)
         return SendResult(operator_ref=header_id)
 
     def _from(self, message: OutboundMessage) -> str:
