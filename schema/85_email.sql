@@ -133,10 +133,12 @@ RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_message hub.messages;
+    -- CASE: the cast only runs on an id msghub could have written
+    v_envelope_message bigint := CASE WHEN p_envelope_id ~ '^msghub\.[0-9]{1,18}$'
+                                      THEN substr(p_envelope_id, 8)::bigint END;
 BEGIN
     SELECT m.* INTO v_message FROM hub.smtp_accepted a JOIN hub.messages m ON m.id = a.message_id
-    WHERE a.header_id = p_header_id
-       OR (p_envelope_id ~ '^msghub\.[0-9]+$' AND a.message_id = substr(p_envelope_id, 8)::bigint)
+    WHERE a.header_id = p_header_id OR a.message_id = v_envelope_message
     ORDER BY a.accepted_at DESC LIMIT 1;
     IF NOT FOUND THEN
         RETURN NULL;

@@ -166,8 +166,12 @@ class Pop3Connector(Connector):
         reading = read_fetched(raw, uidl, size, str(self.config["username"]), headers_only=too_large, limit=limit)
         status = reading.status
         if status is not None and status.outcome is not None:
-            matched = await self.mail.pop3_report(uidl, size, status.original_message_id, status.envelope_id,
-                                                  status.outcome, status.reason)
+            try:
+                matched = await self.mail.pop3_report(uidl, size, status.original_message_id, status.envelope_id,
+                                                      status.outcome, status.reason)
+            except Exception as exc:  # an odd report is stored as a mail instead of blocking the mailbox
+                log.warning("pop3 %s: report %s could not be applied: %s", self.name, uidl, exc)
+                matched = None
             if matched is not None:
                 summary.reports += 1
                 return
