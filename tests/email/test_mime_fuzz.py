@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from msghub.connectors.base import Attachment
 from msghub.connectors.pop3.inbound import read_fetched
+from msghub.connectors.pop3.session import Pop3Error, Pop3Session
+from msghub.connectors.pop3.settings import SETTINGS as POP3_SETTINGS
+from msghub.connectors.settings import validate_config
 from msghub.email.build import MailSpec, build_mail, mail_bytes
 from msghub.email.dsn import read_status
 from msghub.email.errors import MailBuildError, MailParseError
@@ -17,6 +20,7 @@ from msghub.email.sanitize import sanitize_html
 from tests.email.corpus import MALFORMED
 from tests.email.test_mime import POSTFIX_BOUNCE
 
+pop3_settings = validate_config(POP3_SETTINGS, {"host": "127.0.0.1", "username": "u"})
 SEEDS = [*MALFORMED.values(), POSTFIX_BOUNCE]
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -98,3 +102,36 @@ def test_fetched_mails_are_always_storable(seed, edits, headers_only):
                [a.content_id for a in message.attachments], reading.fetched.header_id, reading.fetched.in_reply_to,
                list(reading.fetched.references)])
     assert message.recipients
+
+
+class _FakePop:
+    def __init__(self, uidl_lines: list[bytes], list_lines: list[bytes]) -> None:
+        self.uidl_lines, self.list_lines = uidl_lines, list_lines
+
+    def uidl(self) -> tuple[bytes, list[bytes], int]:
+        return b"+OK", self.uidl_lines, 0
+
+    def list(self) -> tuple[bytes, list[bytes], int]:
+        return b"+OK", self.list_lines, 0
+
+    def close(self) -> None:
+        pass
+
+
+_lines = st.lists(st.one_of(st.binary(max_size=30),
+                            st.builds(lambda n, u: f"{n} {u}".encode(), st.integers(-5, 10**20), st.text(max_size=20))),
+                  max_size=20)
+
+
+@FUZZ
+@given(_lines, _lines)
+def test_pop3_listings_from_a_strange_server(uidl_lines, list_lines):
+    session = Pop3Session(pop3_settings)
+    session.pop = _FakePop(uidl_lines, list_lines)  # type: ignore[assignment]
+    try:
+        listing = session.listing()
+    except Pop3Error:
+        return
+    for number, uidl, size in listing:
+        assert isinstance(number, int) and isinstance(size, int)
+        assert 0 < len(uidl) <= 200 and all(0x21 <= ord(c) <= 0x7E for c in uidl)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import poplib
 import ssl
 from collections.abc import Callable
@@ -31,6 +32,14 @@ class Pop3AuthError(Pop3Error):
 def _text(value: bytes | str | Exception) -> str:
     raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return " ".join(raw.split())[:300]
+
+
+def _uidl(raw: bytes) -> str:
+    """A UIDL as stored: RFC 1939 allows 1-70 characters 0x21-0x7E; anything
+    else a server sends is kept distinct, as a hash."""
+    if 0 < len(raw) <= 200 and all(0x21 <= b <= 0x7E for b in raw):
+        return raw.decode("ascii")
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 class Pop3Session:
@@ -102,8 +111,8 @@ class Pop3Session:
         pop = self._pop()
         uidls: dict[int, str] = {}
         for line in pop.uidl()[1]:
-            number, _, uid = line.decode("ascii", "replace").partition(" ")
-            uidls[int(number)] = uid.strip()
+            raw_number, _, uid = line.partition(b" ")
+            uidls[int(raw_number)] = _uidl(uid.strip())
         sizes: dict[int, int] = {}
         for line in pop.list()[1]:
             number, _, size = line.decode("ascii", "replace").partition(" ")
