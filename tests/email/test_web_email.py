@@ -60,6 +60,9 @@ def test_html_mail_is_shown_sanitised_with_its_conversation(db_url, db):
         assert "https://tracker.example/pixel.gif" in shown and "Remote images are blocked" not in shown
         conv = (await client.get(f"/messages/{second_id}")).text
         assert "Conversation" in conv and f'href="/messages/{first_id}"' in conv
+        # the fragment a live page refreshes when an answer arrives
+        fragment = (await client.get(f"/messages/{first_id}/conversation")).text
+        assert fragment.startswith('<div id="conversation">') and f'href="/messages/{second_id}"' in fragment
         rows = db.execute("SELECT id, filename FROM hub.message_parts WHERE message_id = %s", (first_id,)).fetchall()
         evil = next(r["id"] for r in rows if r["filename"] == "evil.html")
         download = await client.get(f"/messages/{first_id}/parts/{evil}")

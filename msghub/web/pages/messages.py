@@ -141,6 +141,19 @@ async def message(request: Request, user: SessionUser) -> Response:
 
 
 @require_user
+async def conversation(request: Request, user: SessionUser) -> Response:
+    """The conversation list alone, for a live message page to refresh when an answer arrives."""
+    message_id = int(request.path_params["message_id"])
+    async with user_tx(request) as conn:
+        row = await (await conn.execute(QUERIES["message_by_id"], {"id": message_id})).fetchone()
+        if row is None:
+            return not_found(request)
+        found = await (await conn.execute(WEB_QUERIES["message_conversation"], {"id": message_id})).fetchall()
+    return templates.TemplateResponse(request, "_conversation.html", {
+        "conversation": found if len(found) > 1 else [], "current": message_id})
+
+
+@require_user
 async def history(request: Request, user: SessionUser) -> Response:
     """The delivery history list alone, for a live message page to refresh."""
     message_id = int(request.path_params["message_id"])
@@ -252,6 +265,7 @@ routes: list[BaseRoute] = [
     Route("/messages/{message_id:int}", message),
     Route("/messages/{message_id:int}/parts/{part_id:int}", part),
     Route("/messages/{message_id:int}/history", history),
+    Route("/messages/{message_id:int}/conversation", conversation),
     Route("/messages/{message_id:int}/assign", assign, methods=["POST"]),
     Route("/messages/{message_id:int}/move", move, methods=["POST"]),
 ]
