@@ -20,6 +20,7 @@ from typing import Any
 from msghub.connectors.base import (
     Connector,
     HubPort,
+    InboundMessage,
     OutboundMessage,
     PermanentFailure,
     ProbeResult,
@@ -192,7 +193,7 @@ class Pop3Connector(Connector):
             summary.stored += 1
             await self._gateway(message_id, reading.fetched.message)
 
-    async def _gateway(self, message_id: int, message: Any) -> None:
+    async def _gateway(self, message_id: int, message: InboundMessage) -> None:
         cfg = self.config
         numbers = gateway_numbers(message.recipients, str(cfg["sms_gateway_domain"]))
         if not numbers:
