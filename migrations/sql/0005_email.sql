@@ -3,6 +3,23 @@
 -- a reply into its conversation. Messages and their parts stay in
 -- hub.messages / hub.message_parts; these tables only hang off them.
 
+-- Generated Message-IDs must be unique in the world (Gmail, for one, drops a
+-- mail whose Message-ID it has seen): each installation mixes in its own
+-- random salt, made on first use (empty until then).
+INSERT INTO hub.settings (key, value, description) VALUES
+    ('email_message_id_salt', '',
+     'random per installation, made on first use: makes generated Message-IDs unique to it (keep it when moving the database)');
+
+CREATE FUNCTION hub.email_message_id_salt_v1() RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- a second caller waits for the first one's row and then finds it set
+    UPDATE hub.settings SET value = md5(random()::text || clock_timestamp()::text)
+    WHERE key = 'email_message_id_salt' AND value = '';
+    RETURN (SELECT value FROM hub.settings WHERE key = 'email_message_id_salt');
+END
+$$;
+
 -- A mail is fetched once, ever: its UIDL is recorded in the transaction that
 -- stores it, so a restart, a crash between fetch and commit, or a second
 -- node repeats nothing (the row exists) and loses nothing (no row, no commit).

@@ -38,6 +38,8 @@ class Fetched:
 
 @runtime_checkable
 class MailPort(Protocol):
+    async def message_id_salt(self) -> str: ...
+
     async def smtp_accepted(self, message_id: int) -> str | None: ...
 
     async def smtp_accept(self, acceptance: Acceptance) -> None: ...
@@ -65,6 +67,9 @@ class MemoryMailPort:
     stored: list[Fetched] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)
     sms: list[tuple[int, str, str, str]] = field(default_factory=list)
+
+    async def message_id_salt(self) -> str:
+        return "memory"
 
     async def smtp_accepted(self, message_id: int) -> str | None:
         found = self.accepted.get(message_id)

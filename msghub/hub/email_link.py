@@ -30,6 +30,10 @@ class EmailLink:
             cur = await conn.execute(EMAIL_QUERIES[name], params)
             return list(await cur.fetchall())
 
+    async def message_id_salt(self) -> str:
+        row = await self._one("message_id_salt", {})
+        return "" if row is None else str(row["value"])
+
     async def smtp_accepted(self, message_id: int) -> str | None:
         row = await self._one("smtp_accepted", {"message_id": message_id})
         return None if row is None else str(row["header_id"])

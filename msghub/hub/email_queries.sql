@@ -35,3 +35,6 @@ INSERT INTO hub.outbox (channel, recipient, text, connection, correlation_id, ow
 SELECT 'sms', %(number)s, %(text)s, nullif(%(connection)s, ''), 'email-gateway:' || m.id, m.owner_group_id
 FROM hub.messages m WHERE m.id = %(message_id)s
 RETURNING id
+
+-- name: message_id_salt
+SELECT hub.email_message_id_salt_v1() AS value

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 from msghub.connectors.pop3.connector import Pop3Connector
 from msghub.connectors.smtp.connector import SmtpConnector
 from msghub.devtools.mailservers import PASSWORD, MailServers
+from msghub.email.build import make_message_id
 from msghub.email.port import Fetched
 from msghub.hub.hublink import HubLink
 from msghub.hub.runtime import make_pool
@@ -262,6 +263,9 @@ def test_an_acceptance_in_the_database_keeps_a_retry_from_sending_again(mailboxe
 
     first, second = asyncio.run(send_twice())
     assert first == second
+    # the installation's own salt is in it: another database never makes the same Message-ID
+    salt = db.execute("SELECT value FROM hub.settings WHERE key = 'email_message_id_salt'").fetchone()["value"]
+    assert len(salt) == 32 and first == make_message_id(mid, "example.test", salt=f"{salt}:mail-out")
     mailboxes.settle()
     assert mailboxes.maildir_count("bob") == 1
     row = db.execute("SELECT attempt, header_id, server_reply FROM hub.smtp_accepted WHERE message_id = %s",

@@ -70,6 +70,7 @@ class SmtpConnector(Connector):
         self._next_send = 0.0
         domain = config["message_id_domain"] or str(config["from_address"]).rpartition("@")[2]
         self._domain = domain
+        self._salt: str | None = None
 
     async def open(self) -> None:
         session = SmtpSession(self.config)
@@ -106,7 +107,9 @@ class SmtpConnector(Connector):
         if earlier is not None:
             log.info("smtp %s: message %s was accepted before as %s; not sent again", self.name, message.id, earlier)
             return SendResult(operator_ref=earlier)
-        header_id = make_message_id(message.id, self._domain, salt=self.name)
+        if self._salt is None:
+            self._salt = f"{await self.mail.message_id_salt()}:{self.name}"
+        header_id = make_message_id(message.id, self._domain, salt=self._salt)
         in_reply_to, refs = await self.mail.email_answers(message.id)
         data = self._build(message, header_id, in_reply_to, refs)
         envelope_from = self.config["envelope_sender"] or self._from(message)
