@@ -16,7 +16,7 @@ def start_hub(db_url: str, roles: str = "connectors,scheduler", node: str = "tes
               **env: str) -> subprocess.Popen[bytes]:
     full_env = {**os.environ, "MSGHUB_DATABASE_URL": db_url, "MSGHUB_NODE_NAME": node,
                 "MSGHUB_POLL_INTERVAL_S": "0.5", "MSGHUB_LOG_LEVEL": "WARNING", **env}
-    return subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--only", roles], env=full_env)
+    return subprocess.Popen([sys.executable, "-m", "msghub.app.cli", "run", "--only", roles], env=full_env)
 
 
 def stop_hub(proc: subprocess.Popen[bytes]) -> int:

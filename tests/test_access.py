@@ -15,10 +15,13 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from msghub.hub import access
+from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.runtime import make_pool
-from msghub.hub.users import add_user
+from msghub.services import access
+from msghub.services.blocking import call
+from msghub.services.groups import set_membership_by_name
+from msghub.services.tx import SYSTEM
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -31,12 +34,12 @@ def world(db_url: str, db: psycopg.Connection[Any]) -> dict[str, int]:
     ids: dict[str, int] = {}
     with connect(db_url) as conn:
         for name, role in (("alice", "user"), ("bob", "user"), ("carol", "operator"), ("root", "admin")):
-            ids[name] = add_user(conn, name, PASSWORD, role=role)
+            ids[name] = call(conn, add_user, name, PASSWORD, role=role)
         ids["helpdesk"] = access.add_group(conn, "helpdesk")
         ids["sales"] = access.add_group(conn, "sales")
-        access.set_membership(conn, "alice", "helpdesk", member=True)
-        access.set_membership(conn, "carol", "helpdesk", member=True)
-        access.set_membership(conn, "bob", "sales", member=True)
+        call(conn, set_membership_by_name, SYSTEM, "alice", "helpdesk", member=True)
+        call(conn, set_membership_by_name, SYSTEM, "carol", "helpdesk", member=True)
+        call(conn, set_membership_by_name, SYSTEM, "bob", "sales", member=True)
         conn.commit()
     db.execute("INSERT INTO hub.connections (name, kind, channels) VALUES ('link', 'loopback', '{sms,mms,email}')")
     for key, user, group in (("m_alice", ids["alice"], None), ("m_helpdesk", None, ids["helpdesk"]),

@@ -27,11 +27,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from msghub.errors import ConfigError
-from msghub.hub import auth_ldap
-from msghub.hub.auth_ldap import LDAP_ENV_SETTINGS, LdapAuthenticator, LdapSettings, Outcome, user_filter
-from msghub.hub.auth_pam import PAM_ENV_SETTINGS
-from msghub.hub.external_auth import (
+from msghub.auth import ldap as auth_ldap
+from msghub.auth.external import (
     LOCKED,
     NOT_ALLOWED,
     UNAVAILABLE,
@@ -39,7 +36,11 @@ from msghub.hub.external_auth import (
     ExternalAuthSettings,
     check_external_login,
 )
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
+from msghub.auth.ldap import LDAP_ENV_SETTINGS, LdapAuthenticator, LdapSettings, Outcome, user_filter
+from msghub.auth.pam import PAM_ENV_SETTINGS
+from msghub.errors import ConfigError
+from msghub.services.blocking import call
+from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 # ldap3 as msghub imports it: with pyasn1's import-time deprecation warning silenced
 ldap3 = auth_ldap.ldap3
@@ -527,7 +528,7 @@ def test_groups_found_by_a_group_search_and_an_anonymous_user_search(slapd, db_u
 @pytest.mark.peer
 def test_a_local_account_is_never_taken_over_by_the_directory(slapd, db_url, db):
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
-        add_user(conn, "alice", "local-password-123", role="user")
+        call(conn, add_user, "alice", "local-password-123", role="user")
     # an existing local user stays with its local password
     assert _login(db_url, slapd.settings(), "alice", USERS["alice"][0]).error == WRONG
     assert _login(db_url, slapd.settings(), "alice", "local-password-123").user_id is not None

@@ -24,9 +24,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from msghub.hub.auth_pam import PamSettings, pam_authenticate, pam_role, unix_groups
-from msghub.hub.external_auth import LOCKED, WRONG, ExternalAuthSettings, check_external_login
-from msghub.hub.users import LOCKOUT_THRESHOLD, LoginResult, add_user
+from msghub.auth.external import LOCKED, WRONG, ExternalAuthSettings, check_external_login
+from msghub.auth.pam import PamSettings, pam_authenticate, pam_role, unix_groups
+from msghub.services.blocking import call
+from msghub.services.users import LOCKOUT_THRESHOLD, LoginResult, add_user
 
 pytestmark = pytest.mark.peer
 
@@ -204,7 +205,7 @@ def test_pam_is_off_unless_a_service_is_set(host_user, db_url, db, monkeypatch):
 
 def test_a_local_account_keeps_its_own_password(host_user, db_url, db):
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
-        add_user(conn, host_user.name, "local-password-123")
+        call(conn, add_user, host_user.name, "local-password-123")
     settings = PamSettings(service=host_user.service, admin_group=None, operator_group=None)
     assert _login(db_url, settings, host_user.name, host_user.password).error == WRONG
     assert _login(db_url, settings, host_user.name, "local-password-123").user_id is not None

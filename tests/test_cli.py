@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from msghub.hub.cli import main
+from msghub.app.cli import main
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_migrate_twice_and_refusal_of_newer_schema(cli, db):
 
 def test_a_real_process_prints_one_line_and_no_traceback(db_url):
     env = {"MSGHUB_DATABASE_URL": db_url, "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "msghub.hub.cli", "connection", "show", "missing"],
+    proc = subprocess.run([sys.executable, "-m", "msghub.app.cli", "connection", "show", "missing"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr == "msghub: no connection named 'missing' (see: msghub connection list)\n"
@@ -143,6 +143,6 @@ def test_a_real_process_prints_one_line_and_no_traceback(db_url):
 
 def test_bad_environment_setting_is_one_clear_line(db_url):
     env = {"MSGHUB_DATABASE_URL": db_url, "MSGHUB_HTTP_PORT": "eighty", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "msghub.hub.cli", "status"],
+    proc = subprocess.run([sys.executable, "-m", "msghub.app.cli", "status"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2 and proc.stderr == "msghub: MSGHUB_HTTP_PORT='eighty' is not a whole number\n"

@@ -21,7 +21,7 @@ def _free_port() -> int:
 def test_demo_prints_credentials_and_a_round_trip(db_url):
     port = _free_port()
     env = {**os.environ, "MSGHUB_DATABASE_URL": db_url, "MSGHUB_HTTP_PORT": str(port), "MSGHUB_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "msghub.hub.cli", "run", "--demo"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "msghub.app.cli", "run", "--demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)

@@ -4,6 +4,9 @@ A connector opens its link, sends one message at a time (the worker calls
 send() concurrently up to the connector's window), hands what arrives to the
 hub through a HubPort, and reports its link state. It knows nothing of SQL.
 
+probe(config) is the "Test connection" of a kind: a classmethod that reaches
+the far side with these settings, without a hub, and says what happened.
+
 Outcomes of send():
   return SendResult           the far side accepted the message
   raise TemporaryFailure      not sent; retry later with backoff
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -110,6 +114,13 @@ class UncertainFailure(SendFailure):
     pass
 
 
+@dataclass(frozen=True)
+class ProbeResult:
+    """What a connection test found: whether it worked, and what happened."""
+    ok: bool
+    detail: str
+
+
 class HubPort(Protocol):
     """What a connector may ask of the hub."""
 
@@ -125,8 +136,13 @@ class Connector(abc.ABC):
     channels: ClassVar[tuple[str, ...]]
     settings: ClassVar[tuple[Setting, ...]]
     description: ClassVar[str]
+    # the page under docs/ that documents the kind and its settings (tests/test_docs.py checks)
+    docs_page: ClassVar[str | None] = None  # None: protocols/<KIND>.md
     # how many send() calls may be in flight at once
     window: int = 1
+    # the validated settings; a kind narrows this to its TypedDict, settings_type
+    config: Mapping[str, Any]
+    settings_type: ClassVar[type | None] = None
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         self.name = name
@@ -153,3 +169,9 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+    @classmethod
+    async def probe(cls, config: dict[str, Any]) -> ProbeResult:
+        """Reaches the far side with these (validated) settings, without a hub,
+        and closes again. A kind with a far side overrides this."""
+        return ProbeResult(False, f"the {cls.kind} kind has no test")

@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import logging
 import uuid
-from typing import Any
+from typing import Any, TypedDict
 
 from msghub.connectors.base import (
     Connector,
@@ -21,6 +21,7 @@ from msghub.connectors.base import (
     InboundMessage,
     OutboundMessage,
     PermanentFailure,
+    ProbeResult,
     SegmentRef,
     SendResult,
 )
@@ -35,10 +36,22 @@ def _sms_segment_count(text: str, transliterate: bool) -> int:
     return plan_sms(text, transliterate=transliterate).segments
 
 
+class LoopbackSettings(TypedDict):
+    """LoopbackConnector.settings as a type (the contract tests check that the two agree)."""
+    delay_ms: int
+    echo: bool
+    delivery_reports: bool
+    reply_prefix: str
+    own_number: str
+    fail_prefix: str
+    window: int
+
+
 class LoopbackConnector(Connector):
     kind = "loopback"
     channels = ("sms", "mms", "email")
     description = "sends every message back to the hub as received, with a delivery report"
+    docs_page = "OPERATIONS.md"
     settings = (
         Setting("delay_ms", int, "how long a message takes to come back, in milliseconds",
                 default=1000, minimum=0, maximum=3_600_000),
@@ -53,12 +66,19 @@ class LoopbackConnector(Connector):
         Setting("window", int, "messages in flight at once", default=100, minimum=1, maximum=1000),
     )
 
+    settings_type = LoopbackSettings
+    config: LoopbackSettings
+
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         super().__init__(name, config, hub)
         self.window = int(self.config["window"])
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._run = uuid.uuid4().hex[:8]
+
+    @classmethod
+    async def probe(cls, config: dict[str, Any]) -> ProbeResult:
+        return ProbeResult(True, "loopback has no link to test: it sends every message back to the hub itself")
 
     async def open(self) -> None:
         log.info("loopback %s ready (delay %s ms)", self.name, self.config["delay_ms"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_type_hints
 
 from msghub.errors import ConfigError
 
@@ -90,3 +90,15 @@ def validate_config(settings: tuple[Setting, ...], values: Mapping[str, Any],
                 raise ConfigError(f"setting {setting.name} is required: {setting.help}")
             config[setting.name] = setting.default
     return config
+
+
+def typed_settings_problems(settings_type: type, settings: tuple[Setting, ...]) -> list[str]:
+    """Where a kind's settings TypedDict and its declarations disagree (names
+    or types); empty when they agree. The contract tests run it per kind."""
+    hints = get_type_hints(settings_type)
+    declared = {s.name: s.type for s in settings}
+    problems = [f"{name}: declared but not in {settings_type.__name__}" for name in declared if name not in hints]
+    problems += [f"{name}: in {settings_type.__name__} but not declared" for name in hints if name not in declared]
+    problems += [f"{name}: declared {declared[name].__name__}, typed {hints[name]!r}"
+                 for name in declared if name in hints and hints[name] is not declared[name]]
+    return problems

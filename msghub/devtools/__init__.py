@@ -1,1 +1,3 @@
-"""Development tools: benchmarks, simulators and test peers, kept out of the product's import graph."""
+"""Development tools: benchmarks (commands that print JSON) and simulators
+of the far side. Installed, so `msghub bench` and `msghub simulate` work,
+but no product module imports them."""

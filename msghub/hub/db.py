@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -14,6 +16,27 @@ from msghub.errors import HubError
 Row = dict[str, Any]
 # the hub's pools hand out autocommit connections with dict rows
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Row]]
+
+
+# what both psycopg connection classes accept as a statement
+Query: TypeAlias = LiteralString | bytes | sql.SQL | sql.Composed
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    async def fetchone(self) -> Row | None: ...
+
+    async def fetchall(self) -> list[Row]: ...
+
+
+class Tx(Protocol):
+    """One transaction, as code that serves both the async hub and the sync
+    CLI takes it: the part of psycopg.AsyncConnection[Row] it uses. A sync
+    connection becomes one through msghub.services.blocking."""
+
+    async def execute(self, query: Query, params: Mapping[str, Any] | Sequence[Any] | None = None) -> Cursor: ...
 
 
 class DatabaseError(HubError):

@@ -19,6 +19,7 @@ import psutil
 import psycopg
 
 from msghub.errors import HubError
+from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def _clear_stale_pid_file(pgdata: Path) -> None:
 
 def _ensure_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        exists = conn.execute(QUERIES["database_exists"], {"name": name}).fetchone()
         if not exists:
             log.info("creating database %s", name)
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from msghub.errors import HubError
 from msghub.hub.db import connect, sqlalchemy_url
 from msghub.hub.paths import migrations_dir
+from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _alembic_config(url: str) -> AlembicConfig:
 def current_revision(url: str) -> str | None:
     with connect(url) as conn:
         try:
-            row = conn.execute("SELECT version_num FROM hub.alembic_version").fetchone()
+            row = conn.execute(QUERIES["schema_revision"]).fetchone()
         except psycopg.errors.UndefinedTable:
             return None
         except psycopg.errors.InvalidSchemaName:

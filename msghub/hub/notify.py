@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from msghub.hub.db import connect_async
+from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Listener:
                     if self._stopping:
                         break
                 if not received:
-                    await conn.execute("SELECT 1")  # a silent link may be a dead one
+                    await conn.execute(QUERIES["ping"])  # a silent link may be a dead one
         finally:
             self.connected.clear()
             await conn.close()

@@ -35,6 +35,11 @@ SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, stat
        last_error, last_error_at, node, updated_at
 FROM hub.connections WHERE name = %(name)s
 
+-- name: connection_by_id
+SELECT id, name, kind, channels, config, enabled, is_default, max_attempts, state, state_since,
+       last_error, last_error_at, node, updated_at
+FROM hub.connections WHERE id = %(id)s
+
 -- name: insert_connection
 INSERT INTO hub.connections (name, kind, channels, config, enabled, is_default, max_attempts)
 VALUES (%(name)s, %(kind)s, %(channels)s, %(config)s, %(enabled)s, %(is_default)s, %(max_attempts)s)
@@ -135,17 +140,20 @@ SELECT id, username, display_name, role, password_hash, auth_source, enabled, fa
        locked_until
 FROM hub.users WHERE username = %(username)s
 
--- name: user_by_id
-SELECT id, username, display_name, role, enabled FROM hub.users WHERE id = %(id)s
-
 -- name: insert_user
 INSERT INTO hub.users (username, display_name, email, role, password_hash)
 VALUES (%(username)s, %(display_name)s, %(email)s, %(role)s, %(password_hash)s)
 RETURNING id
 
--- name: set_password
+-- name: user_password
 UPDATE hub.users SET password_hash = %(password_hash)s, failed_logins = 0, locked_until = NULL
-WHERE username = %(username)s
+WHERE id = %(id)s AND auth_source = 'local' RETURNING username
+
+-- name: user_auth_source
+SELECT username, auth_source FROM hub.users WHERE id = %(id)s
+
+-- name: user_sessions_end
+DELETE FROM hub.web_sessions WHERE user_id = %(id)s
 
 -- name: list_users
 SELECT u.id, u.username, u.display_name, u.role, u.auth_source, u.enabled, u.last_login_at,
@@ -363,3 +371,25 @@ FROM hub.users WHERE enabled
 UNION ALL
 SELECT 'group:' || id, 'group ' || name FROM hub.groups
 ORDER BY 2
+
+-- ---------------------------------------------------------------- sessions and housekeeping of the kernel
+
+-- name: ping
+-- a database round trip: the health check, and the listener's test of a silent link
+SELECT 1
+
+-- name: set_role_app
+SET ROLE msghub_app
+
+-- name: set_system_mode
+-- the hub's own connections see every row (schema/15_identity.sql)
+SET msghub.system = 'on'
+
+-- name: database_exists
+SELECT 1 FROM pg_database WHERE datname = %(name)s
+
+-- name: schema_revision
+SELECT version_num FROM hub.alembic_version
+
+-- name: account_locked
+SELECT %(t)s::timestamptz > now() AS locked

@@ -13,18 +13,15 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from msghub.hub.db import Row
-from msghub.hub.queries import load_queries
 from msghub.rules.api import RuleActionError
 from msghub.rules.keywords import match_keyword
-
-Q = load_queries(Path(__file__).with_name("runner_queries.sql"))
+from msghub.rules.queries import RUNNER_QUERIES
 
 Conn = psycopg.AsyncConnection[Row]
 
@@ -127,7 +124,7 @@ async def _queue(conn: Conn, ctx: Context, applied: Applied, **fields: Any) -> N
         "priority": 1 if priority is None else priority,
         "correlation_id": _correlation(ctx),
     }
-    await conn.execute(Q["outbox_insert"], params)
+    await conn.execute(RUNNER_QUERIES["outbox_insert"], params)
 
 
 async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
@@ -137,7 +134,7 @@ async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appl
     if m["direction"] != "in":
         raise RuleActionError("reply() answers received messages; use send() for others")
     cur = await conn.execute(
-        Q["auto_reply"],
+        RUNNER_QUERIES["auto_reply"],
         {
             "message_id": m["id"],
             "text": _opt_text(action, "text"),
@@ -153,7 +150,7 @@ async def _reply(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appl
     if row is not None and row["id"] is not None:
         return
     await conn.execute(
-        Q["rule_log"],
+        RUNNER_QUERIES["rule_log"],
         {
             "rule_id": ctx.rule_id,
             "event_id": ctx.event_id,
@@ -200,11 +197,11 @@ async def _move(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
         raise RuleActionError("the folder name is empty")
     # folders belong to whoever owns the message, so its owners see it
     owner = {"name": name, "owner_user_id": m["owner_user_id"], "owner_group_id": m["owner_group_id"]}
-    row = await (await conn.execute(Q["folder_find"], owner)).fetchone()
+    row = await (await conn.execute(RUNNER_QUERIES["folder_find"], owner)).fetchone()
     if row is None:
-        row = await (await conn.execute(Q["folder_create"], owner)).fetchone()
+        row = await (await conn.execute(RUNNER_QUERIES["folder_create"], owner)).fetchone()
     assert row is not None
-    await conn.execute(Q["message_move"], {"folder_id": row["id"], "message_id": m["id"]})
+    await conn.execute(RUNNER_QUERIES["message_move"], {"folder_id": row["id"], "message_id": m["id"]})
 
 
 async def _assign(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
@@ -218,7 +215,7 @@ async def _assign(conn: Conn, ctx: Context, action: dict[str, Any], applied: App
     if group:
         group_id = await _id_by_name(conn, "group_by_name", group, "group")
     await conn.execute(
-        Q["assign"],
+        RUNNER_QUERIES["assign"],
         {"message_id": m["id"], "user_id": user_id, "group_id": group_id, "actor": f"rule {ctx.rule_name}"},
     )
 
@@ -226,7 +223,7 @@ async def _assign(conn: Conn, ctx: Context, action: dict[str, Any], applied: App
 async def _id_by_name(conn: Conn, query: str, name: Any, what: str) -> int:
     if not isinstance(name, str):
         raise RuleActionError(f"the {what} must be named by a string")
-    row = await (await conn.execute(Q[query], {"name": name})).fetchone()
+    row = await (await conn.execute(RUNNER_QUERIES[query], {"name": name})).fetchone()
     if row is None:
         raise RuleActionError(f"no {what} named {name!r}")
     return int(row["id"])
@@ -238,7 +235,8 @@ async def _contact_id(conn: Conn, fields: Mapping[str, Any], create: bool) -> in
     if phone is not None:
         if not isinstance(phone, str):
             raise RuleActionError("phone must be a string")
-        normalized = (await (await conn.execute(Q["normalize_phone"], {"phone": phone})).fetchone() or {}).get("phone")
+        normalized = (await (await conn.execute(RUNNER_QUERIES["normalize_phone"],
+                                                {"phone": phone})).fetchone() or {}).get("phone")
         if normalized is None:
             raise RuleActionError(f"malformed phone number {phone!r}")
         phone = normalized
@@ -247,13 +245,13 @@ async def _contact_id(conn: Conn, fields: Mapping[str, Any], create: bool) -> in
         if isinstance(fields.get("contact_id"), int):
             return int(fields["contact_id"])
         raise RuleActionError("a contact needs a phone or an e-mail address")
-    row = await (await conn.execute(Q["contact_find_exact"], {"phone": phone, "email": email})).fetchone()
+    row = await (await conn.execute(RUNNER_QUERIES["contact_find_exact"], {"phone": phone, "email": email})).fetchone()
     if row is not None:
         return int(row["id"])
     if not create:
         raise RuleActionError("no such contact")
     made = await conn.execute(
-        Q["contact_create"],
+        RUNNER_QUERIES["contact_create"],
         {
             "name": _opt_text(fields, "name") or "",
             "phone": phone,
@@ -269,9 +267,9 @@ async def _contact_id(conn: Conn, fields: Mapping[str, Any], create: bool) -> in
 async def _add_to_list(conn: Conn, list_name: Any, contact_id: int) -> None:
     if not isinstance(list_name, str) or not list_name.strip():
         raise RuleActionError("a list is named by a non-empty string")
-    row = await (await conn.execute(Q["list_find_or_create"], {"name": list_name})).fetchone()
+    row = await (await conn.execute(RUNNER_QUERIES["list_find_or_create"], {"name": list_name})).fetchone()
     assert row is not None
-    await conn.execute(Q["list_add_member"], {"list_id": row["id"], "contact_id": contact_id})
+    await conn.execute(RUNNER_QUERIES["list_add_member"], {"list_id": row["id"], "contact_id": contact_id})
 
 
 async def _contact_create(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
@@ -307,7 +305,7 @@ async def _http(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
     if not isinstance(timeout, int | float) or not 0 < timeout <= MAX_HTTP_TIMEOUT_S:
         raise RuleActionError(f"timeout must be between 0 and {MAX_HTTP_TIMEOUT_S:g} seconds")
     await conn.execute(
-        Q["http_request_insert"],
+        RUNNER_QUERIES["http_request_insert"],
         {
             "rule_id": ctx.rule_id,
             "event_id": ctx.event_id,
@@ -325,7 +323,7 @@ async def _http(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
 
 async def _sql_insert(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
     name = action["table"]
-    export = await (await conn.execute(Q["export_table"], {"name": name})).fetchone()
+    export = await (await conn.execute(RUNNER_QUERIES["export_table"], {"name": name})).fetchone()
     if export is None:
         raise RuleActionError(f"{name!r} is not an export table an administrator has allowed")
     row = action["row"]
@@ -342,32 +340,35 @@ async def _sql_insert(conn: Conn, ctx: Context, action: dict[str, Any], applied:
         except ValueError as exc:
             raise RuleActionError(str(exc)) from None
     else:
-        await conn.execute(Q["export_write_insert"], {"name": name, "rule_id": ctx.rule_id, "row": Jsonb(row)})
+        await conn.execute(RUNNER_QUERIES["export_write_insert"],
+                           {"name": name, "rule_id": ctx.rule_id, "row": Jsonb(row)})
         applied.export_writes += 1
 
 
 async def _state_set(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
-    await conn.execute(Q["state_set"], {"rule_id": ctx.rule_id, "key": action["key"], "value": Jsonb(action["value"])})
+    await conn.execute(RUNNER_QUERIES["state_set"],
+                       {"rule_id": ctx.rule_id, "key": action["key"], "value": Jsonb(action["value"])})
 
 
 async def _state_incr(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
-    await conn.execute(Q["state_incr"], {"rule_id": ctx.rule_id, "key": action["key"], "by": action["by"]})
+    await conn.execute(RUNNER_QUERIES["state_incr"], {"rule_id": ctx.rule_id, "key": action["key"], "by": action["by"]})
 
 
 async def _state_add(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
     await conn.execute(
-        Q["state_add"], {"rule_id": ctx.rule_id, "key": action["key"], "member": json.dumps(action["member"])}
+        RUNNER_QUERIES["state_add"],
+{"rule_id": ctx.rule_id, "key": action["key"], "member": json.dumps(action["member"])}
     )
 
 
 async def _state_delete(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
-    await conn.execute(Q["state_delete"], {"rule_id": ctx.rule_id, "key": action["key"]})
+    await conn.execute(RUNNER_QUERIES["state_delete"], {"rule_id": ctx.rule_id, "key": action["key"]})
 
 
 async def _log(conn: Conn, ctx: Context, action: dict[str, Any], applied: Applied) -> None:
     level = action["level"] if action["level"] in ("info", "warn", "error") else "info"
     await conn.execute(
-        Q["rule_log"],
+        RUNNER_QUERIES["rule_log"],
         {"rule_id": ctx.rule_id, "event_id": ctx.event_id, "level": level, "message": str(action["message"])[:4000]},
     )
 
@@ -381,7 +382,7 @@ async def _poll_vote(conn: Conn, ctx: Context, action: dict[str, Any], applied: 
     option_id = match_option(poll["options"], text)
     # the vote and the poll's answer to it, queued like reply() would
     cur = await conn.execute(
-        Q["poll_vote_alone" if applied.alone else "poll_vote"],
+        RUNNER_QUERIES["poll_vote_alone" if applied.alone else "poll_vote"],
         {"poll_id": poll["id"], "option_id": option_id, "message_id": m["id"], "correlation_id": _correlation(ctx)},
     )
     outcome = await cur.fetchone()
@@ -401,7 +402,7 @@ async def _poll(conn: Conn, ctx: Context, name: str) -> dict[str, Any] | None:
     cached = ctx.polls.get(name)
     if cached is not None and now - cached[0] < POLL_CACHE_S:
         return cached[1]
-    row = await (await conn.execute(Q["poll_by_name"], {"name": name})).fetchone()
+    row = await (await conn.execute(RUNNER_QUERIES["poll_by_name"], {"name": name})).fetchone()
     if row is not None:
         if len(ctx.polls) > 1000:
             ctx.polls.clear()

@@ -12,11 +12,11 @@ from typing import Any
 
 import psycopg
 
+from msghub.app.clidb import with_db
 from msghub.errors import HubError
-from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.rules.events import EVENT_TYPES
-from msghub.rules.store import SQ
+from msghub.rules.queries import STORE_QUERIES
 
 Conn = psycopg.Connection[Any]
 EXIT_TESTS_FAILED = 1
@@ -88,7 +88,7 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_rules_list(args: argparse.Namespace, config: Config) -> int:
     def act(conn: Conn) -> None:
-        rows = conn.execute(SQ["rules_overview"]).fetchall()
+        rows = conn.execute(STORE_QUERIES["rules_overview"]).fetchall()
         if not rows:
             print("no rules yet: msghub rules add NAME --file rule.js")
         for r in rows:
@@ -145,9 +145,9 @@ def cmd_rules_simple(args: argparse.Namespace, config: Config) -> int:
     def act(conn: Conn) -> None:
         rid = rule_id(conn, args.name)
         if args.action == "remove":
-            conn.execute(SQ["rule_remove"], {"id": rid})
+            conn.execute(STORE_QUERIES["rule_remove"], {"id": rid})
         else:
-            conn.execute(SQ["rule_enable"], {"enabled": args.action == "enable", "id": rid})
+            conn.execute(STORE_QUERIES["rule_enable"], {"enabled": args.action == "enable", "id": rid})
         print(f"rule {args.name}: {args.action}d")
 
     with_db(config, act)
@@ -186,7 +186,7 @@ def cmd_rules_test(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_rules_log(args: argparse.Namespace, config: Config) -> int:
     def act(conn: Conn) -> None:
-        rows = conn.execute(SQ["rule_log_tail"], {"rule": args.rule, "limit": args.limit}).fetchall()
+        rows = conn.execute(STORE_QUERIES["rule_log_tail"], {"rule": args.rule, "limit": args.limit}).fetchall()
         for r in rows:
             print(
                 f"{r['at']:%Y-%m-%d %H:%M:%S} {r['level']:<5} {r['name'] or '-'} event {r['event_id']}: {r['message']}"
@@ -240,7 +240,7 @@ def cmd_poll_results(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_poll_close(args: argparse.Namespace, config: Config) -> int:
     def act(conn: Conn) -> None:
-        row = conn.execute(SQ["poll_close"], {"name": args.name}).fetchone()
+        row = conn.execute(STORE_QUERIES["poll_close"], {"name": args.name}).fetchone()
         if row is None:
             raise HubError(f"no poll named {args.name!r}")
         print(f"poll {args.name} closed")

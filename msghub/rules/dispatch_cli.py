@@ -1,4 +1,4 @@
-"""Command line of imports, exports and schedules (wired into msghub.hub.cli
+"""Command line of imports, exports and schedules (wired into msghub.app.cli
 through add_parsers):
 
     msghub import add NAME --url URL --query SQL --key COLUMN --topic TOPIC [--every SECONDS]
@@ -17,21 +17,19 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from msghub.app.clidb import audit, iso_time, with_db
 from msghub.errors import ConfigError
-from msghub.hub.clidb import with_db
 from msghub.hub.config import Config
 from msghub.hub.db import redact
-from msghub.hub.users import audit
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
 from msghub.rules.importer import fetch_new_rows
+from msghub.rules.queries import DISPATCH_QUERIES
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -92,7 +90,7 @@ def add_parsers(sub: Any) -> None:
     s_add = sch.add_parser("add", help="add (or replace) a schedule firing every SECONDS")
     s_add.add_argument("name")
     s_add.add_argument("--every", type=_seconds, required=True, metavar="SECONDS")
-    s_add.add_argument("--first", type=_timestamp, help="first time it fires (ISO, default now)")
+    s_add.add_argument("--first", type=iso_time, help="first time it fires (ISO, default now)")
     s_add.set_defaults(handler=cmd_schedule_add)
     for action in ("remove", "enable", "disable"):
         p = sch.add_parser(action, help=f"{action} a schedule")
@@ -116,14 +114,6 @@ def _column_list(text: str) -> list[str]:
     if not columns:
         raise argparse.ArgumentTypeError("name at least one column")
     return columns
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} (e.g. 2026-12-01T09:00+01:00)") from None
-    return value if value.tzinfo else value.astimezone()
 
 
 def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], None]) -> int:
@@ -157,7 +147,7 @@ def cmd_import_add(args: argparse.Namespace, config: Config) -> int:
 
     def add(conn: psycopg.Connection[Any]) -> None:
         conn.execute(
-            Q["import_source_upsert"],
+            DISPATCH_QUERIES["import_source_upsert"],
             {
                 "name": args.name,
                 "database_url": args.url,
@@ -179,12 +169,12 @@ def cmd_import_simple(args: argparse.Namespace, config: Config) -> int:
             _preview(conn, args.name)
             return
         if args.action == "remove":
-            row = conn.execute(Q["import_source_remove"], {"name": args.name}).fetchone()
+            row = conn.execute(DISPATCH_QUERIES["import_source_remove"], {"name": args.name}).fetchone()
         elif args.action == "reset":
-            row = conn.execute(Q["import_source_reset"], {"name": args.name}).fetchone()
+            row = conn.execute(DISPATCH_QUERIES["import_source_reset"], {"name": args.name}).fetchone()
         else:
             row = conn.execute(
-                Q["import_source_enable"], {"name": args.name, "enabled": args.action == "enable"}
+                DISPATCH_QUERIES["import_source_enable"], {"name": args.name, "enabled": args.action == "enable"}
             ).fetchone()
         _changed(row, "import source", args.name)
         audit(conn, getpass.getuser(), f"import.{args.action}", args.name)
@@ -194,7 +184,7 @@ def cmd_import_simple(args: argparse.Namespace, config: Config) -> int:
 
 
 def _preview(conn: psycopg.Connection[Any], name: str) -> None:
-    source = conn.execute(Q["import_source_get"], {"name": name}).fetchone()
+    source = conn.execute(DISPATCH_QUERIES["import_source_get"], {"name": name}).fetchone()
     if source is None:
         raise ConfigError(f"no import source named {name!r}")
     try:
@@ -215,7 +205,7 @@ def _preview(conn: psycopg.Connection[Any], name: str) -> None:
 
 def cmd_import_list(args: argparse.Namespace, config: Config) -> int:
     def show(conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(Q["import_sources_list"]).fetchall()
+        rows = conn.execute(DISPATCH_QUERIES["import_sources_list"]).fetchall()
         if not rows:
             print("no import sources (add one: msghub import add NAME --url URL --query SQL --key ID --topic T)")
         for r in rows:
@@ -247,7 +237,7 @@ def cmd_export_allow(args: argparse.Namespace, config: Config) -> int:
         if not args.url:
             _check_local_table(conn, args.table, args.columns)
         conn.execute(
-            Q["export_table_upsert"],
+            DISPATCH_QUERIES["export_table_upsert"],
             {"name": args.name, "table_name": args.table, "database_url": args.url, "columns": args.columns},
         )
         audit(
@@ -268,10 +258,11 @@ def cmd_export_allow(args: argparse.Namespace, config: Config) -> int:
 
 def _check_local_table(conn: psycopg.Connection[Any], table_name: str, columns: list[str] | None) -> None:
     schema, table = split_table_name(table_name)
-    access = conn.execute(Q["local_table_access"], {"schema": schema, "table": table}).fetchone()
+    access = conn.execute(DISPATCH_QUERIES["local_table_access"], {"schema": schema, "table": table}).fetchone()
     if not access or not access["exists"]:
         raise ConfigError(f"no table {table_name} in msghub's database (create it first, or give --url)")
-    present = {r["name"] for r in conn.execute(Q["local_table_columns"], {"schema": schema, "table": table})}
+    present = {r["name"] for r in conn.execute(DISPATCH_QUERIES["local_table_columns"],
+                                               {"schema": schema, "table": table})}
     missing = [c for c in columns or () if c not in present]
     if missing:
         raise ConfigError(f"table {table_name} has no column(s) {', '.join(map(repr, missing))}")
@@ -300,7 +291,8 @@ def _check_external_table(url: str, table_name: str, columns: list[str] | None) 
 
 def cmd_export_remove(args: argparse.Namespace, config: Config) -> int:
     def rm(conn: psycopg.Connection[Any]) -> None:
-        _changed(conn.execute(Q["export_table_remove"], {"name": args.name}).fetchone(), "export", args.name)
+        _changed(conn.execute(DISPATCH_QUERIES["export_table_remove"],
+                              {"name": args.name}).fetchone(), "export", args.name)
         audit(conn, getpass.getuser(), "export.remove", args.name)
         print(f"export {args.name} removed")
 
@@ -309,7 +301,7 @@ def cmd_export_remove(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_export_list(args: argparse.Namespace, config: Config) -> int:
     def show(conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(Q["export_tables_list"]).fetchall()
+        rows = conn.execute(DISPATCH_QUERIES["export_tables_list"]).fetchall()
         if not rows:
             print("no exports (allow one: msghub export allow NAME --table TABLE [--url URL])")
         for r in rows:
@@ -328,7 +320,8 @@ def cmd_export_list(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_schedule_add(args: argparse.Namespace, config: Config) -> int:
     def add(conn: psycopg.Connection[Any]) -> None:
-        conn.execute(Q["schedule_upsert"], {"name": args.name, "interval_s": args.every, "first_at": args.first})
+        conn.execute(DISPATCH_QUERIES["schedule_upsert"],
+                     {"name": args.name, "interval_s": args.every, "first_at": args.first})
         audit(conn, getpass.getuser(), "schedule.add", args.name, {"every": args.every})
         print(f"schedule {args.name}: every {args.every} s")
 
@@ -338,9 +331,10 @@ def cmd_schedule_add(args: argparse.Namespace, config: Config) -> int:
 def cmd_schedule_simple(args: argparse.Namespace, config: Config) -> int:
     def act(conn: psycopg.Connection[Any]) -> None:
         if args.action == "remove":
-            row = conn.execute(Q["schedule_remove"], {"name": args.name}).fetchone()
+            row = conn.execute(DISPATCH_QUERIES["schedule_remove"], {"name": args.name}).fetchone()
         else:
-            row = conn.execute(Q["schedule_enable"], {"name": args.name, "enabled": args.action == "enable"}).fetchone()
+            row = conn.execute(DISPATCH_QUERIES["schedule_enable"],
+                               {"name": args.name, "enabled": args.action == "enable"}).fetchone()
         _changed(row, "schedule", args.name)
         audit(conn, getpass.getuser(), f"schedule.{args.action}", args.name)
         print(f"schedule {args.name}: {args.action} done")
@@ -350,7 +344,7 @@ def cmd_schedule_simple(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_schedule_list(args: argparse.Namespace, config: Config) -> int:
     def show(conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(Q["schedules_list"]).fetchall()
+        rows = conn.execute(DISPATCH_QUERIES["schedules_list"]).fetchall()
         if not rows:
             print("no schedules (add one: msghub schedule add NAME --every SECONDS)")
         for r in rows:

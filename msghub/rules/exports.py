@@ -19,16 +19,15 @@ import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Column
 
 from msghub.errors import HubError
-from msghub.hub.db import Pool, Row
+from msghub.hub.db import Pool, Row, Tx
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import engine_for, forget_table, one_line, reflected_table, split_table_name
+from msghub.rules.queries import DISPATCH_QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +69,16 @@ def _names(names: Collection[str]) -> str:
 # --- msghub's own database -------------------------------------------------
 
 
-async def insert_local(conn: psycopg.AsyncConnection[Any], export: Mapping[str, Any], row: Mapping[str, Any]) -> None:
+async def insert_local(conn: Tx, export: Mapping[str, Any], row: Mapping[str, Any]) -> None:
     """Inserts `row` into the export's table in the caller's transaction.
     export: a hub.export_tables row (name, table_name, columns). Raises
     ExportRefused (a ValueError) before touching the table when a column is
     not allowed or not in the table, so the transaction stays usable."""
     schema, table = split_table_name(export["table_name"])
-    cursor = await conn.execute(Q["local_table_columns"], {"schema": schema, "table": table})
+    cursor = await conn.execute(DISPATCH_QUERIES["local_table_columns"], {"schema": schema, "table": table})
     columns = [r["name"] if isinstance(r, Mapping) else r[0] for r in await cursor.fetchall()]
     statement, values = _local_insert(export, row, columns)
     await conn.execute(statement, values)
-
-
-def insert_local_sync(conn: psycopg.Connection[Any], export: Mapping[str, Any], row: Mapping[str, Any]) -> None:
-    """insert_local for a synchronous connection."""
-    schema, table = split_table_name(export["table_name"])
-    cursor = conn.execute(Q["local_table_columns"], {"schema": schema, "table": table})
-    columns = [r["name"] if isinstance(r, Mapping) else r[0] for r in cursor.fetchall()]
-    statement, values = _local_insert(export, row, columns)
-    conn.execute(statement, values)
 
 
 def _local_insert(
@@ -178,11 +168,12 @@ class ExportWriter(PollingLoop):
         """Writes the next due row after after_id; its id, or 0 when none is due."""
         async with self.pool.connection() as conn, conn.transaction():
             claim = {"backoff_s": self.backoff_s, "after_id": after_id}
-            write = await (await conn.execute(Q["export_claim"], claim)).fetchone()
+            write = await (await conn.execute(DISPATCH_QUERIES["export_claim"], claim)).fetchone()
             if write is None:
                 return 0
             status, error = await self._attempt(write)
-            await conn.execute(Q["export_attempted"], {"id": write["id"], "status": status, "error": error})
+            await conn.execute(DISPATCH_QUERIES["export_attempted"],
+                               {"id": write["id"], "status": status, "error": error})
             return int(write["id"])
 
     async def _attempt(self, write: Row) -> tuple[str, str | None]:

@@ -23,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from msghub.hub.db import Pool, Row
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.http_fetch import error_response, fetch
+from msghub.rules.queries import DISPATCH_QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ class HttpDispatcher(PollingLoop):
 
     async def _claim(self, limit: int) -> list[Row]:
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(Q["http_claim"], {"node": self.node, "lease_s": self.lease_s, "limit": limit})
+            cursor = await conn.execute(DISPATCH_QUERIES["http_claim"],
+                                        {"node": self.node, "lease_s": self.lease_s, "limit": limit})
             return await cursor.fetchall()
 
     async def _answer(self, request: Row) -> None:
@@ -141,9 +142,9 @@ class HttpDispatcher(PollingLoop):
             "response": Jsonb(response),
         }
         async with self.pool.connection() as conn, conn.transaction():
-            event = await (await conn.execute(Q["http_record"], params)).fetchone()
+            event = await (await conn.execute(DISPATCH_QUERIES["http_record"], params)).fetchone()
             if event:
-                await conn.execute(Q["notify_events"])
+                await conn.execute(DISPATCH_QUERIES["notify_events"])
             else:
                 log.info(
                     "http dispatcher: request %s was retaken by another node; its answer is dropped", request["id"]

@@ -37,8 +37,8 @@ from sqlalchemy import text
 from msghub.errors import HubError
 from msghub.hub.db import Pool, Row, redact
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import engine_for, json_safe, one_line
+from msghub.rules.queries import DISPATCH_QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ async def run_source(conn: psycopg.AsyncConnection[Row], source: Row) -> ImportO
         )
         if rows:
             async with conn.transaction():  # a savepoint: a refused row leaves the error to record
-                await conn.execute(Q["import_rows"], {"topic": source["topic"], "payloads": [Jsonb(r) for r in rows]})
+                await conn.execute(DISPATCH_QUERIES["import_rows"],
+                                   {"topic": source["topic"], "payloads": [Jsonb(r) for r in rows]})
             last_key = rows[-1][source["key_column"]]
         outcome = ImportOutcome(name, len(rows), last_key, None)
     except Exception as exc:
@@ -93,7 +94,7 @@ async def run_source(conn: psycopg.AsyncConnection[Row], source: Row) -> ImportO
         log.warning("import %s from %s failed: %s", name, redact(source["database_url"]), error)
         outcome = ImportOutcome(name, 0, last_key, error)
     await conn.execute(
-        Q["import_record"],
+        DISPATCH_QUERIES["import_record"],
         {"name": name, "error": outcome.error, "last_key": None if last_key is None else Jsonb(last_key)},
     )
     return outcome
@@ -115,7 +116,7 @@ class Importer(PollingLoop):
     async def run_one(self) -> ImportOutcome | None:
         """The next due source, run; None when none is due."""
         async with self.pool.connection() as conn, conn.transaction():
-            source = await (await conn.execute(Q["import_claim_due"])).fetchone()
+            source = await (await conn.execute(DISPATCH_QUERIES["import_claim_due"])).fetchone()
             if source is None:
                 return None
             return await run_source(conn, source)

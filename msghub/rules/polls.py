@@ -19,7 +19,7 @@ import psycopg
 
 from msghub.errors import HubError
 from msghub.rules.keywords import normalize_keyword
-from msghub.rules.store import SQ
+from msghub.rules.queries import STORE_QUERIES
 
 
 class PollError(HubError):
@@ -70,7 +70,7 @@ def create_poll(
                 raise PollError(f"keyword {keyword!r} belongs to both {seen[key]!r} and {option.label!r}")
     with conn.transaction():
         row = conn.execute(
-            SQ["poll_insert"],
+            STORE_QUERIES["poll_insert"],
             {
                 "name": name,
                 "question": question,
@@ -87,11 +87,11 @@ def create_poll(
         poll_id = int(row["id"])
         for position, option in enumerate(options, 1):
             conn.execute(
-                SQ["poll_option_insert"],
+                STORE_QUERIES["poll_option_insert"],
                 {"poll_id": poll_id, "position": position, "label": option.label, "keywords": list(option.keywords)},
             )
         if with_rule:
-            conn.execute(SQ["poll_rule_insert"], {"name": f"poll: {name}", "source": poll_rule_source(name)})
+            conn.execute(STORE_QUERIES["poll_rule_insert"], {"name": f"poll: {name}", "source": poll_rule_source(name)})
     return poll_id
 
 
@@ -101,4 +101,4 @@ def poll_rule_source(name: str) -> str:
 
 
 def results(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:
-    return conn.execute(SQ["poll_results"], {"name": name}).fetchall()
+    return conn.execute(STORE_QUERIES["poll_results"], {"name": name}).fetchall()

@@ -19,14 +19,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from msghub.hub.db import Pool
-from msghub.rules.actions import Applied, Conn, Context, Q, apply_actions, needs_savepoint
+from msghub.rules.actions import Applied, Conn, Context, apply_actions, needs_savepoint
 from msghub.rules.api import FINISH, PRELUDE, RunResult, run_rule, settled
 from msghub.rules.engine import Limits
 from msghub.rules.errors import RuleError
 from msghub.rules.pool import SandboxPool
+from msghub.rules.queries import RUNNER_QUERIES
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,16 @@ class Rule:
     events: tuple[str, ...]
     source: str
     stop_processing: bool
+
+
+class RuleRow(TypedDict):
+    id: int
+    name: str
+    events: list[str]
+    source: str
+    stop_processing: bool
+    owner_user_id: int | None
+    owner_group_id: int | None
 
 
 @dataclass(slots=True)
@@ -107,7 +118,7 @@ class RuleRunner:
         """One transaction: claim, run, apply, mark done. Returns what it did."""
         result = BatchResult()
         async with self.pool.connection() as conn, conn.transaction():
-            events = await (await conn.execute(Q["claim_events"], {"limit": self.batch})).fetchall()
+            events = await (await conn.execute(RUNNER_QUERIES["claim_events"], {"limit": self.batch})).fetchall()
             if not events:
                 return result
             rules = await self._load_rules(conn)
@@ -122,7 +133,7 @@ class RuleRunner:
                     await self._process_event(conn, event, message, inputs[event["id"]], rules, first_runs, result)
                 )
             await conn.execute(
-                Q["finish_events"], {"ids": [e["id"] for e in events], "errors": errors, "node": self.node}
+                RUNNER_QUERIES["finish_events"], {"ids": [e["id"] for e in events], "errors": errors, "node": self.node}
             )
             result.events = len(events)
         if self.on_after_commit is not None and (result.http_requests or result.export_writes):
@@ -131,7 +142,7 @@ class RuleRunner:
 
     async def _load_rules(self, conn: Conn) -> list[Rule]:
         if self._rules is None:
-            rows = await (await conn.execute(Q["enabled_rules"])).fetchall()
+            rows = await RUNNER_QUERIES.all(conn, "enabled_rules", RuleRow)
             self._rules = [
                 Rule(r["id"], r["name"], tuple(r["events"]), r["source"], r["stop_processing"]) for r in rows
             ]
@@ -183,7 +194,8 @@ class RuleRunner:
             except RuleError as exc:
                 failed.append(f"{rule.name}: {exc}")
                 await conn.execute(
-                    Q["rule_log"], {"rule_id": rule.id, "event_id": event["id"], "level": "error", "message": str(exc)}
+                    RUNNER_QUERIES["rule_log"],
+{"rule_id": rule.id, "event_id": event["id"], "level": "error", "message": str(exc)}
                 )
                 continue
             _count(result, applied)
@@ -221,14 +233,15 @@ class _Lookups:
 
     async def __call__(self, kind: str, args: dict[str, Any]) -> Any:
         if kind == "state.get":
-            row = await (await self.conn.execute(Q["state_get"], {"rule_id": self.rule_id, **args})).fetchone()
+            row = await (await self.conn.execute(RUNNER_QUERIES["state_get"],
+                                                 {"rule_id": self.rule_id, **args})).fetchone()
             return None if row is None else row["value"]
         if kind == "contacts.find":
             params = {k: args.get(k) if isinstance(args.get(k), str) else None for k in ("phone", "email", "name")}
-            rows = await (await self.conn.execute(Q["contacts_find"], params)).fetchall()
+            rows = await (await self.conn.execute(RUNNER_QUERIES["contacts_find"], params)).fetchall()
             return [dict(r) for r in rows]
         if kind == "lists.members":
-            rows = await (await self.conn.execute(Q["list_members"], args)).fetchall()
+            rows = await (await self.conn.execute(RUNNER_QUERIES["list_members"], args)).fetchall()
             return [dict(r) for r in rows]
         raise RuleError(f"unknown lookup {kind!r}")
 

@@ -12,15 +12,15 @@ import psycopg
 
 from msghub.hub.db import Pool, Row
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
+from msghub.rules.queries import DISPATCH_QUERIES
 
 
 async def fire_due_schedules(conn: psycopg.AsyncConnection[Row]) -> int:
     """Fires what is due; how many events were written."""
     async with conn.transaction():
-        fired = len(await (await conn.execute(Q["schedules_fire"])).fetchall())
+        fired = len(await (await conn.execute(DISPATCH_QUERIES["schedules_fire"])).fetchall())
         if fired:
-            await conn.execute(Q["notify_events"])
+            await conn.execute(DISPATCH_QUERIES["notify_events"])
     return fired
 
 

@@ -13,12 +13,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from msghub.errors import HubError
-from msghub.hub.queries import load_queries
 from msghub.rules.events import EVENT_TYPES
+from msghub.rules.queries import STORE_QUERIES
 from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_stored
 
 Conn = psycopg.Connection[Any]
-SQ = load_queries(Path(__file__).with_name("store_queries.sql"))
 
 
 class RuleStoreError(HubError):
@@ -59,7 +58,7 @@ def save_rule(
     if source is None:
         raise RuleStoreError(f"rule {name}: give its JavaScript or an editor model")
     row = conn.execute(
-        SQ["rule_save"],
+        STORE_QUERIES["rule_save"],
         {
             "name": name,
             "kind": kind,
@@ -76,7 +75,7 @@ def save_rule(
 
 
 def rule_id(conn: Conn, name: str) -> int:
-    row = conn.execute(SQ["rule_id"], {"name": name}).fetchone()
+    row = conn.execute(STORE_QUERIES["rule_id"], {"name": name}).fetchone()
     if row is None:
         raise RuleStoreError(f"no rule named {name!r}")
     return int(row["id"])
@@ -88,7 +87,7 @@ def save_test(conn: Conn, rule: str, test: dict[str, Any]) -> None:
     except RuleTestFormatError as exc:
         raise RuleStoreError(f"rule {rule}: {exc}") from None
     conn.execute(
-        SQ["rule_test_save"],
+        STORE_QUERIES["rule_test_save"],
         {
             "rule_id": rule_id(conn, rule),
             "name": test["name"],
@@ -137,7 +136,7 @@ def _json_file(path: Path, default: Any) -> Any:
 
 
 def poll_options(conn: Conn) -> dict[str, list[dict[str, Any]]]:
-    rows = conn.execute(SQ["poll_options_by_name"]).fetchall()
+    rows = conn.execute(STORE_QUERIES["poll_options_by_name"]).fetchall()
     return {r["name"]: r["options"] for r in rows}
 
 
@@ -145,10 +144,10 @@ def run_stored_tests(conn: Conn, rule: str | None = None) -> list[tuple[str, Tes
     """Runs the stored tests of one rule (or all), records each result."""
     if rule is not None:
         rule_id(conn, rule)  # a clear error for a wrong name
-    tests = conn.execute(SQ["rule_tests_to_run"], {"rule": rule, "rule_id": None}).fetchall()
+    tests = conn.execute(STORE_QUERIES["rule_tests_to_run"], {"rule": rule, "rule_id": None}).fetchall()
     polls = poll_options(conn)
 
     results = asyncio.run(run_stored(tests, polls))
     for t, result in zip(tests, results, strict=True):
-        conn.execute(SQ["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
+        conn.execute(STORE_QUERIES["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
     return [(t["rule"], result) for t, result in zip(tests, results, strict=True)]

@@ -99,11 +99,6 @@ DELETE FROM hub.list_members lm
 WHERE lm.list_id = %(list_id)s AND lm.contact_id = %(contact_id)s
   AND EXISTS (SELECT FROM hub.lists l WHERE l.id = lm.list_id)
 
--- name: list_member_add
-INSERT INTO hub.list_members (list_id, contact_id)
-SELECT l.id, c.id FROM hub.lists l, hub.contacts c WHERE l.id = %(list_id)s AND c.id = %(contact_id)s
-ON CONFLICT DO NOTHING
-
 -- ---------------------------------------------------------------- import and export
 
 -- name: import_create
@@ -215,15 +210,6 @@ SELECT s.*, c.channels, c.is_default, c.max_attempts, c.config,
 FROM hub.connection_status s JOIN hub.connections c ON c.id = s.id
 ORDER BY s.name
 
--- name: connection_row
-SELECT s.*, c.channels, c.is_default, c.max_attempts, c.config, c.updated_at,
-       to_jsonb(c) -> 'meta' ->> 'signal' AS signal
-FROM hub.connection_status s JOIN hub.connections c ON c.id = s.id
-WHERE s.id = %(id)s
-
--- name: connection_set_enabled
-UPDATE hub.connections SET enabled = %(enabled)s, updated_at = now() WHERE id = %(id)s RETURNING name
-
 -- ---------------------------------------------------------------- statistics
 
 -- name: stats_by_connection
@@ -259,13 +245,6 @@ SELECT id, username, display_name, email, role, auth_source, enabled FROM hub.us
 UPDATE hub.users SET display_name = %(display_name)s, email = %(email)s, role = %(role)s, enabled = %(enabled)s
 WHERE id = %(id)s RETURNING username
 
--- name: user_password
-UPDATE hub.users SET password_hash = %(password_hash)s, failed_logins = 0, locked_until = NULL
-WHERE id = %(id)s AND auth_source = 'local' RETURNING username
-
--- name: user_sessions_end
-DELETE FROM hub.web_sessions WHERE user_id = %(id)s
-
 -- name: admins_enabled
 SELECT count(*) AS n FROM hub.users WHERE role = 'admin' AND enabled AND id <> %(id)s
 
@@ -284,18 +263,8 @@ GROUP BY g.id ORDER BY g.name
 -- name: group_by_id
 SELECT id, name, description FROM hub.groups WHERE id = %(id)s
 
--- name: group_members
-SELECT u.id, u.username, u.display_name FROM hub.memberships m JOIN hub.users u ON u.id = m.user_id
-WHERE m.group_id = %(id)s ORDER BY u.username
-
 -- name: group_delete
 DELETE FROM hub.groups WHERE id = %(id)s RETURNING name
-
--- name: membership_add
-INSERT INTO hub.memberships (user_id, group_id) VALUES (%(user_id)s, %(group_id)s) ON CONFLICT DO NOTHING
-
--- name: membership_remove
-DELETE FROM hub.memberships WHERE user_id = %(user_id)s AND group_id = %(group_id)s
 
 -- name: api_keys_all
 SELECT k.id, k.key_id, k.name, k.scopes, k.created_at, k.last_used_at, k.revoked_at, u.username
@@ -316,7 +285,6 @@ WHERE (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
   AND (%(q)s = '' OR actor ILIKE %(pattern)s OR action ILIKE %(pattern)s OR target ILIKE %(pattern)s)
 ORDER BY id DESC
 LIMIT %(limit)s
-
 
 -- ---------------------------------------------------------------- HTTP API
 

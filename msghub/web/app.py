@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from msghub.auth.external import ExternalAuthSettings, check_external_login
 from msghub.hub.db import Pool
-from msghub.hub.external_auth import ExternalAuthSettings, check_external_login
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
 from msghub.web import live, pages
@@ -167,7 +167,7 @@ async def status(request: Request, user: SessionUser) -> Response:
 async def health(request: Request) -> Response:
     try:
         async with pool_of(request).connection() as conn:
-            await conn.execute("SELECT 1")
+            await conn.execute(QUERIES["ping"])
     except Exception as exc:
         return JSONResponse({"ok": False, "database": str(exc)}, status_code=503)
     return JSONResponse({"ok": True})

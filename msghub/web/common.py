@@ -31,19 +31,20 @@ from typing import Any
 
 import jinja2
 import psycopg
-from psycopg.types.json import Jsonb
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from msghub.hub.db import Pool, Row
-from msghub.hub.queries import QUERIES, load_queries
+from msghub.hub.queries import QUERIES
+from msghub.services import audit
+from msghub.services.tx import Actor
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SESSION_COOKIE, SessionUser, token_digest, tokens_match
 
 HERE = Path(__file__).resolve().parent
 MAX_FORM_BYTES = 64 * 1024
 
-WEB_QUERIES = load_queries(HERE / "web_queries.sql")
 
 # Deployments may override any template by putting one of the same name in
 # the directory named by app.state.template_override (see create_app).
@@ -196,6 +197,11 @@ def path_id(request: Request, name: str = "id") -> int | None:
     return value if value <= MAX_ID else None
 
 
+def actor_of(request: Request, user: SessionUser) -> Actor:
+    """The signed-in user as the services' audit records them."""
+    return Actor(user.username, user.user_id, request.client.host if request.client else "web")
+
+
 async def record_audit(
     conn: psycopg.AsyncConnection[Any],
     request: Request,
@@ -205,17 +211,7 @@ async def record_audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Records what a signed-in user did in hub.audit_log."""
-    await conn.execute(
-        QUERIES["audit"],
-        {
-            "actor_user_id": user.user_id,
-            "actor": user.username,
-            "action": action,
-            "target": target,
-            "detail": Jsonb(detail or {}),
-            "source": request.client.host if request.client else "web",
-        },
-    )
+    await audit.record(conn, actor_of(request, user), action, target, detail)
 
 
 def search_terms(request: Request) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Importing a contacts file in the background, in batches, with progress.
 
 The upload is saved to a temporary file; a task of the web process parses it
-(msghub.hub.contacts_io, in a thread so the event loop keeps serving) and
+(msghub.contacts.contacts_io, in a thread so the event loop keeps serving) and
 stores a batch of contacts per transaction as the importing user, so
 row-level security applies. Each transaction also records the progress in
 hub.contact_imports, which the import page polls. Duplicates (same phone, or
@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import IO
 
-from msghub.hub.contacts_io import ContactRecord, ContactsFormatError, Parsed, RecordError, parse
+from msghub.contacts.contacts_io import ContactRecord, ContactsFormatError, Parsed, RecordError, parse
 from msghub.hub.db import Pool
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import as_user
+from msghub.web.queries import ADMIN_QUERIES
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from starlette.routing import BaseRoute, Route
 from msghub.hub.db import Pool
 from msghub.hub.notify import Listener
 from msghub.hub.queries import QUERIES
-from msghub.web.common import WEB_QUERIES, as_user, json_error, pool_of, require_user, templates
+from msghub.web.common import as_user, json_error, pool_of, require_user, templates
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SESSION_COOKIE, SessionUser, token_digest
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from msghub.connectors.emi.simulator_thread import SimulatorThread
-from msghub.hub.cli import main
+from msghub.app.cli import main
+from msghub.devtools.emi.simulator_thread import SimulatorThread
 from tests.emi.test_connector_support import PASSWORD, USER, sim_config
 from tests.hubproc import start_hub, stop_hub, wait_for
 

@@ -1,7 +1,7 @@
 """Shared pieces of the EMI connector tests (no tests here).
 
-The far side is always the real SMSC simulator. HubRecorder is a test double
-for the hub (it records what the connector hands over); Tap is a TCP
+The far side is always the real SMSC simulator. HubRecorder is the package's
+in-memory hub (msghub.connectors.memory.MemoryHub) with faults to inject; Tap is a TCP
 pass-through between connector and simulator that records the frames going
 each way and can trickle bytes, so tests can see what was on the wire.
 """
@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 from msghub.connectors.base import DeliveryReport, InboundMessage, OutboundMessage
 from msghub.connectors.emi.codec import FrameReader
 from msghub.connectors.emi.connector import EmiConnector
-from msghub.connectors.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.connectors.memory import MemoryHub
 from msghub.connectors.settings import validate_config
+from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
 
 T = TypeVar("T")
 TEST_TIMEOUT_S = 60.0
@@ -45,12 +46,9 @@ async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "con
 
 
 @dataclass(eq=False)  # identity, as the hub's HubLink: one per connection
-class HubRecorder:
-    """Records what the connector gives the hub; can fail or hold deliver()."""
+class HubRecorder(MemoryHub):
+    """MemoryHub that can also fail or hold deliver() and take its time storing reports."""
 
-    delivered: list[InboundMessage] = field(default_factory=list)
-    reports: list[DeliveryReport] = field(default_factory=list)
-    states: list[tuple[str, str | None]] = field(default_factory=list)
     fail_deliveries: int = 0
     gate: asyncio.Event | None = None
     calls: int = 0
@@ -66,8 +64,7 @@ class HubRecorder:
         if self.fail_deliveries:
             self.fail_deliveries -= 1
             raise RuntimeError("the database is away")
-        self.delivered.append(message)
-        return len(self.delivered)
+        return await super().deliver(message)
 
     async def report_delivery(self, report: DeliveryReport) -> int | None:
         recipient = report.operator_ref.split(":")[0]
@@ -76,13 +73,9 @@ class HubRecorder:
         self.most_storing_one_recipient = max(self.most_storing_one_recipient, self.storing[recipient])
         try:
             await asyncio.sleep(self.report_delay_s)  # a transaction taking its time
-            self.reports.append(report)
+            return await super().report_delivery(report)
         finally:
             self.storing[recipient] -= 1
-        return None
-
-    async def set_state(self, state: str, error: str | None = None) -> None:
-        self.states.append((state, error))
 
 
 def settings(port: int, **overrides: Any) -> dict[str, Any]:

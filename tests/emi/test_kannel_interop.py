@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from msghub.connectors.emi import OTOA_ALPHANUMERIC, OTOA_INTERNATIONAL
-from msghub.connectors.emi.simulator import ReceivedSubmit, SimulatorConfig, SmscSimulator
+from msghub.devtools.emi.simulator import ReceivedSubmit, SimulatorConfig, SmscSimulator
 from msghub.sms.reassembly import Fragment, Reassembler
 from msghub.sms.udh import parse_udh
 

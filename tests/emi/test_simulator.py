@@ -34,7 +34,7 @@ from msghub.connectors.emi import (
     parse_scts,
     wrap,
 )
-from msghub.connectors.emi.simulator import SimulatorConfig, SimulatorError, SmscSimulator
+from msghub.devtools.emi.simulator import SimulatorConfig, SimulatorError, SmscSimulator
 from msghub.errors import ConfigError
 from msghub.sms.reassembly import Fragment, Reassembler
 from msghub.sms.udh import parse_udh
@@ -627,7 +627,7 @@ def test_http_api_injects_mo_reports_status_and_drops() -> None:
 
 def test_cli_prints_its_port_serves_and_stops_on_sigterm() -> None:
     command = [
-        sys.executable, "-m", "msghub.connectors.emi.simulator_cli",
+        sys.executable, "-m", "msghub.devtools.emi.simulator_cli",
         "--port", "0", "--account", "esme:secret", "--dr-outcomes", "delivered=0.9,failed=0.1", "--seed", "1",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -661,7 +661,7 @@ def test_cli_prints_its_port_serves_and_stops_on_sigterm() -> None:
 
 
 def test_cli_refuses_bad_arguments() -> None:
-    from msghub.connectors.emi.simulator_cli import main
+    from msghub.devtools.emi.simulator_cli import main
 
     with pytest.raises(SystemExit):
         main(["--account", "no-colon"])

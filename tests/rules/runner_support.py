@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.rules.pool import SandboxPool
 from msghub.rules.runner import BatchResult, RuleRunner
 

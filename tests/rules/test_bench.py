@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from msghub.rules import bench_sandbox
+from msghub.devtools import bench_sandbox
 
 
 def test_bench_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import socket
 import sqlite3
 from pathlib import Path
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.rules.dispatch import Dispatchers, run_dispatchers
 
 PATIENCE_S = 20.0

@@ -30,7 +30,7 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
         ns = parser.parse_args(list(args))
         try:
             code = ns.handler(ns, Config.from_env())
-        except HubError as exc:  # as msghub.hub.cli.main reports it
+        except HubError as exc:  # as msghub.app.cli.main reports it
             print(f"msghub: {exc}", file=sys.stderr)
             code = 2
         out, err = capsys.readouterr()

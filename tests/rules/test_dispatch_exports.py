@@ -17,9 +17,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from msghub.hub.runtime import make_pool
-from msghub.rules.exports import ExportRefused, ExportWriter, insert_local, insert_local_sync
+from msghub.app.runtime import make_pool
+from msghub.rules.exports import ExportRefused, ExportWriter, insert_local
 from msghub.rules.external_sql import dispose_all
+from msghub.services.blocking import call
 
 _counter = itertools.count()
 
@@ -248,7 +249,7 @@ def test_insert_local_writes_in_the_callers_transaction(db, db_url, local_table)
 
 def test_insert_local_refuses_columns_not_allowed(db, local_table):
     with db.transaction(), pytest.raises(ExportRefused) as refused:
-        insert_local_sync(db, local_table, {"who": "x", "id": 99})
+        call(db, insert_local, local_table, {"who": "x", "id": 99})
     assert str(refused.value) == "export 'log': column(s) 'id' not allowed (allowed: 'Mixed', 'data', 'n', 'who')"
     assert isinstance(refused.value, ValueError)
 
@@ -258,9 +259,9 @@ def test_insert_local_refuses_unknown_columns_and_leaves_the_transaction_usable(
     hostile = 'who") VALUES (1); DROP TABLE hub.rules; --'
     with db.transaction():
         with pytest.raises(ExportRefused) as refused:
-            insert_local_sync(db, export, {"who": "x", hostile: 1})
+            call(db, insert_local, export, {"who": "x", hostile: 1})
         assert "has no column(s)" in str(refused.value) and "DROP TABLE" in str(refused.value)
-        insert_local_sync(db, export, {"who": "after"})
+        call(db, insert_local, export, {"who": "after"})
     assert db.execute("SELECT who FROM public.local_log").fetchall() == [{"who": "after"}]
     assert db.execute("SELECT to_regclass('hub.rules') IS NOT NULL AS here").fetchone()["here"]
 
@@ -268,4 +269,4 @@ def test_insert_local_refuses_unknown_columns_and_leaves_the_transaction_usable(
 def test_insert_local_names_a_missing_table(db):
     export = {"name": "gone", "table_name": "public.nowhere", "columns": None}
     with pytest.raises(ExportRefused, match=r"export 'gone': table public.nowhere does not exist"):
-        insert_local_sync(db, export, {"a": 1})
+        call(db, insert_local, export, {"a": 1})

@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.rules.http_dispatch import HttpDispatcher
 from msghub.rules.http_fetch import MAX_BODY_BYTES, MAX_TIMEOUT_S, fetch, pinned_url, timeout_for
 

@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from msghub.app.runtime import make_pool
 from msghub.hub.db import Pool
-from msghub.hub.runtime import make_pool
-from msghub.rules.dispatch_queries import DISPATCH_QUERIES as Q
 from msghub.rules.external_sql import dispose_all
 from msghub.rules.importer import MAX_ROWS, Importer, run_source
+from msghub.rules.queries import DISPATCH_QUERIES
 
 T = TypeVar("T")
 _counter = itertools.count()
@@ -154,7 +154,7 @@ def test_a_crash_before_commit_neither_loses_nor_duplicates_rows(db, db_url, ord
         async with pool.connection() as conn:
             with pytest.raises(Crash):
                 async with conn.transaction():
-                    due = await (await conn.execute(Q["import_claim_due"])).fetchone()
+                    due = await (await conn.execute(DISPATCH_QUERIES["import_claim_due"])).fetchone()
                     outcome = await run_source(conn, due)
                     raise Crash  # the node dies before its commit
         return outcome.rows
@@ -176,7 +176,7 @@ def test_two_nodes_never_run_one_source_at_once(db, db_url, orders):
 
     async def race(pool: Pool) -> Any:
         async with pool.connection() as first, first.transaction():
-            held = await (await first.execute(Q["import_claim_due"])).fetchone()
+            held = await (await first.execute(DISPATCH_QUERIES["import_claim_due"])).fetchone()
             assert held is not None
             return await Importer(pool).run_one()
 

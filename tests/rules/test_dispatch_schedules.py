@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.rules.schedules import ScheduleTicker, fire_due_schedules
 
 HOUR_S = 3600

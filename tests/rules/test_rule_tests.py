@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from msghub.hub.cli import main
+from msghub.app.cli import main
 from msghub.rules.pool import SandboxPool
 from msghub.rules.testing import RuleTestFormatError, check_test, run_test
 

@@ -422,7 +422,7 @@ def test_the_documented_editor_model_compiles_and_runs(sandbox):
 
 
 def test_the_rule_commands_documented_are_the_ones_there_are():
-    from msghub.hub.cli import build_parser
+    from msghub.app.cli import build_parser
     from tests.test_docs import _commands
 
     commands = set(_commands(build_parser()))

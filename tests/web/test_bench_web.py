@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from msghub.web.bench_web import main
+from msghub.devtools.bench_web import main
 
 
 def test_bench_web_reports_json(db_url, db, capsys):

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from msghub.hub.runtime import make_pool
+from msghub.app.runtime import make_pool
 from msghub.web.live import Stream, StreamParams
 from msghub.web.security import SessionUser
 from tests.web.webkit import make_user

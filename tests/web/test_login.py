@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
+from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.runtime import make_pool
-from msghub.hub.users import add_user
+from msghub.services.blocking import call
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -34,7 +35,7 @@ def _run(db_url: str, scenario: Callable[[httpx.AsyncClient], Awaitable[Any]]) -
 
 def _user(db_url: str, name: str = "alice") -> None:
     with connect(db_url) as conn:
-        add_user(conn, name, PASSWORD, role="operator")
+        call(conn, add_user, name, PASSWORD, role="operator")
         conn.commit()
 
 

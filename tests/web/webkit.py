@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 
+from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.runtime import make_pool
-from msghub.hub.users import add_user
+from msghub.services.blocking import call
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -33,7 +34,7 @@ def run_app(db_url: str, scenario: Callable[[httpx.AsyncClient], Awaitable[Any]]
 
 def make_user(db_url: str, name: str = "alice", role: str = "operator") -> int:
     with connect(db_url) as conn:
-        user_id = add_user(conn, name, PASSWORD, role=role)
+        user_id = call(conn, add_user, name, PASSWORD, role=role)
         conn.commit()
     return int(user_id)
 

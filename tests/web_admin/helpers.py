@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 
+from msghub.app.runtime import make_pool
 from msghub.hub.db import connect
-from msghub.hub.runtime import make_pool
-from msghub.hub.users import add_user
+from msghub.services.blocking import call
+from msghub.services.users import add_user
 from msghub.web.app import create_app
 from msghub.web.pages.api import new_key
 
@@ -37,7 +38,7 @@ def run(db_url: str, scenario: Callable[[httpx.AsyncClient], Awaitable[Any]]) ->
 
 def user(db_url: str, name: str, role: str = "user") -> int:
     with connect(db_url) as conn:
-        user_id = add_user(conn, name, PASSWORD, role=role)
+        user_id = call(conn, add_user, name, PASSWORD, role=role)
         conn.commit()
     return user_id
 

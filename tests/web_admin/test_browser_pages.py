@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from msghub.hub.users import add_user
+from msghub.services.blocking import call
+from msghub.services.users import add_user
 from tests.web.test_browser import CHROMIUM, WAIT_MS, _shot, browser, hub, shots  # noqa: F401 (fixtures)
 from tests.web_admin.helpers import PASSWORD
 
@@ -31,7 +32,7 @@ def _goto(page, url):
 
 def _admin_page(browser, hub):  # noqa: F811
     if not hub["db"].execute("SELECT 1 FROM hub.users WHERE username = 'root'").fetchone():
-        add_user(hub["db"], "root", PASSWORD, role="admin")
+        call(hub["db"], add_user, "root", PASSWORD, role="admin")
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(WAIT_MS)
     page = ctx.new_page()

@@ -10,7 +10,7 @@ import vobject
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msghub.hub.contacts_io import (
+from msghub.contacts.contacts_io import (
     ContactRecord,
     ContactsFormatError,
     ExportContact,

@@ -293,7 +293,7 @@ def test_export_round_trips_through_csv_and_vcard(db_url, db):
 
     from io import BytesIO
 
-    from msghub.hub.contacts_io import parse_csv, parse_vcard
+    from msghub.contacts.contacts_io import parse_csv, parse_vcard
 
     from_csv = list(parse_csv(BytesIO(csv_export.content)))
     assert sorted(r.name for r in from_csv) == sorted(names)

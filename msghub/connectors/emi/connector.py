@@ -25,7 +25,7 @@ import ipaddress
 import logging
 import ssl
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msghub.connectors.base import (
@@ -33,6 +33,7 @@ from msghub.connectors.base import (
     HubPort,
     OutboundMessage,
     PermanentFailure,
+    ProbeResult,
     SegmentRef,
     SendResult,
     TemporaryFailure,
@@ -50,6 +51,7 @@ from msghub.connectors.emi.codec import (
     make_submit,
 )
 from msghub.connectors.emi.inbound import Inbound, state_for
+from msghub.connectors.emi.probe import probe, tls_context
 from msghub.connectors.emi.session import (
     AckTimeout,
     EmiSession,
@@ -161,11 +163,41 @@ SETTINGS = (
 )
 
 
+
+class EmiSettings(TypedDict):
+    """SETTINGS as a type (the contract tests check that the two agree)."""
+    host: str
+    port: int
+    username: str
+    password: str
+    source_address: str
+    window: int
+    tls: bool
+    tls_verify: bool
+    tls_ca_file: str
+    connect_timeout_s: float
+    keepalive_s: float
+    ack_timeout_s: float
+    throttle_per_s: float
+    default_validity_min: int
+    transliterate: bool
+    alphanumeric_sender: str
+    concat_ref16: bool
+    reassembly_timeout_s: float
+    international_prefix: str
+    smsc_timezone: str
+    receive_port: int
+    receive_host: str
+    receive_allow: str
+
+
 class EmiConnector(Connector):
     kind = "emi"
     channels = ("sms",)
     description = "SMS through an operator's SMSC over EMI/UCP (TCP or TLS)"
     settings = SETTINGS
+    settings_type = EmiSettings
+    config: EmiSettings
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         # Defaults fill in what an older stored config lacks.
@@ -196,13 +228,12 @@ class EmiConnector(Connector):
                              throttle_per_s=float(c["throttle_per_s"]), max_frame=MAX_FRAME)
 
     def _tls_context(self) -> ssl.SSLContext | None:
-        if not self.config["tls"]:
-            return None
-        context = ssl.create_default_context(cafile=self.config["tls_ca_file"] or None)
-        if not self.config["tls_verify"]:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return tls_context(self.config)
+
+    @classmethod
+    async def probe(cls, config: dict[str, Any]) -> ProbeResult:
+        # Defaults fill in what an older stored config lacks, as in __init__.
+        return await probe({s.name: s.default for s in SETTINGS} | config)
 
     def _on_lost(self, reason: str) -> None:
         if self._opened:

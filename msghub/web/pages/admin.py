@@ -2,13 +2,13 @@
 
 Admins only (docs/SECURITY.md): everyone else gets the 403 page. Every
 change is written to hub.audit_log with the admin as actor. Passwords are
-argon2 hashes made by msghub.hub.users; an API key's secret is shown once
+argon2 hashes made by msghub.services.users; an API key's secret is shown once
 and only its SHA-256 is stored (schema/47_api_keys.sql).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import psycopg
 from starlette.requests import Request
@@ -16,10 +16,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
-from msghub.hub.users import MIN_PASSWORD_LENGTH, ROLES, UserError, hash_password, random_password
-from msghub.web.admin_queries import ADMIN_QUERIES
+from msghub.services.accounts import change_password, create_user
+from msghub.services.groups import set_membership
+from msghub.services.users import MIN_PASSWORD_LENGTH, ROLES, UserError, random_password
 from msghub.web.common import (
     MAX_ID,
+    actor_of,
     check_csrf,
     csrf_failed,
     not_found,
@@ -32,6 +34,7 @@ from msghub.web.common import (
     user_tx,
 )
 from msghub.web.pages.api import new_key
+from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 AUDIT_PAGE = 50
@@ -94,36 +97,24 @@ async def users(request: Request, user: SessionUser) -> Response:
         return await _users_page(request, error=f"Choose a role: {', '.join(ROLES)}.", values=values, status_code=400)
     shown = password or random_password()
     try:
-        password_hash = hash_password(shown)
+        async with user_tx(request) as conn:
+            await create_user(
+                conn,
+                actor_of(request, user),
+                username,
+                shown,
+                role=role,
+                display_name=form.get("display_name", "").strip()[:200],
+                email=form.get("email", "").strip()[:254] or None,
+            )
     except UserError as exc:
         return await _users_page(request, error=f"{exc}.", values=values, status_code=400)
-    try:
-        async with user_tx(request) as conn:
-            await conn.execute(
-                QUERIES["insert_user"],
-                {
-                    "username": username,
-                    "display_name": form.get("display_name", "").strip()[:200],
-                    "email": form.get("email", "").strip()[:254] or None,
-                    "role": role,
-                    "password_hash": password_hash,
-                },
-            )
-            await record_audit(conn, request, user, "user.create", username, {"role": role})
-    except psycopg.errors.UniqueViolation:
-        return await _users_page(
-            request, error=f"A user named {username!r} already exists.", values=values, status_code=400
-        )
-    except psycopg.errors.CheckViolation:
-        return await _users_page(
-            request, error="A user name has 1 to 64 letters, digits and _.@- only.", values=values, status_code=400
-        )
     return await _users_page(request, created={"username": username, "password": "" if password else shown})
 
 
 async def _user_page(
     request: Request,
-    target: dict[str, Any],
+    target: TargetRow,
     *,
     error: str | None = None,
     password: str | None = None,
@@ -152,12 +143,23 @@ async def _user_page(
     )
 
 
-async def _target(request: Request) -> dict[str, Any] | None:
+class TargetRow(TypedDict):
+    """A user as the admin pages show one (admin_user)."""
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: str
+    auth_source: str
+    enabled: bool
+
+
+async def _target(request: Request) -> TargetRow | None:
     user_id = path_id(request)
     if user_id is None:
         return None
     async with user_tx(request) as conn:
-        return await (await conn.execute(ADMIN_QUERIES["admin_user"], {"id": user_id})).fetchone()
+        return await ADMIN_QUERIES.one(conn, "admin_user", TargetRow, {"id": user_id})
 
 
 @admin_only
@@ -195,8 +197,9 @@ async def user_detail(request: Request, user: SessionUser) -> Response:
             },
         )
         if not enabled:
-            await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
-        changes = {k: v for k, v in (("role", role), ("enabled", enabled)) if v != target[k]}
+            await conn.execute(QUERIES["user_sessions_end"], {"id": target["id"]})
+        changes = {k: v for k, v, was in (("role", role, target["role"]), ("enabled", enabled, target["enabled"]))
+                   if v != was}
         await record_audit(conn, request, user, "user.update", target["username"], changes)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
 
@@ -209,23 +212,13 @@ async def user_password(request: Request, user: SessionUser) -> Response:
     form = await _form(request)
     if form is None:
         return csrf_failed()
-    if target["auth_source"] != "local":
-        return await _user_page(
-            request,
-            target,
-            status_code=400,
-            error=(f"{target['username']} logs in through {target['auth_source'].upper()}: change the password there."),
-        )
     given = form.get("password", "")
     shown = given or random_password()
     try:
-        password_hash = hash_password(shown)
+        async with user_tx(request) as conn:
+            await change_password(conn, actor_of(request, user), target["id"], shown)
     except UserError as exc:
         return await _user_page(request, target, error=f"{exc}.", status_code=400)
-    async with user_tx(request) as conn:
-        await conn.execute(ADMIN_QUERIES["user_password"], {"id": target["id"], "password_hash": password_hash})
-        await conn.execute(ADMIN_QUERIES["user_sessions_end"], {"id": target["id"]})
-        await record_audit(conn, request, user, "user.password", target["username"])
     return await _user_page(request, target, password="" if given else shown)
 
 
@@ -243,13 +236,10 @@ async def user_groups(request: Request, user: SessionUser) -> Response:
         groups = await (await conn.execute(ADMIN_QUERIES["groups_all"])).fetchall()
         for group in groups:
             member = target["username"] in group["members"]
-            params = {"user_id": target["id"], "group_id": group["id"]}
-            if group["id"] in wanted and not member:
-                await conn.execute(ADMIN_QUERIES["membership_add"], params)
-                await record_audit(conn, request, user, "group.join", group["name"], {"user": target["username"]})
-            elif group["id"] not in wanted and member:
-                await conn.execute(ADMIN_QUERIES["membership_remove"], params)
-                await record_audit(conn, request, user, "group.leave", group["name"], {"user": target["username"]})
+            if (group["id"] in wanted) != member:
+                await set_membership(conn, actor_of(request, user), user_id=target["id"],
+                                     username=target["username"], group_id=group["id"], group=group["name"],
+                                     member=not member)
     return RedirectResponse(f"/admin/users/{target['id']}?saved=1", status_code=303)
 
 
@@ -312,16 +302,8 @@ async def group_members(request: Request, user: SessionUser) -> Response:
         target = await (await conn.execute(ADMIN_QUERIES["admin_user"], {"id": int(member)})).fetchone()
         if target is None:
             return await _groups_page(request, error="No such user.", status_code=400)
-        params = {"user_id": target["id"], "group_id": group_id}
-        await conn.execute(ADMIN_QUERIES["membership_add" if action == "add" else "membership_remove"], params)
-        await record_audit(
-            conn,
-            request,
-            user,
-            "group.join" if action == "add" else "group.leave",
-            group["name"],
-            {"user": target["username"]},
-        )
+        await set_membership(conn, actor_of(request, user), user_id=target["id"], username=target["username"],
+                             group_id=group["id"], group=group["name"], member=action == "add")
     return RedirectResponse("/admin/groups", status_code=303)
 
 

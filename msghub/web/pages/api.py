@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import MAX_ID, as_user, json_error, pool_of
+from msghub.web.queries import ADMIN_QUERIES
 
 KEY_PREFIX = "mh"
 MAX_BODY_BYTES = 30 * 1024 * 1024  # base64 attachments of the largest e-mail

@@ -18,7 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
-from msghub.web.common import WEB_QUERIES, check_csrf, csrf_failed, render, require_user, user_tx
+from msghub.web.common import check_csrf, csrf_failed, render, require_user, user_tx
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 import psycopg
 from starlette.datastructures import FormData, UploadFile
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from msghub.hub.contacts_io import (
+from msghub.contacts.contacts_io import (
     ExportContact,
     RecordError,
     check_contact,
@@ -26,7 +27,6 @@ from msghub.hub.contacts_io import (
     write_csv,
     write_vcard,
 )
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import (
     MAX_ID,
     as_user,
@@ -42,6 +42,7 @@ from msghub.web.common import (
     user_tx,
 )
 from msghub.web.contacts_import import ImportJob, start_import
+from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 PAGE_SIZE = 100
@@ -428,15 +429,38 @@ async def _save_upload(request: Request, user: SessionUser, form: FormData) -> R
     return RedirectResponse(f"/contacts/imports/{row['id']}", status_code=303)
 
 
-async def _import_row(request: Request) -> dict[str, Any] | None:
+class ImportRow(TypedDict):
+    """A contact import as import_by_id reads it (hub.contact_imports)."""
+    id: int
+    user_id: int
+    owner_user_id: int | None
+    owner_group_id: int | None
+    filename: str
+    format: str
+    on_duplicate: str
+    bytes_total: int
+    bytes_done: int
+    created: int
+    updated: int
+    skipped: int
+    error_count: int
+    errors: list[str]
+    failure: str | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    state: str  # running, done, failed or interrupted
+
+
+async def _import_row(request: Request) -> ImportRow | None:
     import_id = path_id(request)
     if import_id is None:
         return None
     async with user_tx(request) as conn:
-        return await (await conn.execute(ADMIN_QUERIES["import_by_id"], {"id": import_id})).fetchone()
+        return await ADMIN_QUERIES.one(conn, "import_by_id", ImportRow, {"id": import_id})
 
 
-def _progress(row: dict[str, Any]) -> dict[str, Any]:
+def _progress(row: ImportRow) -> dict[str, Any]:
     return {
         "id": row["id"],
         "state": row["state"],

@@ -9,7 +9,6 @@ from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
 from msghub.web.common import (
-    WEB_QUERIES,
     check_csrf,
     csrf_failed,
     not_found,
@@ -21,6 +20,7 @@ from msghub.web.common import (
     user_tx,
 )
 from msghub.web.parts import PART_CSP, disposition, email_parts, part_view, served_type
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
 PAGE_SIZE = 50

@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Route
 from msghub.hub.db import connect
 from msghub.rules.polls import Option, PollError, create_poll
 from msghub.web.common import (
-    WEB_QUERIES,
     check_csrf,
     csrf_failed,
     not_found,
@@ -28,6 +27,7 @@ from msghub.web.common import (
     require_user,
     user_tx,
 )
+from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypedDict
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -24,12 +25,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from msghub.hub.queries import load_queries
 from msghub.rules.errors import RuleError
 from msghub.rules.events import EVENT_TYPES
 from msghub.rules.model import ModelError, compile_model, describe_model
 from msghub.rules.pool import SandboxPool
-from msghub.rules.store import SQ
+from msghub.rules.queries import STORE_QUERIES
 from msghub.rules.testing import RuleTestFormatError, TestResult, check_test, run_stored
 from msghub.web.common import (
     Handler,
@@ -48,6 +48,7 @@ from msghub.web.common import (
     user_tx,
     wants_json,
 )
+from msghub.web.queries import RULES_QUERIES
 from msghub.web.rules_form import (
     ACTION_KINDS,
     BLANKS,
@@ -60,8 +61,6 @@ from msghub.web.rules_form import (
     rows_from_model,
 )
 from msghub.web.security import SessionUser
-
-RULES_QUERIES = load_queries(Path(__file__).resolve().parents[1] / "rules_queries.sql")
 
 MAX_NAME = 200
 MAX_RULE_FORM_BYTES = 512 * 1024
@@ -115,17 +114,31 @@ def admins(handler: UserHandler) -> Handler:
     return require_user(inner)
 
 
-async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> dict[str, Any] | None:
+class RuleRow(TypedDict):
+    """A rule as the pages read it (rule_row)."""
+    id: int
+    name: str
+    kind: str  # code or visual
+    events: list[str]
+    position: int
+    enabled: bool
+    stop_processing: bool
+    model: dict[str, Any] | None
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> RuleRow | None:
     if rule_id is None:
         return None
-    row: dict[str, Any] | None = await (await conn.execute(RULES_QUERIES["rule_row"], {"id": rule_id})).fetchone()
-    return row
+    return await RULES_QUERIES.one(conn, "rule_row", RuleRow, {"id": rule_id})
 
 
 # --- the list ---
 
 
-def summary(rule: dict[str, Any]) -> str:
+def summary(rule: Mapping[str, Any]) -> str:
     """One line for the list: the model described, or the source's first comment."""
     if rule["kind"] == "visual" and rule["model"] is not None:
         try:
@@ -214,7 +227,7 @@ async def move(request: Request, user: SessionUser) -> Response:
 # --- the editor (its form layer: msghub/web/rules_form.py) ---
 def _editor(
     request: Request,
-    rule: dict[str, Any] | None,
+    rule: RuleRow | None,
     shown: dict[str, Any],
     errors: dict[str, str] | None = None,
     *,
@@ -241,7 +254,7 @@ def _editor(
     )
 
 
-def _shown_rule(rule: dict[str, Any]) -> dict[str, Any]:
+def _shown_rule(rule: RuleRow) -> dict[str, Any]:
     model = rule["model"] if isinstance(rule["model"], dict) else {}
     return {
         "name": rule["name"],
@@ -301,7 +314,7 @@ async def edit(request: Request, user: SessionUser) -> Response:
     return _editor(request, rule, _shown_rule(rule), compiled=rule["source"] if rule["kind"] == "visual" else None)
 
 
-async def _save(request: Request, user: SessionUser, rule: dict[str, Any] | None) -> Response:
+async def _save(request: Request, user: SessionUser, rule: RuleRow | None) -> Response:
     form = await read_form(request, MAX_RULE_FORM_BYTES)
     if not check_csrf(request, form):
         return csrf_failed()
@@ -444,15 +457,16 @@ async def run_tests(request: Request, user: SessionUser, rule_id: int | None) ->
     """Runs the stored tests of one rule (or of every rule the user sees) in
     a sandbox of their own, and records each result. Nothing is applied."""
     async with user_tx(request) as conn:
-        tests = await (await conn.execute(SQ["rule_tests_to_run"], {"rule": None, "rule_id": rule_id})).fetchall()
+        tests = await (await conn.execute(STORE_QUERIES["rule_tests_to_run"],
+                                          {"rule": None, "rule_id": rule_id})).fetchall()
         polls = {
             r["name"]: r["options"]
-            for r in await (await conn.execute(SQ["poll_options_by_name"])).fetchall()
+            for r in await (await conn.execute(STORE_QUERIES["poll_options_by_name"])).fetchall()
         }
     results = await run_stored(tests, polls)
     async with user_tx(request) as conn:
         for t, result in zip(tests, results, strict=True):
-            await conn.execute(SQ["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
+            await conn.execute(STORE_QUERIES["rule_test_result"], {"result": Jsonb(result.as_json()), "id": t["id"]})
         await record_audit(
             conn,
             request,
@@ -481,7 +495,7 @@ def _test_json(test: dict[str, Any]) -> str:
 
 async def _tests_page(
     request: Request,
-    rule: dict[str, Any],
+    rule: RuleRow,
     *,
     draft: str | None = None,
     error: str | None = None,

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from msghub.web.admin_queries import ADMIN_QUERIES
 from msghub.web.common import render, require_user, user_tx
+from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 DEFAULT_DAYS = 30

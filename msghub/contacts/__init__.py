@@ -1,0 +1,1 @@
+"""Contacts import and export: CSV and vCard, parsed and written without a database."""

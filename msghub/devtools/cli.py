@@ -1,0 +1,75 @@
+"""`msghub bench ...` and `msghub simulate ...`: the development tools'
+commands. Each benchmark is a function (url, **options) -> dict that this
+module runs against the configured database (migrated first) and prints as
+JSON; the tools are imported only when their command runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from typing import Any
+
+from msghub.hub.config import Config
+
+# command -> (module:function, the options it takes by name)
+BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "outbox": ("msghub.devtools.bench:bench_outbox", ("messages", "rate", "concurrency", "batch")),
+    "stats": ("msghub.devtools.bench:bench_stats", ("messages", "days")),
+    "emi": ("msghub.devtools.bench_emi:bench_emi", ("messages", "window", "rate")),
+    "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
+    "web": ("msghub.devtools.bench_web:main", ("messages",)),
+    "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+}
+
+
+def add_parsers(sub: Any) -> None:
+    bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="what", required=True)
+    b_out = bench.add_parser("outbox", help="hub.outbox insert to sent through a loopback connection")
+    b_out.add_argument("--messages", type=int, default=5000)
+    b_out.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
+    b_out.add_argument("--concurrency", type=int, default=4, help="inserting connections when no --rate")
+    b_out.add_argument("--batch", type=lambda v: max(1, int(v)), default=1,
+                       help="rows per INSERT statement (one transaction each)")
+    b_stats = bench.add_parser("stats", help="statistics views at volume (day-by-connection query time)")
+    b_stats.add_argument("--messages", type=int, default=10_000_000)
+    b_stats.add_argument("--days", type=int, default=100)
+    b_emi = bench.add_parser("emi", help="hub.outbox insert to sent over EMI to the in-process SMSC simulator")
+    b_emi.add_argument("--messages", type=int, default=5000)
+    b_emi.add_argument("--window", type=int, default=100)
+    b_emi.add_argument("--rate", type=float, help="messages per second offered (default: as fast as possible)")
+    b_rls = bench.add_parser("rls", help="a user's inbox query with row-level security against without")
+    b_rls.add_argument("--messages", type=int, default=1_000_000)
+    b_web = bench.add_parser("web", help="web folder pages and searches with many messages in the database")
+    b_web.add_argument("--messages", type=int, default=1_000_000)
+    b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
+    b_rules.add_argument("--messages", type=int, default=5000)
+    b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+        parser.set_defaults(handler=cmd_bench)
+
+    simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
+    smsc = simulate.add_parser("smsc", help="an operator's SMSC speaking EMI/UCP, for tests and demos")
+    from msghub.devtools.emi.simulator_cli import add_arguments as smsc_arguments
+
+    smsc_arguments(smsc)
+    smsc.set_defaults(handler=cmd_simulate_smsc)
+
+
+def cmd_bench(args: argparse.Namespace, config: Config) -> int:
+    from msghub.app.runtime import open_database, prepare
+
+    target, options = BENCHMARKS[args.what]
+    module, _, function = target.partition(":")
+    bench = getattr(importlib.import_module(module), function)
+    with open_database(config) as db:
+        prepare(config, db.url)
+        result = bench(db.url, **{name: getattr(args, name) for name in options})
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_simulate_smsc(args: argparse.Namespace, config: Config) -> int:
+    from msghub.devtools.emi.simulator_cli import run
+
+    return run(args)
