@@ -114,13 +114,6 @@ class UncertainFailure(SendFailure):
     pass
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    """What a connection test found: whether it worked, and what happened."""
-    ok: bool
-    detail: str
-
-
 class HubPort(Protocol):
     """What a connector may ask of the hub."""
 

@@ -34,7 +34,7 @@ from msghub.connectors.pop3.inbound import (
     unstorable,
 )
 from msghub.connectors.pop3.session import Pop3Error, Pop3Session
-from msghub.connectors.pop3.settings import SETTINGS
+from msghub.connectors.pop3.settings import SETTINGS, Pop3Settings
 from msghub.connectors.settings import validate_config
 from msghub.email.port import MailPort, MemoryMailPort
 
@@ -63,6 +63,9 @@ class Pop3Connector(Connector):
     channels = ("email",)
     description = "fetches e-mail from a POP3 mailbox (implicit TLS or STLS, UIDL, bounces matched)"
     settings = SETTINGS
+    settings_type = Pop3Settings
+    config: Pop3Settings
+    docs_page = "protocols/EMAIL.md"  # one page for both e-mail kinds
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         super().__init__(name, config, hub)

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import poplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from msghub.email.tls import client_context
@@ -43,7 +43,7 @@ def _uidl(raw: bytes) -> str:
 
 
 class Pop3Session:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
         self.pop: poplib.POP3 | None = None
         self.tls = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from msghub.connectors.settings import Setting
 
 SETTINGS = (
@@ -33,3 +35,23 @@ SETTINGS = (
     Setting("sms_gateway_connection", str, "connection the gateway's SMS go through; empty: routing decides",
             default=""),
 )
+
+
+class Pop3Settings(TypedDict):
+    """SETTINGS as a type (the contract tests check that the two agree)."""
+    host: str
+    port: int
+    tls: str
+    tls_verify: bool
+    tls_ca_file: str
+    username: str
+    password: str
+    apop: bool
+    poll_interval_s: float
+    delete_after_fetch: bool
+    max_size_bytes: int
+    batch_size: int
+    timeout_s: float
+    sms_gateway_domain: str
+    sms_gateway_senders: str
+    sms_gateway_connection: str

@@ -35,7 +35,7 @@ from msghub.connectors.smtp.session import (
     SmtpSession,
     SmtpUncertain,
 )
-from msghub.connectors.smtp.settings import SETTINGS
+from msghub.connectors.smtp.settings import SETTINGS, SmtpSettings
 from msghub.email.build import MailSpec, build_mail, mail_bytes, make_message_id
 from msghub.email.errors import MailBuildError
 from msghub.email.port import Acceptance, MailPort, MemoryMailPort
@@ -60,6 +60,9 @@ class SmtpConnector(Connector):
     channels = ("email",)
     description = "sends e-mail through an SMTP server (STARTTLS or implicit TLS, AUTH, DSN)"
     settings = SETTINGS
+    settings_type = SmtpSettings
+    config: SmtpSettings
+    docs_page = "protocols/EMAIL.md"  # one page for both e-mail kinds
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         super().__init__(name, config, hub)

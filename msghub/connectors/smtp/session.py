@@ -14,6 +14,7 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +68,7 @@ def _text(reply: bytes | str) -> str:
 
 
 class SmtpSession:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
         self.smtp: smtplib.SMTP | None = None
         self.last_used = time.monotonic()

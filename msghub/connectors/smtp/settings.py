@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from msghub.connectors.settings import Setting
 from msghub.email.tls import TLS_MODES
 
@@ -40,3 +42,26 @@ SETTINGS = (
     Setting("idle_close_s", float, "close a reused session after this long unused, in seconds", default=60.0,
             minimum=1.0, maximum=3600.0),
 )
+
+
+class SmtpSettings(TypedDict):
+    """SETTINGS as a type (the contract tests check that the two agree)."""
+    host: str
+    port: int
+    tls: str
+    tls_verify: bool
+    tls_ca_file: str
+    username: str
+    password: str
+    auth_method: str
+    from_address: str
+    from_name: str
+    reply_to: str
+    envelope_sender: str
+    helo_name: str
+    message_id_domain: str
+    dsn: bool
+    sessions: int
+    rate_per_s: float
+    timeout_s: float
+    idle_close_s: float
