@@ -1,14 +1,22 @@
-"""`msghub email check NAME` (fetch a pop3 mailbox now) and `msghub bench email`."""
+"""`msghub email check NAME`: fetch a pop3 connection's mailbox now
+(services.mailbox, as the connections page's Check now button does)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sys
 from typing import Any
 
+from msghub.app.clidb import with_db
+from msghub.app.runtime import make_pool, open_database
 from msghub.errors import ConfigError
 from msghub.hub.config import Config
+from msghub.services.blocking import call
+from msghub.services.connections import ConnectionRow, get_connection
+from msghub.services.mailbox import MailboxCheck, can_check, check_mailbox
+from msghub.services.tx import Actor
 
 
 def add_parsers(sub: Any) -> None:
@@ -17,59 +25,26 @@ def add_parsers(sub: Any) -> None:
     check = email.add_parser("check", help="fetch a pop3 connection's mailbox now and say what was stored")
     check.add_argument("name", help="the pop3 connection")
     check.set_defaults(handler=cmd_email_check)
-    bench = _subparsers(sub.choices.get("bench"))
-    if bench is not None:
-        b_email = bench.add_parser("email", help="e-mail through a real Postfix and back through Dovecot "
-                                                 "(root; Debian's postfix, dovecot-pop3d)")
-        b_email.add_argument("--messages", type=int, default=500)
-        b_email.add_argument("--sessions", type=int, default=4, help="SMTP sessions at once")
-        b_email.add_argument("--rate", type=float, help="mails per second offered (default: a backlog, flat out)")
-        b_email.set_defaults(handler=cmd_bench_email)
-
-
-def _subparsers(parser: argparse.ArgumentParser | None) -> Any:
-    if parser is None:
-        return None
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
 
 
 def cmd_email_check(args: argparse.Namespace, config: Config) -> int:
-    from msghub.connectors.pop3.connector import Pop3Connector
-    from msghub.connectors.settings import validate_config
-    from msghub.hub.db import connect
-    from msghub.hub.hublink import HubLink
-    from msghub.hub.queries import QUERIES
-    from msghub.hub.runtime import make_pool, open_database
+    row: ConnectionRow = with_db(config, lambda conn: call(conn, get_connection, args.name))
+    if not can_check(row):
+        raise ConfigError(f"no pop3 connection named {args.name!r}")
+
+    async def check(url: str) -> MailboxCheck:
+        pool = make_pool(url, max_size=2)  # one for the audit's transaction, one for the fetch
+        await pool.open()
+        try:
+            async with pool.connection() as conn:
+                return await check_mailbox(conn, Actor.cli(), row, pool)
+        finally:
+            await pool.close()
 
     with open_database(config) as db:
-        with connect(db.url) as conn:
-            row = conn.execute(QUERIES["connection_by_name"], {"name": args.name}).fetchone()
-        if row is None or row["kind"] != "pop3":
-            raise ConfigError(f"no pop3 connection named {args.name!r}")
-        settings = validate_config(Pop3Connector.settings, row["config"])
-
-        async def fetch() -> Any:
-            pool = make_pool(db.url, max_size=2)
-            await pool.open()
-            try:
-                return await Pop3Connector(args.name, settings, HubLink(pool, row["id"], "cli")).fetch_all()
-            finally:
-                await pool.close()
-
-        summary = asyncio.run(fetch())
-    print(json.dumps(vars(summary)))
-    return 0
-
-
-def cmd_bench_email(args: argparse.Namespace, config: Config) -> int:
-    from msghub.devtools.bench_email import bench_email
-    from msghub.hub.runtime import open_database, prepare
-
-    with open_database(config) as db:
-        prepare(config, db.url)
-        result = bench_email(db.url, args.messages, args.sessions, args.rate)
-    print(json.dumps(result, indent=2))
+        result = asyncio.run(check(db.url))
+    if result.summary is None:
+        print(f"failed: {result.detail}", file=sys.stderr)
+        return 1
+    print(json.dumps(vars(result.summary)))
     return 0

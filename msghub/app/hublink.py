@@ -9,8 +9,8 @@ from psycopg.types.json import Jsonb
 
 from msghub.connectors.base import DeliveryReport, InboundMessage
 from msghub.hub.db import Pool
-from msghub.hub.email_link import EmailLink
 from msghub.hub.queries import QUERIES
+from msghub.services.email_link import EmailLink
 
 log = logging.getLogger(__name__)
 

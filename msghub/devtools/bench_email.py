@@ -16,21 +16,21 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
+from msghub.app.hublink import HubLink
+from msghub.app.runtime import make_pool
 from msghub.connectors.pop3.connector import Pop3Connector
 from msghub.connectors.pop3.settings import SETTINGS as POP3_SETTINGS
 from msghub.connectors.settings import validate_config
+from msghub.devtools.benchkit import machine, start_hub
 from msghub.devtools.mailservers import PASSWORD, MailServers
-from msghub.hub.benchkit import machine, start_hub
-from msghub.hub.connections import add_connection, edit_connection
+from msghub.devtools.queries import BENCH_EMAIL_QUERIES
 from msghub.hub.db import connect
-from msghub.hub.hublink import HubLink
-from msghub.hub.queries import QUERIES, load_queries
-from msghub.hub.runtime import make_pool
+from msghub.services.blocking import call
+from msghub.services.connections import ensure_connection, get_connection, set_enabled
+from msghub.services.tx import SYSTEM
 
-Q = load_queries(Path(__file__).with_name("bench_email.sql"))
 SMTP_NAME, POP3_NAME = "bench-smtp", "bench-pop3"
 DRAIN_TIMEOUT_S = 600.0
 INSERT_BATCH = 100
@@ -38,14 +38,12 @@ INSERT_BATCH = 100
 
 def _connection(url: str, name: str, kind: str, settings: dict[str, Any], enabled: bool) -> int:
     with connect(url) as conn:
-        if conn.execute(QUERIES["connection_by_name"], {"name": name}).fetchone():
-            edit_connection(conn, name, settings, enabled=enabled)
-        else:
-            add_connection(conn, name, kind, settings, enabled=enabled)
-        row = conn.execute(Q["connection_id"], {"name": name}).fetchone()
+        call(conn, ensure_connection, SYSTEM, name, kind, settings)
+        row = call(conn, get_connection, name)
+        if not enabled:
+            call(conn, set_enabled, SYSTEM, row, False)
         conn.commit()
-    assert row is not None
-    return int(row["id"])
+    return row["id"]
 
 
 def _wait(check: Any, what: str) -> Any:
@@ -98,12 +96,13 @@ def _run(url: str, servers: MailServers, messages: int, sessions: int, rate: flo
                     delay = t0 + first / rate - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                conn.execute(Q["insert"], {"recipient": "alice@example.test", "connection": SMTP_NAME, "tag": tag,
-                                           "first": first, "last": min(first + batch, messages) - 1})
+                conn.execute(BENCH_EMAIL_QUERIES["insert"], {
+                    "recipient": "alice@example.test", "connection": SMTP_NAME, "tag": tag,
+                    "first": first, "last": min(first + batch, messages) - 1})
 
             def accepted() -> dict[str, Any] | None:
-                row = conn.execute(Q["accepted"], {"pattern": pattern}).fetchone()
-                failed = conn.execute(Q["failed"], {"pattern": pattern}).fetchone()
+                row = conn.execute(BENCH_EMAIL_QUERIES["accepted"], {"pattern": pattern}).fetchone()
+                failed = conn.execute(BENCH_EMAIL_QUERIES["failed"], {"pattern": pattern}).fetchone()
                 if failed and failed["n"]:
                     raise RuntimeError(f"{failed['n']} mails failed: {failed['reason']}")
                 return row if row and row["n"] >= messages else None

@@ -19,6 +19,3 @@ WHERE m.correlation_id LIKE %(pattern)s
 -- name: failed
 SELECT count(*) AS n, min(failure_reason) AS reason FROM hub.messages
 WHERE correlation_id LIKE %(pattern)s AND status = 'failed'
-
--- name: connection_id
-SELECT id FROM hub.connections WHERE name = %(name)s

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+    "email": ("msghub.devtools.bench_email:bench_email", ("messages", "sessions", "rate")),
 }
 
 
@@ -45,7 +46,12 @@ def add_parsers(sub: Any) -> None:
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+    b_email = bench.add_parser("email", help="e-mail through a real Postfix and back through Dovecot "
+                                             "(root; Debian's postfix, dovecot-pop3d)")
+    b_email.add_argument("--messages", type=int, default=500)
+    b_email.add_argument("--sessions", type=int, default=4, help="SMTP sessions at once")
+    b_email.add_argument("--rate", type=float, help="mails per second offered (default: a backlog, flat out)")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_email):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)

@@ -1,7 +1,7 @@
 """What the e-mail connectors ask of the hub beyond HubPort: the database
 bookkeeping that makes fetching and sending exactly-once (see schema/85_email.sql).
 
-msghub.hub.hublink.HubLink implements it against PostgreSQL; MemoryMailPort
+msghub.app.hublink.HubLink implements it against PostgreSQL; MemoryMailPort
 keeps it in memory for a connector run without a hub (probes, unit tests).
 """
 

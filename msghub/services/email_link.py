@@ -1,18 +1,18 @@
-"""The hub side of the e-mail connectors (msghub.email.port.MailPort), mixed into HubLink."""
+"""The hub side of the e-mail connectors (msghub.email.port.MailPort): their
+exactly-once bookkeeping in the database, over a pool. Mixed into
+msghub.app.hublink.HubLink for a running connection, and used by
+services.mailbox for a mailbox checked now (web, CLI)."""
 
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from msghub.email.port import Acceptance, Fetched
 from msghub.hub.db import Pool
-from msghub.hub.queries import load_queries
-
-EMAIL_QUERIES = load_queries(Path(__file__).with_name("email_queries.sql"))
+from msghub.services.queries import EMAIL_QUERIES
 
 
 class EmailLink:

@@ -1,4 +1,4 @@
--- Named queries of the e-mail connectors' hub side (msghub/hub/email_link.py).
+-- Named queries of the e-mail connectors' hub side (msghub/services/email_link.py).
 
 -- name: smtp_accepted
 SELECT header_id FROM hub.smtp_accepted WHERE message_id = %(message_id)s

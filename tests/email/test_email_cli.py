@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from msghub.app.cli import main
 from msghub.devtools.mailservers import PASSWORD, MailServers
-from msghub.hub.cli import main
 
 pytestmark = pytest.mark.peer
 

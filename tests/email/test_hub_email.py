@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from psycopg.types.json import Jsonb
 
+from msghub.app.hublink import HubLink
+from msghub.app.runtime import make_pool
 from msghub.connectors.pop3.connector import Pop3Connector
 from msghub.connectors.smtp.connector import SmtpConnector
 from msghub.devtools.mailservers import PASSWORD, MailServers
 from msghub.email.build import make_message_id
 from msghub.email.port import Fetched
-from msghub.hub.hublink import HubLink
-from msghub.hub.runtime import make_pool
 from tests.email.support import outbound, pop3_config, smtp_config
 from tests.hubproc import start_hub, stop_hub, wait_for
 

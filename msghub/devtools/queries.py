@@ -1,0 +1,8 @@
+"""Named SQL of the development tools (see msghub.hub.queries for the
+convention): bench_email_queries.sql (`msghub bench email`)."""
+
+from __future__ import annotations
+
+from msghub.hub.queries import Queries
+
+BENCH_EMAIL_QUERIES = Queries.beside(__file__, "bench_email_queries.sql")
