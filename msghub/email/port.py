@@ -1,7 +1,8 @@
 """What the e-mail connectors ask of the hub beyond HubPort: the database
 bookkeeping that makes fetching and sending exactly-once (see schema/85_email.sql).
 
-msghub.app.hublink.HubLink implements it against PostgreSQL; MemoryMailPort
+msghub.services.email_link.EmailLink implements it against PostgreSQL (the
+running connection's msghub.app.hublink.HubLink includes it); MemoryMailPort
 keeps it in memory for a connector run without a hub (probes, unit tests).
 """
 
