@@ -1,12 +1,13 @@
 """Connections: state, signal, last error, queue; and for admins enable,
-disable, add, edit and a link test.
+disable, add, edit, a link test and a pop3 mailbox's Check now.
 
 The forms are built from each kind's declared settings (through
 msghub.services.connections, the one home of these use cases: this module
 imports no connector), and each value is checked by its declaration, so a
 mistake is shown beside the field it is in. The test button runs the kind's
 probe: for emi it opens a TCP (and TLS, when configured) connection to the
-peer and closes it again, without logging in; loopback has no link to test.
+peer and closes it again, without logging in; smtp and pop3 log in; loopback
+has no link to test. Check now fetches a pop3 mailbox at once (services.mailbox).
 """
 
 from __future__ import annotations
