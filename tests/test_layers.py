@@ -15,14 +15,18 @@ ALLOWED = {
     "sms": set(),
     "mms": set(),
     "contacts": set(),
-    "connectors": {"sms", "mms"},
-    "services": {"hub", "connectors"},
+    # the MIME codec the e-mail kinds share: on the contract's data types (connectors.base) only
+    "email": {"connectors"},
+    "connectors": {"sms", "mms", "email"},
+    "services": {"hub", "connectors", "email"},
     "auth": {"hub", "services"},
     "rules": {"hub"},
-    "web": {"hub", "services", "auth", "contacts", "rules", "mms"},
-    "app": {"hub", "sms", "mms", "connectors", "services", "auth", "contacts", "rules", "web", "devtools"},
-    "devtools": {"hub", "sms", "mms", "connectors", "services", "rules", "web", "app"},
+    "web": {"hub", "services", "auth", "contacts", "rules", "mms", "email"},
+    "app": {"hub", "sms", "mms", "connectors", "email", "services", "auth", "contacts", "rules", "web", "devtools"},
+    "devtools": {"hub", "sms", "mms", "connectors", "email", "services", "rules", "web", "app"},
 }
+# msghub.email may use only the contract's data types, no connector kind
+EMAIL_FROM_CONNECTORS = {"msghub.connectors.base"}
 # the rules' command modules run their commands through the CLI's transaction
 EXCEPTIONS = {("msghub.rules.cli", "app"), ("msghub.rules.dispatch_cli", "app")}
 
@@ -58,3 +62,14 @@ def test_the_web_imports_no_connector_and_the_kernel_nothing_above_it() -> None:
     imports = _imports()
     assert [m for m, package, target in imports if package == "web" and target == "connectors"] == []
     assert [m for m, package, _ in imports if package == "hub"] == []
+
+
+def test_the_email_codec_uses_only_the_contracts_data_types() -> None:
+    found = set()
+    for path in (PACKAGE / "email").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("msghub.connectors"):
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("msghub.connectors")}
+    assert found <= EMAIL_FROM_CONNECTORS

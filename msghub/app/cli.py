@@ -20,6 +20,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from msghub.app.clidb import audit, iso_time, with_db
+from msghub.app.email_cli import add_parsers as add_email_parsers
 from msghub.app.runtime import ROLES, open_database, prepare, serve
 from msghub.errors import ConfigError, HubError
 from msghub.hub.config import Config
@@ -223,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     from msghub.app.modem import add_parsers as add_modem_parsers
 
     add_modem_parsers(sub)
+    add_email_parsers(sub)
 
     codec = sub.add_parser("codec", help="encode and decode protocol data").add_subparsers(dest="codec", required=True)
     sms = codec.add_parser("sms", help="SMS encoding").add_subparsers(dest="op", required=True)

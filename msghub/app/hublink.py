@@ -12,12 +12,14 @@ from psycopg.types.json import Jsonb
 from msghub.connectors.base import DeliveryReport, InboundMessage
 from msghub.hub.db import Pool
 from msghub.hub.queries import QUERIES
+from msghub.services.email_link import EmailLink
 
 log = logging.getLogger(__name__)
 
 
-class HubLink:
-    """A HubPort for one connection, backed by a connection pool."""
+class HubLink(EmailLink):
+    """A HubPort for one connection, backed by a connection pool (and the
+    e-mail connectors' MailPort, from EmailLink)."""
 
     def __init__(self, pool: Pool, connection_id: int, node: str) -> None:
         self.pool = pool

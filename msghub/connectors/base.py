@@ -86,6 +86,13 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class ProbeResult:
+    """What a "test connection" found: whether it worked, and what happened."""
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     operator_ref: str
     status: str  # delivered, buffered or failed
@@ -111,13 +118,6 @@ class PermanentFailure(SendFailure):
 
 class UncertainFailure(SendFailure):
     pass
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """What a connection test found: whether it worked, and what happened."""
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from msghub.connectors.emi.connector import EmiConnector
 from msghub.connectors.loopback import LoopbackConnector
 from msghub.connectors.mm7.connector import Mm7Connector
 from msghub.connectors.modem.connector import ModemConnector
+from msghub.connectors.pop3.connector import Pop3Connector
+from msghub.connectors.smtp.connector import SmtpConnector
 from msghub.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ KINDS: dict[str, type[Connector]] = {
     EmiConnector.kind: EmiConnector,
     Mm7Connector.kind: Mm7Connector,
     ModemConnector.kind: ModemConnector,
+    SmtpConnector.kind: SmtpConnector,
+    Pop3Connector.kind: Pop3Connector,
 }
 
 

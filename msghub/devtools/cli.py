@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
     "mms": ("msghub.devtools.bench_mms:bench_mms", ("messages", "size", "window")),
     "modem": ("msghub.devtools.bench_modem:bench_modem", ("messages", "devices", "send_delay_s")),
+    "email": ("msghub.devtools.bench_email:bench_email", ("messages", "sessions", "rate")),
 }
 
 
@@ -57,7 +58,12 @@ def add_parsers(sub: Any) -> None:
     b_modem.add_argument("--send-delay-ms", dest="send_delay_s", metavar="MS", type=lambda v: float(v) / 1000,
                          default=0.0,
                          help="the simulated device's own time to answer AT+CMGS")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem):
+    b_email = bench.add_parser("email", help="e-mail through a real Postfix and back through Dovecot "
+                                             "(root; Debian's postfix, dovecot-pop3d)")
+    b_email.add_argument("--messages", type=int, default=500)
+    b_email.add_argument("--sessions", type=int, default=4, help="SMTP sessions at once")
+    b_email.add_argument("--rate", type=float, help="mails per second offered (default: a backlog, flat out)")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)

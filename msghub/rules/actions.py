@@ -8,6 +8,7 @@ written down here, as rows the dispatchers pick up.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Mapping
@@ -97,6 +98,13 @@ def _attachments(action: Mapping[str, Any]) -> Jsonb | None:
     attachments = action.get("attachments")
     if attachments is not None and not isinstance(attachments, list):
         raise RuleActionError("attachments must be a list of {filename, content_type, data (base64)}")
+    html = action.get("html")
+    if html is not None:
+        if not isinstance(html, str):
+            raise RuleActionError("html must be a string (the e-mail's HTML body)")
+        # an unnamed text/html part is an e-mail's HTML body (msghub/connectors/smtp)
+        body = {"content_type": "text/html", "data": base64.b64encode(html.encode("utf-8")).decode("ascii")}
+        attachments = [body, *(attachments or [])]
     return Jsonb(attachments) if attachments else None
 
 
@@ -177,6 +185,7 @@ async def _send(conn: Conn, ctx: Context, action: dict[str, Any], applied: Appli
         subject=_opt_text(action, "subject"),
         text=_opt_text(action, "text"),
         attachments=action.get("attachments"),
+        html=action.get("html"),
         connection=_opt_text(action, "connection"),
         send_at=_opt_text(action, "send_at"),
         valid_until=_opt_text(action, "valid_until"),

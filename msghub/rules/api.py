@@ -118,7 +118,7 @@ def _jsonable(value: Any) -> Any:
 # type -> (required fields, optional fields); values are checked by the
 # code that applies them (it knows what a folder or a user is).
 ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    "reply": (set(), {"text", "channel", "subject", "attachments", "delivery_report", "priority"}),
+    "reply": (set(), {"text", "channel", "subject", "attachments", "html", "delivery_report", "priority"}),
     "send": (
         set(),
         {
@@ -128,6 +128,7 @@ ACTION_FIELDS: dict[str, tuple[set[str], set[str]]] = {
             "text",
             "subject",
             "attachments",
+            "html",
             "connection",
             "delivery_report",
             "priority",

@@ -292,4 +292,6 @@ def message_for_rules(m: Mapping[str, Any]) -> dict[str, Any]:
         else {"code": m["failure_code"], "reason": m["failure_reason"]},
         "correlation_id": m["correlation_id"],
         "segments": m["segments"],
+        # e-mail only: headers, Message-ID, In-Reply-To, References, cc, notes, attachment names
+        "email": (m.get("meta") or {}).get("email") if m["channel"] == "email" else None,
     }

@@ -96,7 +96,7 @@ ORDER BY c.id
 LIMIT 1000;
 
 -- name: auto_reply
-SELECT hub.auto_reply_v1(%(message_id)s, %(text)s, %(channel)s, %(subject)s, %(attachments)s,
+SELECT hub.auto_reply_v2(%(message_id)s, %(text)s, %(channel)s, %(subject)s, %(attachments)s,
                          %(delivery_report)s, %(priority)s::smallint, %(correlation_id)s) AS id;
 
 -- name: send_chain_full

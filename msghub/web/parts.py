@@ -70,3 +70,20 @@ def part_view(part: dict[str, Any]) -> dict[str, Any]:
         "kind": kind(part["content_type"]),
         "text": bytes(data).decode("utf-8", errors="replace") if data is not None else None,
     }
+
+
+def email_parts(message_id: int, parts: list[dict[str, Any]], allow_images: bool) -> list[dict[str, Any]]:
+    """An e-mail's HTML body, sanitised (nh3), with its cid: images pointing at
+    their parts and remote images blocked unless the reader allowed them."""
+    from msghub.email.sanitize import has_remote_images, sanitize_html
+
+    cids = {p["content_id"]: f"/messages/{message_id}/parts/{p['id']}?inline=1" for p in parts if p.get("content_id")}
+    out = []
+    for p in parts:
+        data = p.get("html_data")
+        if data is not None:
+            html = bytes(data).decode("utf-8", errors="replace")
+            p = {**p, "kind": "html", "html": sanitize_html(html, allow_remote_images=allow_images, cid_url=cids),
+                 "images_blocked": has_remote_images(html) and not allow_images}
+        out.append(p)
+    return out

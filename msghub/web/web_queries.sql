@@ -64,10 +64,35 @@ SELECT g.id, g.name FROM hub.groups g JOIN hub.memberships m ON m.group_id = g.i
 WHERE m.user_id = %(user_id)s ORDER BY g.name
 
 -- name: message_parts
--- (with the bytes of short plain-text parts, shown on the page)
+-- (with the bytes of short plain-text parts, shown on the page, and of an
+-- e-mail's HTML body, shown sanitised)
 SELECT id, seq, content_type, filename, content_id, octet_length(data) AS size,
-       CASE WHEN content_type ILIKE 'text/plain%%' AND octet_length(data) <= 65536 THEN data END AS text_data
+       CASE WHEN content_type ILIKE 'text/plain%%' AND octet_length(data) <= 65536 THEN data END AS text_data,
+       CASE WHEN content_type ILIKE 'text/html%%' AND filename IS NULL AND octet_length(data) <= 1048576
+            THEN data END AS html_data
 FROM hub.message_parts WHERE message_id = %(id)s ORDER BY seq
+
+-- name: message_conversation
+-- the conversation a message belongs to (schema/85_email.sql): e-mails
+-- threaded by Message-ID, and the answers rules queued on any channel;
+-- oldest first
+WITH c AS (
+    SELECT coalesce(
+        (SELECT conversation_id FROM hub.email_threads WHERE message_id = %(id)s),
+        (SELECT coalesce(t.conversation_id, r.answers_id)
+         FROM hub.email_replies r LEFT JOIN hub.email_threads t ON t.message_id = r.answers_id
+         WHERE r.message_id = %(id)s),
+        %(id)s) AS id),
+members AS (
+    SELECT c.id FROM c
+    UNION
+    SELECT t.message_id FROM hub.email_threads t, c WHERE t.conversation_id = c.id)
+SELECT m.id, m.direction, m.channel, m.sender, m.recipients, m.subject, m.created_at
+FROM hub.messages m
+WHERE m.id IN (SELECT id FROM members
+               UNION SELECT r.message_id FROM hub.email_replies r WHERE r.answers_id IN (SELECT id FROM members))
+ORDER BY m.created_at, m.id
+LIMIT 200
 
 -- name: message_part_data
 SELECT p.content_type, p.filename, p.data FROM hub.message_parts p

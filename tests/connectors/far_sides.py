@@ -3,17 +3,22 @@
 A FarSide stands up what a kind talks to (a real peer or simulator, never a
 mock) and can make it refuse a message, drop the link and send a message to
 the hub. A new kind joins the contract suite by writing its FarSide here
-and adding one line to FAR_SIDES.
+and adding one line to FAR_SIDES. A kind that only sends (smtp) or only
+receives (pop3) says so (sends, delivers, reports): the suite skips what
+it cannot do and runs the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +30,7 @@ from msghub.connectors.base import Connector, OutboundMessage
 from msghub.connectors.registry import kind_class
 from msghub.connectors.settings import validate_config
 from msghub.devtools.emi.simulator import SimulatorConfig, SmscSimulator
+from msghub.devtools.mailservers import PASSWORD, MailServers, ServersMissing
 from msghub.devtools.mmsc.simulator import MmscConfig, MmscSimulator
 from msghub.devtools.modem import ModemSimulator
 
@@ -36,6 +42,10 @@ class FarSide(Protocol):
     kind: str
     # a recipient the far side refuses for good
     refused_recipient: str
+    # what the kind does: send messages, deliver what arrives to HubPort.deliver, report deliveries
+    sends: bool
+    delivers: bool
+    reports: bool
 
     async def start(self) -> None: ...
 
@@ -60,6 +70,10 @@ class FarSide(Protocol):
     async def wait_disconnected(self) -> None:
         """Returns once the far side sees no link from the connector."""
 
+    def outbound(self, recipient: str, text: str = "hello", *, report: bool = False,
+                 message_id: int = 1) -> OutboundMessage:
+        """A message on the kind's channel to this recipient (the suite names SMS numbers)."""
+
 
 def closed_port() -> int:
     """A local port with nothing listening (bound, then closed)."""
@@ -73,7 +87,18 @@ def outbound(recipient: str, text: str = "hello", *, report: bool = False, messa
                            subject=None, text=text, delivery_report=report)
 
 
-class LoopbackFarSide:
+class SmsFarSide:
+    sends = delivers = reports = True
+
+    def attach(self, connector: Connector) -> None:
+        pass  # the connector reaches its far side; nothing posts to the hub
+
+    def outbound(self, recipient: str, text: str = "hello", *, report: bool = False,
+                 message_id: int = 1) -> OutboundMessage:
+        return outbound(recipient, text, report=report, message_id=message_id)
+
+
+class LoopbackFarSide(SmsFarSide):
     """Loopback is its own far side: it refuses by fail_prefix and "receives"
     by returning what it sends."""
 
@@ -92,9 +117,6 @@ class LoopbackFarSide:
     def unreachable_config(self) -> dict[str, Any] | None:
         return None
 
-    def attach(self, connector: Connector) -> None:
-        pass
-
     async def drop_link(self) -> bool:
         return False
 
@@ -105,7 +127,7 @@ class LoopbackFarSide:
         pass
 
 
-class EmiFarSide:
+class EmiFarSide(SmsFarSide):
     """The SMSC simulator, speaking EMI/UCP over TCP on 127.0.0.1."""
 
     kind = "emi"
@@ -133,9 +155,6 @@ class EmiFarSide:
 
     def unreachable_config(self) -> dict[str, Any] | None:
         return self._settings(closed_port())
-
-    def attach(self, connector: Connector) -> None:
-        pass
 
     async def drop_link(self) -> bool:
         await self.sim.wait_for(lambda: bool(self.sim.sessions), timeout=30)
@@ -186,7 +205,7 @@ class HubWeb:
         self._socket.close()
 
 
-class Mm7FarSide:
+class Mm7FarSide(SmsFarSide):
     """The MMSC simulator, speaking MM7 (SOAP over HTTP) on 127.0.0.1, with a
     digest login both ways; it posts deliveries and delivery reports to the
     connector through HubWeb."""
@@ -235,7 +254,9 @@ class Mm7FarSide:
 
     async def wait_disconnected(self) -> None:
         pass
-class ModemFarSide:
+
+
+class ModemFarSide(SmsFarSide):
     """The modem simulator: a GSM modem speaking AT commands (PDU mode) on a
     pseudo-terminal, served by a thread of this process."""
 
@@ -262,9 +283,6 @@ class ModemFarSide:
     def unreachable_config(self) -> dict[str, Any] | None:
         return self._settings(str(Path(tempfile.gettempdir()) / "msghub-contract-no-such-modem"))
 
-    def attach(self, connector: Connector) -> None:
-        pass  # the connector opens the device; nothing posts to the hub
-
     async def drop_link(self) -> bool:
         await asyncio.to_thread(self.sim.fault, "unplug")  # the pty goes away until replug()
         return True
@@ -276,10 +294,115 @@ class ModemFarSide:
         assert await asyncio.to_thread(self.sim.wait_for, lambda: not self.sim.connected, 30.0)
 
 
+_mail: MailServers | None = None
+
+
+def mail_servers() -> MailServers:
+    """Debian's Postfix and Dovecot on loopback (msghub/devtools/mailservers.py),
+    started once for the whole run, as tests/email/conftest.py does."""
+    global _mail
+    if _mail is None:
+        try:
+            servers = MailServers()
+        except ServersMissing as exc:
+            if os.environ.get("MSGHUB_SKIP_PEERS") == "1":
+                pytest.skip(f"{exc} (MSGHUB_SKIP_PEERS=1)")
+            pytest.fail(f"{exc} (or set MSGHUB_SKIP_PEERS=1 to skip the peer tests)")
+        servers.start()
+        atexit.register(servers.stop)
+        _mail = servers
+    return _mail
+
+
+class MailFarSide:
+    """A real Postfix (smtp sends into it) and Dovecot (pop3 logs in to it);
+    the mailbox user is bob, whose mail no other contract test reads."""
+
+    kind: str
+    refused_recipient = "unknown@example.test"  # no such mailbox: 550
+    reports = False  # bounces and DSNs come back through a pop3 mailbox (tests/email)
+    user = "bob"
+
+    def __init__(self) -> None:
+        self.servers: MailServers | None = None
+
+    def attach(self, connector: Connector) -> None:
+        pass
+
+    async def start(self) -> None:
+        self.servers = mail_servers()
+
+    async def stop(self) -> None:
+        pass
+
+    def _servers(self) -> MailServers:
+        assert self.servers is not None, "start() first"
+        return self.servers
+
+    def config(self) -> dict[str, Any]:
+        return self._settings(self._port())
+
+    def unreachable_config(self) -> dict[str, Any] | None:
+        return self._settings(closed_port())
+
+    def _port(self) -> int:
+        raise NotImplementedError
+
+    def _settings(self, port: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def drop_link(self) -> bool:
+        return False  # each session is short: a lost one is retried by the next send or poll
+
+    async def send_inbound(self, connector: Connector, text: str) -> None:
+        raise AssertionError(f"{self.kind} delivers nothing to HubPort.deliver")
+
+    async def wait_disconnected(self) -> None:
+        pass  # close() ends every session with QUIT before it returns
+
+    def outbound(self, recipient: str, text: str = "hello", *, report: bool = False,
+                 message_id: int = 1) -> OutboundMessage:
+        # the suite's SMS numbers stand for bob's mailbox; the refused one stays as it is
+        address = recipient if recipient == self.refused_recipient else f"{self.user}@example.test"
+        return OutboundMessage(id=message_id, attempt=1, channel="email", recipient=address, sender=None,
+                               subject="contract", text=text, delivery_report=report)
+
+
+class SmtpFarSide(MailFarSide):
+    kind = "smtp"
+    sends, delivers = True, False
+
+    def _port(self) -> int:
+        return self._servers().ports.smtp
+
+    def _settings(self, port: int) -> dict[str, Any]:
+        servers = self._servers()
+        return validate_config(kind_class(self.kind).settings, {
+            "host": "127.0.0.1", "port": port, "tls": "starttls", "tls_ca_file": str(servers.ca),
+            "username": "hub@example.test", "password": PASSWORD, "from_address": "hub@example.test",
+            "timeout_s": 10})
+
+
+class Pop3FarSide(MailFarSide):
+    kind = "pop3"
+    sends, delivers = False, False  # only receives, and stores through MailPort (tests/email)
+
+    def _port(self) -> int:
+        return self._servers().ports.pop3s
+
+    def _settings(self, port: int) -> dict[str, Any]:
+        servers = self._servers()
+        return validate_config(kind_class(self.kind).settings, {
+            "host": "127.0.0.1", "port": port, "tls": "implicit", "tls_ca_file": str(servers.ca),
+            "username": self.user, "password": PASSWORD, "timeout_s": 10, "poll_interval_s": 3600})
+
+
 # One line per kind: the contract suite runs for each.
 FAR_SIDES: dict[str, type[FarSide]] = {
     "loopback": LoopbackFarSide,
     "emi": EmiFarSide,
     "mm7": Mm7FarSide,
     "modem": ModemFarSide,
+    "smtp": SmtpFarSide,
+    "pop3": Pop3FarSide,
 }

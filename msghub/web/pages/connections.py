@@ -1,12 +1,13 @@
 """Connections: state, signal, last error, queue; and for admins enable,
-disable, add, edit and a link test.
+disable, add, edit, a link test and a pop3 mailbox's Check now.
 
 The forms are built from each kind's declared settings (through
 msghub.services.connections, the one home of these use cases: this module
 imports no connector), and each value is checked by its declaration, so a
 mistake is shown beside the field it is in. The test button runs the kind's
 probe: for emi it opens a TCP (and TLS, when configured) connection to the
-peer and closes it again, without logging in; loopback has no link to test.
+peer and closes it again, without logging in; smtp and pop3 log in; loopback
+has no link to test. Check now fetches a pop3 mailbox at once (services.mailbox).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from msghub.errors import ConfigError
 from msghub.services import connections as service
+from msghub.services import mailbox
 from msghub.services.connections import ConnectionError_, ConnectionRow, Kind, Setting, StillQueued, masked
 from msghub.web.common import (
     actor_of,
@@ -26,6 +28,7 @@ from msghub.web.common import (
     csrf_failed,
     not_found,
     path_id,
+    pool_of,
     read_form,
     render,
     require_role,
@@ -255,6 +258,22 @@ async def test(request: Request, user: SessionUser) -> Response:
     return render(request, "connections/test.html", {"connection": row, "worked": result.ok, "detail": result.detail})
 
 
+@admin_only
+async def check(request: Request, user: SessionUser) -> Response:
+    """"Check now" for a pop3 connection: fetches its mailbox here and now
+    (services.mailbox; the UIDL bookkeeping makes it safe beside the
+    connection's own schedule)."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    _, row = posted
+    if not mailbox.can_check(row):
+        return not_found(request)
+    async with user_tx(request) as conn:
+        result = await mailbox.check_mailbox(conn, actor_of(request, user), row, pool_of(request))
+    return render(request, "connections/test.html", {"connection": row, "worked": result.ok, "detail": result.detail})
+
+
 routes: list[BaseRoute] = [
     Route("/connections", index),
     Route("/connections/new", new, methods=["GET", "POST"]),
@@ -262,5 +281,6 @@ routes: list[BaseRoute] = [
     Route("/connections/{id:int}/enable", set_enabled, methods=["POST"]),
     Route("/connections/{id:int}/disable", set_enabled, methods=["POST"]),
     Route("/connections/{id:int}/test", test, methods=["POST"]),
+    Route("/connections/{id:int}/check", check, methods=["POST"]),
     Route("/connections/{id:int}/remove", remove, methods=["POST"]),
 ]

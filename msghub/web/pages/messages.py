@@ -19,7 +19,7 @@ from msghub.web.common import (
     templates,
     user_tx,
 )
-from msghub.web.parts import PART_CSP, disposition, part_view, served_type
+from msghub.web.parts import PART_CSP, disposition, email_parts, part_view, served_type
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
@@ -120,6 +120,7 @@ async def message(request: Request, user: SessionUser) -> Response:
             return not_found(request)
         meta = await (await conn.execute(WEB_QUERIES["message_meta"], {"id": message_id})).fetchone()
         parts = await (await conn.execute(WEB_QUERIES["message_parts"], {"id": message_id})).fetchall()
+        conversation = await (await conn.execute(WEB_QUERIES["message_conversation"], {"id": message_id})).fetchall()
         history = await (await conn.execute(QUERIES["message_history"], {"id": message_id})).fetchall()
         assignees = await (await conn.execute(QUERIES["assignees"])).fetchall()
     return render(
@@ -128,13 +129,28 @@ async def message(request: Request, user: SessionUser) -> Response:
         {
             "message": row,
             "meta": meta,
-            "parts": [part_view(p) for p in parts],
+            "parts": email_parts(message_id, [part_view(p) for p in parts],
+                                 request.query_params.get("images") == "1"),
+            "conversation": conversation if len(conversation) > 1 else [],
             "history": history,
             "assignees": assignees,
             "since": since,
             "moved": request.query_params.get("moved"),
         },
     )
+
+
+@require_user
+async def conversation(request: Request, user: SessionUser) -> Response:
+    """The conversation list alone, for a live message page to refresh when an answer arrives."""
+    message_id = int(request.path_params["message_id"])
+    async with user_tx(request) as conn:
+        row = await (await conn.execute(QUERIES["message_by_id"], {"id": message_id})).fetchone()
+        if row is None:
+            return not_found(request)
+        found = await (await conn.execute(WEB_QUERIES["message_conversation"], {"id": message_id})).fetchall()
+    return templates.TemplateResponse(request, "_conversation.html", {
+        "conversation": found if len(found) > 1 else [], "current": message_id})
 
 
 @require_user
@@ -249,6 +265,7 @@ routes: list[BaseRoute] = [
     Route("/messages/{message_id:int}", message),
     Route("/messages/{message_id:int}/parts/{part_id:int}", part),
     Route("/messages/{message_id:int}/history", history),
+    Route("/messages/{message_id:int}/conversation", conversation),
     Route("/messages/{message_id:int}/assign", assign, methods=["POST"]),
     Route("/messages/{message_id:int}/move", move, methods=["POST"]),
 ]

@@ -75,7 +75,24 @@
     updateEmptyState();
   }
 
+  // another message changed: it may be an answer in this page's conversation
+  // (at most one look a second however busy the hub is)
+  var conversationTimer = null;
+  function refreshConversation() {
+    if (!view || conversationTimer) { return; }
+    conversationTimer = setTimeout(function () {
+      conversationTimer = null;
+      fetch("/messages/" + view.dataset.messageId + "/conversation", { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          var current = document.getElementById("conversation");
+          if (html && current) { current.replaceWith(fragment(html)); }
+        });
+    }, 1000);
+  }
+
   function applyToView(data) {
+    if (view && String(data.message_id) !== view.dataset.messageId) { refreshConversation(); }
     if (!view || String(data.message_id) !== view.dataset.messageId) { return; }
     if (data.gone) {
       document.getElementById("message-gone").hidden = false;
