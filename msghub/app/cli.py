@@ -24,6 +24,7 @@ from msghub.app.runtime import ROLES, open_database, prepare, serve
 from msghub.errors import ConfigError, HubError
 from msghub.hub.config import Config
 from msghub.hub.db import connect, redact
+from msghub.hub.logformat import configure_logging
 from msghub.hub.queries import QUERIES
 from msghub.services import access
 from msghub.services import connections as connection_service
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.settings = parse_settings(extra) if extra else {}
     try:
         config = Config.from_env()
-        logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(config.log_level, config.log_format)
         for noisy in ("pgserver", "apscheduler", "alembic", "httpx"):
             logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
         handler: Callable[[argparse.Namespace, Config], int | None] = args.handler

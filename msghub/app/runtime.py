@@ -106,6 +106,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         from msghub.web.app import create_app
 
         app = create_app(pool, secure_cookies=config.secure_cookies, listener=listener)
+        app.state.node_name = config.node_name  # /readyz checks this node's connections
         server = uvicorn.Server(uvicorn.Config(app, host=config.http_host, port=config.http_port,
                                                log_level="warning", lifespan="off"))
         # we own the signals: uvicorn must neither take nor re-raise them

@@ -58,6 +58,10 @@ class ConnectionRunner:
         self._stop = asyncio.Event()
         self._rng = random.Random()
 
+    def _ids(self) -> dict[str, Any]:
+        """What a JSON log line carries about this connection (hub/logformat.py)."""
+        return {"connection_id": self.id, "connection": self.name, "node": self.node}
+
     def wake(self) -> None:
         if self.worker is not None:
             self.worker.wake.set()
@@ -78,7 +82,7 @@ class ConnectionRunner:
                 connector = cls(self.name, validate_config(cls.settings, self.config), self.hub)
             except Exception as exc:
                 failures += 1
-                log.warning("connection %s cannot start: %s", self.name, exc)
+                log.warning("connection %s cannot start: %s", self.name, exc, extra=self._ids())
                 await self.hub.set_state("down", f"bad settings: {exc}")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff_delay(failures, self._rng))
@@ -115,14 +119,14 @@ class ConnectionRunner:
             stop_task.cancel()
             self.worker = None
         if worker_task.done() and not worker_task.cancelled() and worker_task.exception():
-            log.error("worker of %s failed", self.name, exc_info=worker_task.exception())
+            log.error("worker of %s failed", self.name, exc_info=worker_task.exception(), extra=self._ids())
             return f"worker failed: {worker_task.exception()!r}"
         if lost_task.done() and not lost_task.cancelled():
             return lost_task.result() or "link lost"
         return None
 
     async def _down(self, connector: Connector, reason: str, failures: int) -> None:
-        log.warning("connection %s down: %s", self.name, reason)
+        log.warning("connection %s down: %s", self.name, reason, extra=self._ids())
         await self._close(connector)
         await self.hub.set_state("down", reason)
         delay = backoff_delay(failures, self._rng)
@@ -198,7 +202,8 @@ class Supervisor:
             cur = await lock_conn.execute(QUERIES["try_lock_connection"], {"id": conn_id})
             locked = await cur.fetchone()
             if locked and locked["locked"]:
-                log.info("node %s takes connection %s (%s)", self.node, row["name"], row["kind"])
+                log.info("node %s takes connection %s (%s)", self.node, row["name"], row["kind"],
+                         extra={"connection_id": conn_id, "connection": row["name"], "node": self.node})
                 runner = ConnectionRunner(self.pool, row, self.node, self.poll_interval_s)
                 self.runners[conn_id] = (runner, asyncio.create_task(runner.run(), name=f"conn-{row['name']}"))
         for row in rows:
