@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--idempotency-key")
     send.set_defaults(handler=cmd_send)
 
+    from msghub.app.sites_cli import add_parsers as add_site_parsers
+
+    add_site_parsers(sub)
     from msghub.devtools.cli import add_parsers as add_devtools_parsers
 
     add_devtools_parsers(sub)

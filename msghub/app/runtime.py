@@ -89,11 +89,12 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         loop.add_signal_handler(sig, stop.set)
 
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(listener.run(), name="listener")]
-    housekeeping = Housekeeping(pool, config.node_name, list(roles))
+    housekeeping = Housekeeping(pool, config.node_name, list(roles), config.node_site)
     await housekeeping.start() if "scheduler" in roles else await housekeeping.heartbeat()
     supervisor = None
     if "connectors" in roles:
-        supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s)
+        supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s,
+                                site=config.node_site)
         tasks.append(asyncio.create_task(supervisor.run(), name="supervisor"))
     rules = None
     if "rules" in roles:

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from msghub.app.hublink import HubLink
+from msghub.app.queries import SITES_QUERIES, IdRow
 from msghub.app.worker import ConnectionWorker
 from msghub.connectors.base import Connector
 from msghub.connectors.registry import kind_class
@@ -142,10 +143,11 @@ class ConnectionRunner:
 
 class Supervisor:
     def __init__(self, url: str, pool: Pool, listener: Listener, node: str,
-                 poll_interval_s: float) -> None:
+                 poll_interval_s: float, site: str | None = None) -> None:
         self.url = url
         self.pool = pool
         self.node = node
+        self.site = site
         self.poll_interval_s = poll_interval_s
         self.runners: dict[int, tuple[ConnectionRunner, asyncio.Task[None]]] = {}
         self._changed = asyncio.Event()
@@ -191,7 +193,10 @@ class Supervisor:
     async def _reconcile(self, lock_conn: psycopg.AsyncConnection[Any]) -> None:
         async with self.pool.connection() as conn:
             rows = await QUERIES.all(conn, "list_connections", ConnectionRow)
-        wanted = {r["id"]: r for r in rows if r["enabled"]}
+            # pinned to another site or node (schema/85_sites.sql): never ours, even when free
+            elsewhere = {r["id"] for r in await SITES_QUERIES.all(
+                conn, "pinned_elsewhere", IdRow, {"node": self.node, "site": self.site})}
+        wanted = {r["id"]: r for r in rows if r["enabled"] and r["id"] not in elsewhere}
         for conn_id, (runner, _) in list(self.runners.items()):
             row = wanted.get(conn_id)
             if row is None or row["updated_at"] != runner.updated_at:

@@ -28,6 +28,8 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("MSGHUB_HTTP_HOST", "127.0.0.1", "address the web server listens on"),
     EnvSetting("MSGHUB_HTTP_PORT", "8080", "port the web server listens on"),
     EnvSetting("MSGHUB_NODE_NAME", None, "this hub node's name; default host name and process id"),
+    EnvSetting("MSGHUB_NODE_SITE", None,
+               "the site (server, room, office) this node belongs to; connections pinned to a site run only there"),
     EnvSetting("MSGHUB_ADMIN_PASSWORD", None,
                "password of the first admin account; unset: a random one is printed once"),
     EnvSetting("MSGHUB_POLL_INTERVAL_S", "1.0",
@@ -76,6 +78,7 @@ class Config:
     rule_cpu_ms: int = 50
     rule_http_private: bool = False
     log_format: str = "text"
+    node_site: str | None = None
 
     @classmethod
     def from_env(cls) -> Config:
@@ -115,4 +118,5 @@ class Config:
             rule_cpu_ms=rule_cpu_ms,
             rule_http_private=_env("MSGHUB_RULE_HTTP_PRIVATE") == "1",
             log_format=log_format,
+            node_site=_env("MSGHUB_NODE_SITE"),
         )

@@ -70,9 +70,9 @@ SELECT pg_try_advisory_lock(hashtext('msghub.connection'), %(id)s::integer) AS l
 SELECT pg_advisory_unlock(hashtext('msghub.connection'), %(id)s::integer) AS unlocked
 
 -- name: node_heartbeat
-INSERT INTO hub.nodes (name, host, pid, roles) VALUES (%(name)s, %(host)s, %(pid)s, %(roles)s)
+INSERT INTO hub.nodes (name, host, pid, roles, site) VALUES (%(name)s, %(host)s, %(pid)s, %(roles)s, %(site)s)
 ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), host = excluded.host, pid = excluded.pid,
-    roles = excluded.roles
+    roles = excluded.roles, site = excluded.site
 
 -- name: node_leave
 DELETE FROM hub.nodes WHERE name = %(name)s
