@@ -298,7 +298,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         for c in connections:
             state = c["state"] + ("" if c["enabled"] else " (disabled)")
             print(f"{c['name']:<20} {c['kind']:<10} {state:<18} queued {c['queued']:<6} "
-                  f"node {c['node'] or '-'}")
+                  f"node {c['node'] or '-'}" + (f" (no node: {c['no_node_reason']})" if c["no_node_reason"] else ""))
             if c["last_error"]:
                 print(f"{'':<20} last error at {c['last_error_at']:%Y-%m-%d %H:%M:%S}: {c['last_error']}")
     _with_db(config, show)

@@ -120,7 +120,10 @@ DELETE FROM hub.web_sessions WHERE expires_at < now()
 SELECT hub.message_changes_prune_v1(make_interval(hours => %(keep_hours)s)) AS deleted
 
 -- name: connection_status
-SELECT * FROM hub.connection_status ORDER BY name
+-- with where each may run and, when no live node may take it, why (schema/85_sites.sql)
+SELECT s.*, p.runs_on, p.no_node_reason
+FROM hub.connection_status s JOIN hub.connection_placement p ON p.id = s.id
+ORDER BY s.name
 
 -- name: queue_depth
 SELECT status, count(*) AS messages FROM hub.messages
