@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+    "chaos": ("msghub.devtools.chaos:run_chaos", ("kills", "rate", "mo_rate", "seed")),
 }
 
 
@@ -45,7 +46,12 @@ def add_parsers(sub: Any) -> None:
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+    b_chaos = bench.add_parser("chaos", help="the hub SIGKILLed under outbox and inbound load: nothing lost?")
+    b_chaos.add_argument("--kills", type=int, default=20, help="how many times the hub is killed")
+    b_chaos.add_argument("--rate", type=float, default=20.0, help="outbox rows per second")
+    b_chaos.add_argument("--mo-rate", type=float, default=4.0, help="inbound messages per second from the SMSC")
+    b_chaos.add_argument("--seed", type=int, help="seed of the random kill moments")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_chaos):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
