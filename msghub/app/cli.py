@@ -25,6 +25,7 @@ from msghub.app.runtime import ROLES, open_database, prepare, serve
 from msghub.errors import ConfigError, HubError
 from msghub.hub.config import Config
 from msghub.hub.db import connect, redact
+from msghub.hub.logformat import configure_logging
 from msghub.hub.queries import QUERIES
 from msghub.services import access
 from msghub.services import connections as connection_service
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.settings = parse_settings(extra) if extra else {}
     try:
         config = Config.from_env()
-        logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(config.log_level, config.log_format)
         for noisy in ("pgserver", "apscheduler", "alembic", "httpx"):
             logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
         handler: Callable[[argparse.Namespace, Config], int | None] = args.handler
@@ -218,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--idempotency-key")
     send.set_defaults(handler=cmd_send)
 
+    from msghub.app.sites_cli import add_parsers as add_site_parsers
+
+    add_site_parsers(sub)
     from msghub.devtools.cli import add_parsers as add_devtools_parsers
 
     add_devtools_parsers(sub)
@@ -308,7 +312,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         for c in connections:
             state = c["state"] + ("" if c["enabled"] else " (disabled)")
             print(f"{c['name']:<20} {c['kind']:<10} {state:<18} queued {c['queued']:<6} "
-                  f"node {c['node'] or '-'}")
+                  f"node {c['node'] or '-'}" + (f" (no node: {c['no_node_reason']})" if c["no_node_reason"] else ""))
             if c["last_error"]:
                 print(f"{'':<20} last error at {c['last_error_at']:%Y-%m-%d %H:%M:%S}: {c['last_error']}")
     _with_db(config, show)

@@ -89,11 +89,12 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         loop.add_signal_handler(sig, stop.set)
 
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(listener.run(), name="listener")]
-    housekeeping = Housekeeping(pool, config.node_name, list(roles))
+    housekeeping = Housekeeping(pool, config.node_name, list(roles), config.node_site)
     await housekeeping.start() if "scheduler" in roles else await housekeeping.heartbeat()
     supervisor = None
     if "connectors" in roles:
-        supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s)
+        supervisor = Supervisor(url, pool, listener, config.node_name, config.poll_interval_s,
+                                site=config.node_site)
         tasks.append(asyncio.create_task(supervisor.run(), name="supervisor"))
         from msghub.app.modem_autodetect import Watcher  # hub.settings modem_autodetect
 
@@ -111,6 +112,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
 
         app = create_app(pool, secure_cookies=config.secure_cookies, listener=listener,
                          extra_routes=inbound_routes(config.node_name))
+        app.state.node_name = config.node_name  # /readyz checks this node's connections
         server = uvicorn.Server(uvicorn.Config(app, host=config.http_host, port=config.http_port,
                                                log_level="warning", lifespan="off"))
         # we own the signals: uvicorn must neither take nor re-raise them

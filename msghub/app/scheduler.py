@@ -38,9 +38,10 @@ CHANGES_KEEP_HOURS = 24
 
 
 class Housekeeping:
-    def __init__(self, pool: Pool, node: str, roles: list[str]) -> None:
+    def __init__(self, pool: Pool, node: str, roles: list[str], site: str | None = None) -> None:
         self.pool = pool
         self.node = node
+        self.site = site
         self.roles = roles
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -75,7 +76,8 @@ class Housekeeping:
     async def heartbeat(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(QUERIES["node_heartbeat"], {
-                "name": self.node, "host": socket.gethostname(), "pid": os.getpid(), "roles": self.roles})
+                "name": self.node, "host": socket.gethostname(), "pid": os.getpid(), "roles": self.roles,
+                "site": self.site})
 
     def _named(self, query: str, report: str | None) -> Callable[[], Awaitable[None]]:
         async def job() -> None:

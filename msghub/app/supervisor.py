@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from msghub.app.hublink import HubLink
+from msghub.app.queries import SITES_QUERIES, IdRow
 from msghub.app.worker import ConnectionWorker
 from msghub.connectors.base import Connector
 from msghub.connectors.registry import kind_class
@@ -58,6 +59,10 @@ class ConnectionRunner:
         self._stop = asyncio.Event()
         self._rng = random.Random()
 
+    def _ids(self) -> dict[str, Any]:
+        """What a JSON log line carries about this connection (hub/logformat.py)."""
+        return {"connection_id": self.id, "connection": self.name, "node": self.node}
+
     def wake(self) -> None:
         if self.worker is not None:
             self.worker.wake.set()
@@ -78,7 +83,7 @@ class ConnectionRunner:
                 connector = cls(self.name, validate_config(cls.settings, self.config), self.hub)
             except Exception as exc:
                 failures += 1
-                log.warning("connection %s cannot start: %s", self.name, exc)
+                log.warning("connection %s cannot start: %s", self.name, exc, extra=self._ids())
                 await self.hub.set_state("down", f"bad settings: {exc}")
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff_delay(failures, self._rng))
@@ -115,14 +120,14 @@ class ConnectionRunner:
             stop_task.cancel()
             self.worker = None
         if worker_task.done() and not worker_task.cancelled() and worker_task.exception():
-            log.error("worker of %s failed", self.name, exc_info=worker_task.exception())
+            log.error("worker of %s failed", self.name, exc_info=worker_task.exception(), extra=self._ids())
             return f"worker failed: {worker_task.exception()!r}"
         if lost_task.done() and not lost_task.cancelled():
             return lost_task.result() or "link lost"
         return None
 
     async def _down(self, connector: Connector, reason: str, failures: int) -> None:
-        log.warning("connection %s down: %s", self.name, reason)
+        log.warning("connection %s down: %s", self.name, reason, extra=self._ids())
         await self._close(connector)
         await self.hub.set_state("down", reason)
         delay = backoff_delay(failures, self._rng)
@@ -138,10 +143,11 @@ class ConnectionRunner:
 
 class Supervisor:
     def __init__(self, url: str, pool: Pool, listener: Listener, node: str,
-                 poll_interval_s: float) -> None:
+                 poll_interval_s: float, site: str | None = None) -> None:
         self.url = url
         self.pool = pool
         self.node = node
+        self.site = site
         self.poll_interval_s = poll_interval_s
         self.runners: dict[int, tuple[ConnectionRunner, asyncio.Task[None]]] = {}
         self._changed = asyncio.Event()
@@ -187,7 +193,10 @@ class Supervisor:
     async def _reconcile(self, lock_conn: psycopg.AsyncConnection[Any]) -> None:
         async with self.pool.connection() as conn:
             rows = await QUERIES.all(conn, "list_connections", ConnectionRow)
-        wanted = {r["id"]: r for r in rows if r["enabled"]}
+            # pinned to another site or node (schema/85_sites.sql): never ours, even when free
+            elsewhere = {r["id"] for r in await SITES_QUERIES.all(
+                conn, "pinned_elsewhere", IdRow, {"node": self.node, "site": self.site})}
+        wanted = {r["id"]: r for r in rows if r["enabled"] and r["id"] not in elsewhere}
         for conn_id, (runner, _) in list(self.runners.items()):
             row = wanted.get(conn_id)
             if row is None or row["updated_at"] != runner.updated_at:
@@ -198,7 +207,8 @@ class Supervisor:
             cur = await lock_conn.execute(QUERIES["try_lock_connection"], {"id": conn_id})
             locked = await cur.fetchone()
             if locked and locked["locked"]:
-                log.info("node %s takes connection %s (%s)", self.node, row["name"], row["kind"])
+                log.info("node %s takes connection %s (%s)", self.node, row["name"], row["kind"],
+                         extra={"connection_id": conn_id, "connection": row["name"], "node": self.node})
                 runner = ConnectionRunner(self.pool, row, self.node, self.poll_interval_s)
                 self.runners[conn_id] = (runner, asyncio.create_task(runner.run(), name=f"conn-{row['name']}"))
         for row in rows:

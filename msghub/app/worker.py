@@ -173,7 +173,8 @@ class ConnectionWorker:
             outcome = Outcome(message.id, message.attempt, "uncertain", code="interrupted",
                               reason="the hub stopped while sending")
         except Exception as exc:  # a connector bug must not lose the message
-            log.exception("connector %s failed on message %s", self.connector.name, message.id)
+            log.exception("connector %s failed on message %s", self.connector.name, message.id,
+                          extra={"message_id": message.id, "connection": self.connector.name})
             outcome = Outcome(message.id, message.attempt, "retry", code="connector_error",
                               reason=f"connector error: {exc!r}")
         await self._outcomes.put(outcome)
@@ -196,7 +197,8 @@ class ConnectionWorker:
                 await self._record(batch)
             except Exception:
                 # the rows stay in "sending"; the lease returns them to the queue
-                log.exception("could not record %d send outcomes for %s", len(batch), self.connector.name)
+                log.exception("could not record %d send outcomes for %s", len(batch), self.connector.name,
+                              extra={"connection": self.connector.name})
             finally:
                 for _ in batch:
                     self._outcomes.task_done()

@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mms": ("msghub.devtools.bench_mms:bench_mms", ("messages", "size", "window")),
     "modem": ("msghub.devtools.bench_modem:bench_modem", ("messages", "devices", "send_delay_s")),
     "email": ("msghub.devtools.bench_email:bench_email", ("messages", "sessions", "rate")),
+    "chaos": ("msghub.devtools.chaos:run_chaos", ("kills", "rate", "mo_rate", "seed")),
 }
 
 
@@ -63,7 +64,12 @@ def add_parsers(sub: Any) -> None:
     b_email.add_argument("--messages", type=int, default=500)
     b_email.add_argument("--sessions", type=int, default=4, help="SMTP sessions at once")
     b_email.add_argument("--rate", type=float, help="mails per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email):
+    b_chaos = bench.add_parser("chaos", help="the hub SIGKILLed under outbox and inbound load: nothing lost?")
+    b_chaos.add_argument("--kills", type=int, default=20, help="how many times the hub is killed")
+    b_chaos.add_argument("--rate", type=float, default=20.0, help="outbox rows per second")
+    b_chaos.add_argument("--mo-rate", type=float, default=4.0, help="inbound messages per second from the SMSC")
+    b_chaos.add_argument("--seed", type=int, help="seed of the random kill moments")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email, b_chaos):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)

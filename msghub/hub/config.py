@@ -28,6 +28,8 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("MSGHUB_HTTP_HOST", "127.0.0.1", "address the web server listens on"),
     EnvSetting("MSGHUB_HTTP_PORT", "8080", "port the web server listens on"),
     EnvSetting("MSGHUB_NODE_NAME", None, "this hub node's name; default host name and process id"),
+    EnvSetting("MSGHUB_NODE_SITE", None,
+               "the site (server, room, office) this node belongs to; connections pinned to a site run only there"),
     EnvSetting("MSGHUB_ADMIN_PASSWORD", None,
                "password of the first admin account; unset: a random one is printed once"),
     EnvSetting("MSGHUB_POLL_INTERVAL_S", "1.0",
@@ -38,6 +40,7 @@ ENV_SETTINGS: tuple[EnvSetting, ...] = (
     EnvSetting("MSGHUB_RULE_HTTP_PRIVATE", "0",
                "1 lets rules' http.request() reach private, loopback and link-local addresses"),
     EnvSetting("MSGHUB_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    EnvSetting("MSGHUB_LOG_FORMAT", "text", "text, or json: one JSON object per line with message and connection ids"),
     EnvSetting("MSGHUB_SECURE_COOKIES", "0", "1 to mark session cookies Secure (serve over HTTPS)"),
 )
 
@@ -74,12 +77,17 @@ class Config:
     rule_memory_mb: int = 16
     rule_cpu_ms: int = 50
     rule_http_private: bool = False
+    log_format: str = "text"
+    node_site: str | None = None
 
     @classmethod
     def from_env(cls) -> Config:
         level = (_env("MSGHUB_LOG_LEVEL") or "INFO").upper()
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"MSGHUB_LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+        log_format = (_env("MSGHUB_LOG_FORMAT") or "text").lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"MSGHUB_LOG_FORMAT={log_format!r}: use text or json")
         port = int(_number("MSGHUB_HTTP_PORT", int))
         if not 0 <= port <= 65535:
             raise ConfigError(f"MSGHUB_HTTP_PORT={port} is not a TCP port")
@@ -109,4 +117,6 @@ class Config:
             rule_memory_mb=rule_memory_mb,
             rule_cpu_ms=rule_cpu_ms,
             rule_http_private=_env("MSGHUB_RULE_HTTP_PRIVATE") == "1",
+            log_format=log_format,
+            node_site=_env("MSGHUB_NODE_SITE"),
         )

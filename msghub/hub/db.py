@@ -48,7 +48,15 @@ def sqlalchemy_url(url: str) -> str:
     scheme, _, rest = url.partition("://")
     if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
         raise DatabaseError(f"not a PostgreSQL URL: {redact(url)}")
-    return f"postgresql+psycopg://{rest}"
+    netloc, _, tail = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if "," not in hosts:
+        return f"postgresql+psycopg://{rest}"
+    # libpq's multi-host form (h1:p1,h2:p2, for failover) is one host=
+    # parameter per host in SQLAlchemy's
+    path, _, query = tail.partition("?")
+    params = "&".join(f"host={h}" for h in hosts.split(","))
+    return f"postgresql+psycopg://{userinfo}{at}/{path}?{params}{'&' + query if query else ''}"
 
 
 def redact(url: str) -> str:

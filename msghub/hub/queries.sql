@@ -90,9 +90,9 @@ SELECT pg_try_advisory_lock(hashtext('msghub.connection'), %(id)s::integer) AS l
 SELECT pg_advisory_unlock(hashtext('msghub.connection'), %(id)s::integer) AS unlocked
 
 -- name: node_heartbeat
-INSERT INTO hub.nodes (name, host, pid, roles) VALUES (%(name)s, %(host)s, %(pid)s, %(roles)s)
+INSERT INTO hub.nodes (name, host, pid, roles, site) VALUES (%(name)s, %(host)s, %(pid)s, %(roles)s, %(site)s)
 ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), host = excluded.host, pid = excluded.pid,
-    roles = excluded.roles
+    roles = excluded.roles, site = excluded.site
 
 -- name: node_leave
 DELETE FROM hub.nodes WHERE name = %(name)s
@@ -142,7 +142,10 @@ DELETE FROM hub.web_sessions WHERE expires_at < now()
 SELECT hub.message_changes_prune_v1(make_interval(hours => %(keep_hours)s)) AS deleted
 
 -- name: connection_status
-SELECT * FROM hub.connection_status ORDER BY name
+-- with where each may run and, when no live node may take it, why (schema/85_sites.sql)
+SELECT s.*, p.runs_on, p.no_node_reason
+FROM hub.connection_status s JOIN hub.connection_placement p ON p.id = s.id
+ORDER BY s.name
 
 -- name: queue_depth
 SELECT status, count(*) AS messages FROM hub.messages

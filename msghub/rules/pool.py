@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from msghub.hub.metrics import SANDBOX_RESTARTS
 from msghub.rules import worker
 from msghub.rules.engine import Limits, decode_result, encode_input
 from msghub.rules.errors import ERROR_CLASSES, PHASES, RuleEngineCrashed, RuleError, RuleTimeout
@@ -319,6 +320,7 @@ class _Slot:
                 self.broken = f"rule engine workers cannot start (last exit code {exitcode})"
                 self.ready.set()  # let waiters see `broken`
                 return
+        SANDBOX_RESTARTS.inc()
         self.spawn()
         if future is not None:
             self.pool._release(self)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from msghub.hub.db import Pool
+from msghub.hub.metrics import RULE_FAILURES, RULE_RUNS
 from msghub.rules.actions import Applied, Conn, Context, apply_actions, needs_savepoint
 from msghub.rules.api import FINISH, PRELUDE, RunResult, run_rule, settled
 from msghub.rules.engine import Limits
@@ -178,6 +179,7 @@ class RuleRunner:
         failed: list[str] = []
         for rule in _rules_for(event, rules):
             ctx = Context(rule.id, rule.name, event["id"], message, self._polls)
+            RULE_RUNS.labels(rule.name).inc()
             try:
                 run = first_runs.get((event["id"], rule.id))
                 if isinstance(run, RuleError):
@@ -192,6 +194,7 @@ class RuleRunner:
                 else:  # nothing to write, or one statement that guards itself
                     applied = await apply_actions(conn, ctx, run.actions, alone=True)
             except RuleError as exc:
+                RULE_FAILURES.labels(rule.name).inc()
                 failed.append(f"{rule.name}: {exc}")
                 await conn.execute(
                     RUNNER_QUERIES["rule_log"],

@@ -206,8 +206,9 @@ ORDER BY lower(c.name), c.id
 -- The status view with what the page shows beside it; a modem's signal
 -- comes from the row's meta when the connection kind records one.
 SELECT s.*, c.channels, c.is_default, c.max_attempts, c.config,
-       to_jsonb(c) -> 'meta' ->> 'signal' AS signal
+       to_jsonb(c) -> 'meta' ->> 'signal' AS signal, p.runs_on, p.no_node_reason
 FROM hub.connection_status s JOIN hub.connections c ON c.id = s.id
+JOIN hub.connection_placement p ON p.id = s.id
 ORDER BY s.name
 
 -- ---------------------------------------------------------------- statistics

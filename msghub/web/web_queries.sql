@@ -152,7 +152,10 @@ SELECT l.id, l.name, (SELECT count(*) FROM hub.list_members m WHERE m.list_id = 
 FROM hub.lists l ORDER BY lower(l.name), l.owner_group_id NULLS FIRST, l.id LIMIT 500
 
 -- name: compose_connections
-SELECT name, kind, channels, enabled, state FROM hub.connections ORDER BY name
+-- only those the person may send through (grants, schema/80_access_control.sql)
+SELECT name, kind, channels, enabled, state FROM hub.connections
+WHERE hub.may_use_connection_v1(id, hub.viewer_v1())
+ORDER BY name
 
 -- name: reply_source
 SELECT id, channel, sender, subject FROM hub.messages WHERE id = %(id)s AND direction = 'in'
