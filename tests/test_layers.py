@@ -18,7 +18,7 @@ ALLOWED = {
     "services": {"hub", "connectors"},
     "auth": {"hub", "services"},
     "rules": {"hub"},
-    "web": {"hub", "services", "auth", "contacts", "rules"},
+    "web": {"hub", "services", "auth", "contacts", "rules", "sms"},
     "app": {"hub", "sms", "connectors", "services", "auth", "contacts", "rules", "web", "devtools"},
     "devtools": {"hub", "sms", "connectors", "services", "rules", "web", "app"},
 }

@@ -24,7 +24,7 @@ SELECT id FROM hub.web_message_ids_v1(%(view)s, %(folder_id)s, %(q)s, %(before)s
 -- view is 'inbox', 'outbox', 'sent', 'failed' or 'folder:<id>'; matches
 -- says whether it matches the search text %(q)s ('' matches all).
 SELECT m.id, m.channel, m.direction, m.sender, m.recipients, m.subject, left(m.body, 300) AS snippet,
-       m.status, m.status_at, m.created_at, m.failure_reason, m.priority,
+       m.status, m.status_at, m.created_at, m.failure_reason, m.priority, m.send_at,
        u.username AS owner_user, g.name AS owner_group, f.name AS folder,
        (SELECT count(*) FROM hub.message_parts p WHERE p.message_id = m.id) AS parts,
        CASE WHEN m.folder_id IS NOT NULL THEN 'folder:' || m.folder_id
@@ -115,9 +115,51 @@ VALUES (%(channel)s, %(recipients)s, %(list)s, %(sender)s, %(subject)s, %(text)s
         %(user_id)s)
 RETURNING id, message_count
 
--- name: compose_contacts
--- The address book for the recipient field's suggestions.
-SELECT name, phone, email FROM hub.contacts ORDER BY lower(name), id LIMIT 1000
+-- name: compose_recipient_search
+-- The recipient field's suggestions as one types: contacts whose name,
+-- e-mail address or number starts with %(q)s and lists whose name does. Each
+-- arm is an ordered scan of its index (the *_search indexes of
+-- schema/46_web.sql) that stops after %(limit)s visible rows; the contacts by
+-- name continue after the keyset (%(after_name)s, %(after_id)s) for "more".
+-- A contact without an address for %(channel)s is not offered.
+SELECT kind, id, name, address, sort_key FROM (
+    (SELECT 'contact' AS kind, c.id, c.name,
+            CASE %(channel)s WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone ELSE coalesce(c.phone, c.email) END
+                AS address,
+            lower(c.name) COLLATE "C" AS sort_key
+     FROM hub.contacts c
+     WHERE lower(c.name) COLLATE "C" LIKE replace(replace(replace(lower(%(q)s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
+       AND (lower(c.name) COLLATE "C", c.id) > (%(after_name)s COLLATE "C", %(after_id)s)
+       AND CASE %(channel)s WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone ELSE coalesce(c.phone, c.email) END
+           IS NOT NULL
+     ORDER BY lower(c.name) COLLATE "C", c.id LIMIT %(limit)s)
+    UNION ALL
+    (SELECT 'contact', c.id, c.name, c.email, lower(c.email) COLLATE "C"
+     FROM hub.contacts c
+     WHERE %(channel)s <> 'sms' AND %(after_id)s = 0
+       AND lower(c.email) COLLATE "C" LIKE replace(replace(replace(lower(%(q)s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
+     ORDER BY lower(c.email) COLLATE "C", c.id LIMIT %(limit)s)
+    UNION ALL
+    (SELECT 'contact', c.id, c.name, c.phone, c.phone COLLATE "C"
+     FROM hub.contacts c
+     WHERE %(channel)s <> 'email' AND %(after_id)s = 0 AND %(phone)s <> ''
+       AND c.phone COLLATE "C" LIKE %(phone)s || '%%'
+     ORDER BY c.phone COLLATE "C", c.id LIMIT %(limit)s)
+    UNION ALL
+    (SELECT 'list', l.id, l.name, NULL, lower(l.name) COLLATE "C"
+     FROM hub.lists l
+     WHERE %(after_id)s = 0
+       AND lower(l.name) COLLATE "C" LIKE replace(replace(replace(lower(%(q)s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
+     ORDER BY lower(l.name) COLLATE "C", l.id LIMIT %(limit)s)
+) found
+
+-- name: compose_contact_by_name
+-- A typed contact name resolved when the message is sent: the visible
+-- contacts of exactly that name (ignoring case), at most three, so that an
+-- ambiguous name is reported rather than guessed.
+SELECT id, name, phone, email FROM hub.contacts
+WHERE lower(name) COLLATE "C" = lower(%(name)s) COLLATE "C"
+ORDER BY id LIMIT 3
 
 -- name: compose_lists
 SELECT l.name, (SELECT count(*) FROM hub.list_members m WHERE m.list_id = l.id) AS members
@@ -171,3 +213,13 @@ ANALYZE hub.messages
 
 -- name: bench_web_max_id
 SELECT max(id) AS id FROM hub.messages
+
+-- name: outbox_progress
+-- How far one web send has gone (the banner of the outbox page after a send
+-- to many): its messages by state, through the user's row-level security.
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE m.status IN ('queued', 'sending')) AS waiting,
+       count(*) FILTER (WHERE m.status IN ('sent', 'delivered')) AS sent,
+       count(*) FILTER (WHERE m.status NOT IN ('queued', 'sending', 'sent', 'delivered')) AS failed,
+       min(m.send_at) FILTER (WHERE m.status = 'queued' AND m.send_at > now()) AS first_send_at
+FROM hub.messages m WHERE m.outbox_id = %(id)s

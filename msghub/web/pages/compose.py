@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from msghub.hub.queries import QUERIES
 from msghub.web.common import check_csrf, csrf_failed, render, require_user, user_tx
+from msghub.web.compose_checks import channel_refusal
+from msghub.web.pages.recipients import resolve_names
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
@@ -50,6 +53,11 @@ FRIENDLY = (
     ("an SMS carries no attachments", "An SMS cannot carry files. Choose MMS or e-mail, or remove the files."),
     ("already expired", "That expiry time has passed. Choose a later one, or leave it empty."),
     ("send_at", "The message would expire before it is sent. Choose an expiry after the send time."),
+    (
+        "no route for",
+        "No connection is set up to carry this message to that recipient. Choose a connection under Options, "
+        "or ask an administrator to mark one as the default for this channel.",
+    ),
 )
 
 
@@ -111,12 +119,11 @@ def refusal(exc: psycopg.Error) -> tuple[str, str]:
 
 async def form_context(request: Request, draft: Draft) -> dict[str, Any]:
     async with user_tx(request) as conn:
-        contacts = await (await conn.execute(WEB_QUERIES["compose_contacts"])).fetchall()
         lists = await (await conn.execute(WEB_QUERIES["compose_lists"])).fetchall()
         connections = await (await conn.execute(WEB_QUERIES["compose_connections"])).fetchall()
     return {
         "draft": draft,
-        "contacts": contacts,
+        "kept_files": [],
         "lists": lists,
         "connections": connections,
         "priorities": PRIORITIES,
@@ -163,7 +170,7 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
         transliterate="transliterate" in text,
         priority=int(priority) if priority in ("0", "1", "2", "3") else 1,
     )
-    files = []
+    files = [kept for raw in form.getlist("kept_file") if isinstance(raw, str) and (kept := _kept(raw))]
     for _, value in form.multi_items():
         if isinstance(value, UploadFile) and value.filename:
             data = await value.read()
@@ -175,6 +182,27 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
                 }
             )
     return draft, text, files
+
+
+def _kept(raw: str) -> dict[str, str] | None:
+    """A file of a refused form, carried back in the page (a browser cannot
+    refill a file input) as JSON {filename, content_type, data}."""
+    try:
+        value = json.loads(raw)
+        base64.b64decode(value["data"], validate=True)
+        return {
+            "filename": str(value["filename"])[:200],
+            "content_type": str(value["content_type"])[:200],
+            "data": str(value["data"]),
+        }
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _kept_view(files: list[dict[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"filename": f["filename"], "kb": -(-len(f["data"]) * 3 // 4 // 1024), "json": json.dumps(f)} for f in files
+    ]
 
 
 @require_user
@@ -203,10 +231,20 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
         valid_until = local_time(draft.valid_until, draft.tz_offset)
     except ValueError:
         errors["valid_until"] = "Give the expiry as a date and a time."
+    resolved = None
     if not errors:
+        where, reason = channel_refusal(draft.channel, draft.text, files, draft.transliterate)
+        if where:
+            errors[where] = reason
+    if not errors:
+        async with user_tx(request) as conn:
+            resolved = await resolve_names(conn, recipients(draft.to), draft.channel)
+        if resolved.error:
+            errors["to"] = resolved.error
+    if not errors and resolved is not None:
         params = {
             "channel": draft.channel,
-            "recipients": recipients(draft.to) or None,
+            "recipients": resolved.addresses or None,
             "list": draft.to_list or None,
             "sender": draft.sender or None,
             "subject": draft.subject.strip() or None,
@@ -237,12 +275,11 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
             where, message = refusal(exc)
             errors[where] = message
         else:
-            target = f"/messages/{ids[0]}" if len(ids) == 1 else "/folders/outbox"
+            target = f"/messages/{ids[0]}" if len(ids) == 1 else f"/folders/outbox?queued={row['id']}"
             return RedirectResponse(target, status_code=303)
     context = await form_context(request, draft)
     context["errors"] = errors
-    if files:
-        errors.setdefault("files", "Attach the files again: a browser does not keep them after an error.")
+    context["kept_files"] = _kept_view(files)
     return render(request, "compose.html", context, status_code=400)
 
 

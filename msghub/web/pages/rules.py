@@ -48,6 +48,7 @@ from msghub.web.common import (
     user_tx,
     wants_json,
 )
+from msghub.web.display import shorten
 from msghub.web.queries import RULES_QUERIES
 from msghub.web.rules_form import (
     ACTION_KINDS,
@@ -138,20 +139,26 @@ async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> Rule
 # --- the list ---
 
 
+SUMMARY_CHARS = 140
+
+
 def summary(rule: Mapping[str, Any]) -> str:
     """One line for the list: the model described, or the source's first comment."""
     if rule["kind"] == "visual" and rule["model"] is not None:
         try:
-            return describe_model(rule["model"])
+            return shorten(describe_model(rule["model"]), SUMMARY_CHARS)
         except ModelError as exc:
-            return f"The editor's model is not valid: {exc}"
+            return shorten(f"The editor's model is not valid: {exc}", SUMMARY_CHARS)
+    # the leading comment, over as many lines as it runs
+    words: list[str] = []
     for line in str(rule["source"]).splitlines():
         text = line.strip()
-        if text.startswith("//") and text.lstrip("/ ").strip():
-            return text.lstrip("/ ").strip()
-        if text:
-            break
-    return "JavaScript"
+        if not text.startswith("//"):
+            if text or words:
+                break
+            continue
+        words.append(text.lstrip("/ ").strip())
+    return shorten(" ".join(w for w in words if w), SUMMARY_CHARS) or "JavaScript"
 
 
 @viewers
