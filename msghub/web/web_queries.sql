@@ -117,41 +117,12 @@ RETURNING id, message_count
 
 -- name: compose_recipient_search
 -- The recipient field's suggestions as one types: contacts whose name,
--- e-mail address or number starts with %(q)s and lists whose name does. Each
--- arm is an ordered scan of its index (the *_search indexes of
--- schema/46_web.sql) that stops after %(limit)s visible rows; the contacts by
--- name continue after the keyset (%(after_name)s, %(after_id)s) for "more".
--- A contact without an address for %(channel)s is not offered.
-SELECT kind, id, name, address, sort_key FROM (
-    (SELECT 'contact' AS kind, c.id, c.name,
-            CASE %(channel)s WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone ELSE coalesce(c.phone, c.email) END
-                AS address,
-            lower(c.name) COLLATE "C" AS sort_key
-     FROM hub.contacts c
-     WHERE lower(c.name) COLLATE "C" LIKE replace(replace(replace(lower(%(q)s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
-       AND (lower(c.name) COLLATE "C", c.id) > (%(after_name)s COLLATE "C", %(after_id)s)
-       AND CASE %(channel)s WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone ELSE coalesce(c.phone, c.email) END
-           IS NOT NULL
-     ORDER BY lower(c.name) COLLATE "C", c.id LIMIT %(limit)s)
-    UNION ALL
-    (SELECT 'contact', c.id, c.name, c.email, lower(c.email) COLLATE "C"
-     FROM hub.contacts c
-     WHERE %(channel)s <> 'sms' AND %(after_id)s = 0
-       AND lower(c.email) COLLATE "C" LIKE replace(replace(replace(lower(%(q)s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
-     ORDER BY lower(c.email) COLLATE "C", c.id LIMIT %(limit)s)
-    UNION ALL
-    (SELECT 'contact', c.id, c.name, c.phone, c.phone COLLATE "C"
-     FROM hub.contacts c
-     WHERE %(channel)s <> 'email' AND %(after_id)s = 0 AND %(phone)s <> ''
-       AND c.phone COLLATE "C" LIKE %(phone)s || '%%'
-     ORDER BY c.phone COLLATE "C", c.id LIMIT %(limit)s)
-    UNION ALL
-    (SELECT 'list', l.id, l.name, NULL, lower(l.name) COLLATE "C"
-     FROM hub.lists l
-     WHERE %(after_id)s = 0
-       AND lower(l.name) COLLATE "C" LIKE replace(replace(replace(lower(%(q)s), '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
-     ORDER BY lower(l.name) COLLATE "C", l.id LIMIT %(limit)s)
-) found
+-- e-mail address or number starts with %(q)s, and lists whose name does, at
+-- most %(limit)s of each, read through the *_search indexes (schema/46_web.sql
+-- says why a function); the contacts by name continue after the keyset
+-- (%(after_name)s, %(after_id)s) for "more".
+SELECT kind, id, name, address, sort_key
+FROM hub.recipient_search_v1(%(q)s, %(phone)s, %(channel)s, %(after_name)s, %(after_id)s, %(limit)s)
 
 -- name: compose_contact_by_name
 -- A typed contact name resolved when the message is sent: the visible
