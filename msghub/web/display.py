@@ -48,6 +48,19 @@ def shorten(text: str, limit: int = 140) -> str:
     return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:.-") + "…"
 
 
+def filter_rows(rows: Iterable[Mapping[str, Any]], q: str, fields: tuple[str, ...]) -> list[Mapping[str, Any]]:
+    """The rows of a short list page (connections, polls) whose fields hold
+    the search box's text, ignoring case; all of them for an empty search."""
+    needle = q.casefold()
+    kept = []
+    for row in rows:
+        values = (row.get(f) for f in fields)
+        text = " ".join(" ".join(map(str, v)) if isinstance(v, list | tuple) else str(v or "") for v in values)
+        if needle in text.casefold():
+            kept.append(row)
+    return kept
+
+
 def install(env: Any) -> None:
     env.filters["event_words"] = event_words
     env.filters["shorten"] = shorten

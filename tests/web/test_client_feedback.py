@@ -221,3 +221,26 @@ def test_the_start_page_is_the_inbox_and_an_admin_may_choose_status(db_url, db):
     assert 'data-live-view="inbox"' in before.text
     assert chose.status_code == 303 and "<h1>Status</h1>" in after.text
     assert back.status_code == 303 and 'data-live-view="inbox"' in again.text
+
+
+def test_the_connections_and_polls_pages_filter_their_own_items(db_url, db):
+    make_user(db_url, "alice", role="admin")
+    db.execute("INSERT INTO hub.connections (name, kind, channels) VALUES ('op2-smsc', 'loopback', '{sms}'), "
+               "('mail-out', 'loopback', '{email}')")
+    db.execute("INSERT INTO hub.polls (name, question) VALUES ('lunch', 'What for lunch?'), ('op2 vote', 'Which?')")
+
+    async def scenario(client):
+        await login(client)
+        return (
+            await client.get("/connections", params={"q": "OP2"}),
+            await client.get("/polls", params={"q": "op2"}),
+            await client.get("/connections", params={"q": "nothing like it"}),
+        )
+
+    connections, polls, none = run_app(db_url, scenario)
+    for page, noun in ((connections, "connections"), (polls, "polls")):
+        assert 'id="filtered-bar"' in page.text and f"only {noun} matching" in page.text
+        assert 'action="/' + noun + '"' in page.text and "No message in" not in page.text
+    assert 'data-connection="op2-smsc"' in connections.text and 'data-connection="mail-out"' not in connections.text
+    assert ">op2 vote</a>" in polls.text and ">lunch</a>" not in polls.text
+    assert "No connection matches “nothing like it”" in none.text
