@@ -194,3 +194,15 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE m.status NOT IN ('queued', 'sending', 'sent', 'delivered')) AS failed,
        min(m.send_at) FILTER (WHERE m.status = 'queued' AND m.send_at > now()) AS first_send_at
 FROM hub.messages m WHERE m.outbox_id = %(id)s
+
+-- name: folder_chart
+-- Messages received in the last %(hours)s hours by the folder they are in
+-- now (the inbox for those in none), among those the user sees: the ratio
+-- the rules that sort messages into folders produce (docs/WEB.md, "Charts
+-- by folder"). Read through messages_created and row-level security.
+SELECT coalesce(f.name, 'Inbox') AS label, m.folder_id, count(*) AS messages
+FROM hub.messages m
+LEFT JOIN hub.folders f ON f.id = m.folder_id
+WHERE m.direction = 'in' AND m.created_at >= now() - make_interval(hours => %(hours)s)
+GROUP BY 1, 2
+ORDER BY count(*) DESC, 1

@@ -108,3 +108,38 @@ def test_phone_layout_folds_the_navigation_and_turns_tables_into_cards(browser, 
         assert page.js_errors == []
     finally:
         page.context.close()
+
+
+def test_messages_by_folder_chart_presents_and_follows_new_messages(browser, hub, shots):  # noqa: F811
+    from playwright.sync_api import expect
+
+    db = hub["db"]
+    alice = hub["users"]["alice"]
+    folder = db.execute(
+        "INSERT INTO hub.folders (name, owner_user_id) VALUES ('Orders', %s) RETURNING id", (alice,)
+    ).fetchone()["id"]
+
+    def arrive(into: int | None) -> None:
+        with db.transaction():
+            mid = db.execute(
+                "SELECT hub.receive_message_v1(1, 'sms', '+4799000001', '{hub}', NULL, 'order 7') AS id"
+            ).fetchone()["id"]
+            db.execute("UPDATE hub.messages SET owner_user_id = %s, folder_id = %s WHERE id = %s", (alice, into, mid))
+
+    arrive(folder)
+    page = _page(browser, hub, "alice")
+    try:
+        page.goto(hub["url"] + "/stats/folders")
+        before = int(page.locator("#folder-total").inner_text())
+        page.click("#present-link")
+        page.wait_for_url(f"{hub['url']}/stats/folders/present*")
+        bar = page.locator('#folder-bars [data-key="folder:%d"] .fill' % folder)
+        page.wait_for_function("el => el.getBoundingClientRect().width > 0", arg=bar.element_handle())
+        arrive(folder)
+        expect(page.locator("#folder-total")).to_have_text(str(before + 1), timeout=WAIT_MS * 2)
+        _shot(page, shots, "folder-chart-present")
+        page.keyboard.press("Escape")
+        page.wait_for_url(f"{hub['url']}/stats/folders?hours=24")
+        assert page.js_errors == []
+    finally:
+        page.context.close()

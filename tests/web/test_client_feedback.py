@@ -244,3 +244,42 @@ def test_the_connections_and_polls_pages_filter_their_own_items(db_url, db):
     assert 'data-connection="op2-smsc"' in connections.text and 'data-connection="mail-out"' not in connections.text
     assert ">op2 vote</a>" in polls.text and ">lunch</a>" not in polls.text
     assert "No connection matches “nothing like it”" in none.text
+
+
+def test_messages_by_folder_as_a_chart_with_a_presentation_mode(db_url, db):
+    alice = make_user(db_url, "alice", role="user")
+    bob = make_user(db_url, "bob", role="user")
+    conn_id = db.execute(
+        "INSERT INTO hub.connections (name, kind, channels) VALUES ('loop', 'loopback', '{sms}') RETURNING id"
+    ).fetchone()["id"]
+    yes = db.execute("INSERT INTO hub.folders (name, owner_user_id) VALUES ('Yes votes', %s) RETURNING id",
+                     (alice,)).fetchone()["id"]
+    for n, (owner, folder, hours_ago) in enumerate(
+        [(alice, yes, 1), (alice, yes, 2), (alice, yes, 3), (alice, None, 1), (alice, yes, 48), (bob, None, 1)]
+    ):
+        mid = db.execute(
+            "SELECT hub.receive_message_v1(%s, 'sms', %s, '{+15550001}', NULL, 'yes') AS id", (conn_id, f"+4790{n}")
+        ).fetchone()["id"]
+        db.execute(
+            "UPDATE hub.messages SET owner_user_id = %s, folder_id = %s, created_at = now() - make_interval(hours => %s)"
+            " WHERE id = %s",
+            (owner, folder, hours_ago, mid),
+        )
+
+    async def scenario(client):
+        await login(client)
+        return (
+            (await client.get("/stats/folders.json")).json(),
+            (await client.get("/stats/folders.json", params={"hours": "168"})).json(),
+            await client.get("/stats/folders/present"),
+            await client.get("/stats"),
+        )
+
+    day, week, present, stats = run_app(db_url, scenario)
+    assert day["total"] == 4 and [(b["label"], b["messages"], b["percent"]) for b in day["bars"]] == [
+        ("Yes votes", 3, 75.0),
+        ("Inbox", 1, 25.0),
+    ]
+    assert week["total"] == 5  # bob's message is not alice's to count
+    assert '<body class="present">' in present.text and 'data-percent="75.0"' in present.text
+    assert 'href="/stats/folders"' in stats.text
