@@ -261,8 +261,8 @@ def test_messages_by_folder_as_a_chart_with_a_presentation_mode(db_url, db):
             "SELECT hub.receive_message_v1(%s, 'sms', %s, '{+15550001}', NULL, 'yes') AS id", (conn_id, f"+4790{n}")
         ).fetchone()["id"]
         db.execute(
-            "UPDATE hub.messages SET owner_user_id = %s, folder_id = %s, created_at = now() - make_interval(hours => %s)"
-            " WHERE id = %s",
+            "UPDATE hub.messages SET owner_user_id = %s, folder_id = %s, "
+            "created_at = now() - make_interval(hours => %s) WHERE id = %s",
             (owner, folder, hours_ago, mid),
         )
 
