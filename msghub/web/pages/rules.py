@@ -50,6 +50,7 @@ from msghub.web.common import (
 )
 from msghub.web.display import shorten
 from msghub.web.queries import RULES_QUERIES
+from msghub.web.rule_test_form import test_from_fields
 from msghub.web.rules_form import (
     ACTION_KINDS,
     BLANKS,
@@ -527,6 +528,7 @@ async def _tests_page(
             "error": error,
             "ran": int(ran) if ran.isdigit() else None,
             "passed_count": sum(1 for t in tests if (t["last_result"] or {}).get("passed")),
+            "event_types": EVENT_TYPES,
         },
         status_code=status_code,
     )
@@ -581,7 +583,9 @@ async def test_new(request: Request, user: SessionUser) -> Response:
         rule = await _rule(conn, path_id(request))
     if rule is None:
         return not_found(request)
-    text = form.get("test", "")
+    # the form's fields, or the test as JSON
+    fields = form.get("mode") == "fields"
+    text = json.dumps(test_from_fields(form), ensure_ascii=False) if fields else form.get("test", "")
     test, error = parse_test(text)
     if test is None:
         return await _tests_page(request, rule, draft=text, error=error, status_code=400)
