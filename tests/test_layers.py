@@ -21,7 +21,7 @@ ALLOWED = {
     "services": {"hub", "connectors", "email"},
     "auth": {"hub", "services"},
     "rules": {"hub"},
-    "web": {"hub", "services", "auth", "contacts", "rules", "mms", "email"},
+    "web": {"hub", "services", "auth", "contacts", "rules", "sms", "mms", "email"},
     "app": {"hub", "sms", "mms", "connectors", "email", "services", "auth", "contacts", "rules", "web", "devtools"},
     "devtools": {"hub", "sms", "mms", "connectors", "email", "services", "rules", "web", "app"},
 }

@@ -32,12 +32,14 @@ from msghub.web.common import (
     HERE,
     as_user,
     check_csrf,
+    csrf_failed,
     current_user,
     pool_of,
     read_form,
     render,
     require_user,
 )
+from msghub.web.pages import messages
 from msghub.web.security import (
     PRELOGIN_COOKIE,
     SECURITY_HEADERS,
@@ -167,9 +169,39 @@ async def logout(request: Request) -> Response:
 async def status(request: Request, user: SessionUser) -> Response:
     async with as_user(pool_of(request), user.user_id) as conn:
         connections = await (await conn.execute(QUERIES["connection_status"])).fetchall()
-        messages = await (await conn.execute(QUERIES["recent_messages"], {"limit": 50})).fetchall()
-    context: dict[str, Any] = {"connections": connections, "messages": messages}
+        recent = await (await conn.execute(QUERIES["recent_messages"], {"limit": 50})).fetchall()
+    context: dict[str, Any] = {
+        "connections": connections,
+        "messages": recent,
+        "start_is_status": request.cookies.get(START_COOKIE) == "status",
+    }
     return render(request, "status.html", context)
+
+
+START_COOKIE = "msghub_start"
+
+
+@require_user
+async def start(request: Request, user: SessionUser) -> Response:
+    """The start page: the inbox, or the status page for an admin who chose it."""
+    if user.role == "admin" and request.cookies.get(START_COOKIE) == "status":
+        return await status(request)
+    title, empty = messages.STANDARD_FOLDERS["inbox"]
+    return await messages.list_page(request, "inbox", view="inbox", title=title, empty_text=empty)
+
+
+@require_user
+async def choose_start(request: Request, user: SessionUser) -> Response:
+    """An admin's choice of start page, kept in a cookie of this browser."""
+    form = await read_form(request)
+    if not check_csrf(request, form):
+        return csrf_failed()
+    response = RedirectResponse("/status", status_code=303)
+    if user.role == "admin" and form.get("start") == "status":
+        _set_cookie(request, response, START_COOKIE, "status", 400 * 24 * 3600)
+    else:
+        response.delete_cookie(START_COOKIE, path="/")
+    return response
 
 
 async def health(request: Request) -> Response:
@@ -194,7 +226,9 @@ def create_app(
     come from the composition root (msghub/app/inbound.py: the routes of
     connection kinds whose far side posts to the hub)."""
     routes: list[BaseRoute] = [
-        Route("/", status),
+        Route("/", start),
+        Route("/status", status),
+        Route("/start-page", choose_start, methods=["POST"]),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/healthz", health),

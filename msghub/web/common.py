@@ -39,6 +39,7 @@ from msghub.hub.db import Pool, Row
 from msghub.hub.queries import QUERIES
 from msghub.services import audit
 from msghub.services.tx import Actor
+from msghub.web import display
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SESSION_COOKIE, SessionUser, token_digest, tokens_match
 
@@ -49,6 +50,7 @@ MAX_FORM_BYTES = 64 * 1024
 # Deployments may override any template by putting one of the same name in
 # the directory named by app.state.template_override (see create_app).
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
+display.install(_env)
 templates = Jinja2Templates(env=_env)
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -24,7 +24,7 @@ SELECT id FROM hub.web_message_ids_v1(%(view)s, %(folder_id)s, %(q)s, %(before)s
 -- view is 'inbox', 'outbox', 'sent', 'failed' or 'folder:<id>'; matches
 -- says whether it matches the search text %(q)s ('' matches all).
 SELECT m.id, m.channel, m.direction, m.sender, m.recipients, m.subject, left(m.body, 300) AS snippet,
-       m.status, m.status_at, m.created_at, m.failure_reason, m.priority,
+       m.status, m.status_at, m.created_at, m.failure_reason, m.priority, m.send_at,
        u.username AS owner_user, g.name AS owner_group, f.name AS folder,
        (SELECT count(*) FROM hub.message_parts p WHERE p.message_id = m.id) AS parts,
        CASE WHEN m.folder_id IS NOT NULL THEN 'folder:' || m.folder_id
@@ -140,9 +140,22 @@ VALUES (%(channel)s, %(recipients)s, %(list)s, %(list_id)s, %(sender)s, %(subjec
         %(user_id)s)
 RETURNING id, message_count
 
--- name: compose_contacts
--- The address book for the recipient field's suggestions.
-SELECT name, phone, email FROM hub.contacts ORDER BY lower(name), id LIMIT 1000
+-- name: compose_recipient_search
+-- The recipient field's suggestions as one types: contacts whose name,
+-- e-mail address or number starts with %(q)s, and lists whose name does, at
+-- most %(limit)s of each, read through the *_search indexes (schema/46_web.sql
+-- says why a function); the contacts by name continue after the keyset
+-- (%(after_name)s, %(after_id)s) for "more".
+SELECT kind, id, name, address, sort_key
+FROM hub.recipient_search_v1(%(q)s, %(phone)s, %(channel)s, %(after_name)s, %(after_id)s, %(limit)s)
+
+-- name: compose_contact_by_name
+-- A typed contact name resolved when the message is sent: the visible
+-- contacts of exactly that name (ignoring case), at most three, so that an
+-- ambiguous name is reported rather than guessed.
+SELECT id, name, phone, email FROM hub.contacts
+WHERE lower(name) COLLATE "C" = lower(%(name)s) COLLATE "C"
+ORDER BY id LIMIT 3
 
 -- name: compose_lists
 -- By id: names repeat across owners (the outbox resolves a name to the
@@ -202,3 +215,25 @@ ANALYZE hub.messages
 
 -- name: bench_web_max_id
 SELECT max(id) AS id FROM hub.messages
+
+-- name: outbox_progress
+-- How far one web send has gone (the banner of the outbox page after a send
+-- to many): its messages by state, through the user's row-level security.
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE m.status IN ('queued', 'sending')) AS waiting,
+       count(*) FILTER (WHERE m.status IN ('sent', 'delivered')) AS sent,
+       count(*) FILTER (WHERE m.status NOT IN ('queued', 'sending', 'sent', 'delivered')) AS failed,
+       min(m.send_at) FILTER (WHERE m.status = 'queued' AND m.send_at > now()) AS first_send_at
+FROM hub.messages m WHERE m.outbox_id = %(id)s
+
+-- name: folder_chart
+-- Messages received in the last %(hours)s hours by the folder they are in
+-- now (the inbox for those in none), among those the user sees: the ratio
+-- the rules that sort messages into folders produce (docs/WEB.md, "Charts
+-- by folder"). Read through messages_created and row-level security.
+SELECT coalesce(f.name, 'Inbox') AS label, m.folder_id, count(*) AS messages
+FROM hub.messages m
+LEFT JOIN hub.folders f ON f.id = m.folder_id
+WHERE m.direction = 'in' AND m.created_at >= now() - make_interval(hours => %(hours)s)
+GROUP BY 1, 2
+ORDER BY count(*) DESC, 1

@@ -85,7 +85,7 @@ def test_wrong_password_then_login_and_logout(db_url, db):
         session_cookie = _session_cookie(good)
         assert "httponly" in session_cookie.lower() and "samesite=strict" in session_cookie.lower()
         token = session_cookie.split(";")[0].split("=", 1)[1]
-        status = await client.get("/")
+        status = await client.get("/status")
         assert status.status_code == 200 and "Connections" in status.text
         refused = await client.post("/logout", data={"csrf_token": "nope"})
         assert refused.status_code == 403
@@ -139,7 +139,7 @@ def test_status_page_escapes_message_content(db_url, db):
 
     async def scenario(client):
         await _login(client)
-        return (await client.get("/")).text
+        return (await client.get("/status")).text
 
     html = _run(db_url, scenario)
     assert "<script>alert(1)</script>" not in html and "<img src=x" not in html

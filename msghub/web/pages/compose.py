@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from starlette.routing import BaseRoute, Route
 from msghub.hub.queries import QUERIES
 from msghub.mms.media import PictureTooLarge, content_type_of, fit_files
 from msghub.web.common import check_csrf, csrf_failed, render, require_user, user_tx
+from msghub.web.compose_checks import channel_refusal
+from msghub.web.pages.recipients import resolve_names
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
@@ -52,6 +55,11 @@ FRIENDLY = (
     ("an SMS carries no attachments", "An SMS cannot carry files. Choose MMS or e-mail, or remove the files."),
     ("already expired", "That expiry time has passed. Choose a later one, or leave it empty."),
     ("send_at", "The message would expire before it is sent. Choose an expiry after the send time."),
+    (
+        "no route for",
+        "No connection is set up to carry this message to that recipient. Choose a connection under Options, "
+        "or ask an administrator to mark one as the default for this channel.",
+    ),
 )
 
 
@@ -117,12 +125,11 @@ def refusal(exc: psycopg.Error) -> tuple[str, str]:
 
 async def form_context(request: Request, draft: Draft) -> dict[str, Any]:
     async with user_tx(request) as conn:
-        contacts = await (await conn.execute(WEB_QUERIES["compose_contacts"])).fetchall()
         lists = await (await conn.execute(WEB_QUERIES["compose_lists"])).fetchall()
         connections = await (await conn.execute(WEB_QUERIES["compose_connections"])).fetchall()
     return {
         "draft": draft,
-        "contacts": contacts,
+        "kept_files": [],
         "lists": lists,
         "connections": connections,
         "priorities": PRIORITIES,
@@ -169,7 +176,7 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
         transliterate="transliterate" in text,
         priority=int(priority) if priority in ("0", "1", "2", "3") else 1,
     )
-    files = []
+    files = [kept for raw in form.getlist("kept_file") if isinstance(raw, str) and (kept := _kept(raw))]
     for _, value in form.multi_items():
         if isinstance(value, UploadFile) and value.filename:
             data = await value.read()
@@ -182,6 +189,27 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
                 }
             )
     return draft, text, files
+
+
+def _kept(raw: str) -> dict[str, str] | None:
+    """A file of a refused form, carried back in the page (a browser cannot
+    refill a file input) as JSON {filename, content_type, data}."""
+    try:
+        value = json.loads(raw)
+        base64.b64decode(value["data"], validate=True)
+        return {
+            "filename": str(value["filename"])[:200],
+            "content_type": str(value["content_type"])[:200],
+            "data": str(value["data"]),
+        }
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _kept_view(files: list[dict[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"filename": f["filename"], "kb": -(-len(f["data"]) * 3 // 4 // 1024), "json": json.dumps(f)} for f in files
+    ]
 
 
 @require_user
@@ -210,10 +238,20 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
         valid_until = local_time(draft.valid_until, draft.tz_offset)
     except ValueError:
         errors["valid_until"] = "Give the expiry as a date and a time."
+    resolved = None
     if not errors:
+        where, reason = channel_refusal(draft.channel, draft.text, files, draft.transliterate)
+        if where:
+            errors[where] = reason
+    if not errors:
+        async with user_tx(request) as conn:
+            resolved = await resolve_names(conn, recipients(draft.to), draft.channel)
+        if resolved.error:
+            errors["to"] = resolved.error
+    if not errors and resolved is not None:
         params = {
             "channel": draft.channel,
-            "recipients": recipients(draft.to) or None,
+            "recipients": resolved.addresses or None,
             # the form names a list by id (names repeat across owners); a name still works
             "list_id": int(draft.to_list) if _is_id(draft.to_list) else None,
             "list": None if _is_id(draft.to_list) else draft.to_list or None,
@@ -231,14 +269,14 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
         }
         try:
             try:
-                ids = await _queue(request, params)
+                outbox_id, ids = await _queue(request, params)
             except psycopg.errors.InvalidParameterValue as exc:
                 # an MMS over its size class: scale the pictures to fit, once
                 fitted = _fitted(exc, draft.channel, files)
                 if fitted is None:
                     raise
                 params["attachments"] = Jsonb(fitted)
-                ids = await _queue(request, params)
+                outbox_id, ids = await _queue(request, params)
         except (
             psycopg.errors.InvalidParameterValue,
             psycopg.errors.CheckViolation,
@@ -248,23 +286,25 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
             where, message = refusal(exc)
             errors[where] = message
         else:
-            target = f"/messages/{ids[0]}" if len(ids) == 1 else "/folders/outbox"
+            target = f"/messages/{ids[0]}" if len(ids) == 1 else f"/folders/outbox?queued={outbox_id}"
             return RedirectResponse(target, status_code=303)
     context = await form_context(request, draft)
     context["errors"] = errors
-    if files:
-        errors.setdefault("files", "Attach the files again: a browser does not keep them after an error.")
+    context["kept_files"] = _kept_view(files)
     return render(request, "compose.html", context, status_code=400)
 
 
 _OVER_MMS_LIMIT = re.compile(r"over the mms limit of (\d+) bytes")
 
 
-async def _queue(request: Request, params: dict[str, Any]) -> list[int]:
+async def _queue(request: Request, params: dict[str, Any]) -> tuple[int, list[int]]:
+    """Queues the form's row; (the hub.outbox row's id, the ids of the messages it made)."""
     async with user_tx(request) as conn:
         row = await (await conn.execute(WEB_QUERIES["compose_insert"], params)).fetchone()
         assert row is not None
-        return [r["id"] for r in await (await conn.execute(QUERIES["outbox_messages"], {"id": row["id"]})).fetchall()]
+        outbox_id = int(row["id"])
+        return outbox_id, [r["id"] for r in await (await conn.execute(QUERIES["outbox_messages"],
+                                                                            {"id": outbox_id})).fetchall()]
 
 
 def _fitted(exc: Exception, channel: str, files: list[dict[str, str]]) -> list[dict[str, str]] | None:

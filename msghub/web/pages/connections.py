@@ -33,23 +33,34 @@ from msghub.web.common import (
     render,
     require_role,
     require_user,
+    search_terms,
     user_tx,
 )
+from msghub.web.display import filter_rows
 from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 admin_only = require_role("admin")
 
 
+# what the search box of the connections page looks in
+CONNECTION_SEARCH_FIELDS = ("name", "kind", "channels", "state", "last_error", "node")
+
+
 @require_user
 async def index(request: Request, user: SessionUser) -> Response:
+    search = search_terms(request)
     async with user_tx(request) as conn:
         rows = await (await conn.execute(ADMIN_QUERIES["connections_page"])).fetchall()
     return render(
         request,
         "connections/index.html",
         {
-            "connections": rows,
+            "connections": filter_rows(rows, search["q"], CONNECTION_SEARCH_FIELDS),
+            "q": search["q"],
+            "search_action": "/connections",
+            "filter_what": "connections",
+            "search_placeholder": "Search connections",
             "kinds": service.kinds(),
             "is_admin": user.role == "admin",
             "tested": request.query_params.get("tested"),

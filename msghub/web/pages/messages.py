@@ -19,6 +19,7 @@ from msghub.web.common import (
     templates,
     user_tx,
 )
+from msghub.web.pages.outbox import queued_banner
 from msghub.web.parts import PART_CSP, disposition, email_parts, part_view, served_type
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
@@ -83,6 +84,7 @@ async def list_page(
             "groups": groups,
             "next_before": ids[-1] if more else None,
             "search_action": request.url.path,
+            "queued": await queued_banner(request) if kind == "outbox" else None,
         },
     )
 

@@ -25,8 +25,10 @@ from msghub.web.common import (
     render,
     require_role,
     require_user,
+    search_terms,
     user_tx,
 )
+from msghub.web.display import filter_rows
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
@@ -35,7 +37,18 @@ from msghub.web.security import SessionUser
 async def poll_list(request: Request, user: SessionUser) -> Response:
     async with user_tx(request) as conn:
         polls = await (await conn.execute(WEB_QUERIES["poll_list"])).fetchall()
-    return render(request, "polls.html", {"polls": polls})
+    q = search_terms(request)["q"]
+    return render(
+        request,
+        "polls.html",
+        {
+            "polls": filter_rows(polls, q, ("name", "question")),
+            "q": q,
+            "search_action": "/polls",
+            "filter_what": "polls",
+            "search_placeholder": "Search polls",
+        },
+    )
 
 
 async def _poll(request: Request) -> tuple[Any, list[Any], int] | None:

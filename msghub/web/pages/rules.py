@@ -48,7 +48,9 @@ from msghub.web.common import (
     user_tx,
     wants_json,
 )
+from msghub.web.display import shorten
 from msghub.web.queries import RULES_QUERIES
+from msghub.web.rule_test_form import test_from_fields
 from msghub.web.rules_form import (
     ACTION_KINDS,
     BLANKS,
@@ -138,20 +140,26 @@ async def _rule(conn: psycopg.AsyncConnection[Any], rule_id: int | None) -> Rule
 # --- the list ---
 
 
+SUMMARY_CHARS = 140
+
+
 def summary(rule: Mapping[str, Any]) -> str:
     """One line for the list: the model described, or the source's first comment."""
     if rule["kind"] == "visual" and rule["model"] is not None:
         try:
-            return describe_model(rule["model"])
+            return shorten(describe_model(rule["model"]), SUMMARY_CHARS)
         except ModelError as exc:
-            return f"The editor's model is not valid: {exc}"
+            return shorten(f"The editor's model is not valid: {exc}", SUMMARY_CHARS)
+    # the leading comment, over as many lines as it runs
+    words: list[str] = []
     for line in str(rule["source"]).splitlines():
         text = line.strip()
-        if text.startswith("//") and text.lstrip("/ ").strip():
-            return text.lstrip("/ ").strip()
-        if text:
-            break
-    return "JavaScript"
+        if not text.startswith("//"):
+            if text or words:
+                break
+            continue
+        words.append(text.lstrip("/ ").strip())
+    return shorten(" ".join(w for w in words if w), SUMMARY_CHARS) or "JavaScript"
 
 
 @viewers
@@ -520,6 +528,7 @@ async def _tests_page(
             "error": error,
             "ran": int(ran) if ran.isdigit() else None,
             "passed_count": sum(1 for t in tests if (t["last_result"] or {}).get("passed")),
+            "event_types": EVENT_TYPES,
         },
         status_code=status_code,
     )
@@ -574,7 +583,9 @@ async def test_new(request: Request, user: SessionUser) -> Response:
         rule = await _rule(conn, path_id(request))
     if rule is None:
         return not_found(request)
-    text = form.get("test", "")
+    # the form's fields, or the test as JSON
+    fields = form.get("mode") == "fields"
+    text = json.dumps(test_from_fields(form), ensure_ascii=False) if fields else form.get("test", "")
     test, error = parse_test(text)
     if test is None:
         return await _tests_page(request, rule, draft=text, error=error, status_code=400)

@@ -1,6 +1,8 @@
 // The compose page: live SMS character and segment counter with the
-// encoding and a transliteration hint (counting in sms.js), previews of
-// attached images, fields shown per channel, the browser's time zone.
+// encoding and a transliteration hint (counting in sms.js), a send button
+// that refuses what the channel cannot carry, previews of attached images,
+// fields shown per channel, the browser's time zone. Recipients are chips
+// (recipients.js).
 (function () {
   "use strict";
   var form = document.getElementById("compose");
@@ -26,13 +28,31 @@
     form.querySelectorAll(".not-sms").forEach(function (el) { el.hidden = sms; });
   }
 
+  var send = document.getElementById("send");
+  var blocked = document.getElementById("send-blocked");
+  var MAX_PARTS = 255;
+
+  // the reason the chosen channel cannot carry the message, or ""
+  function refusal(cost) {
+    if (channel() !== "sms") { return ""; }
+    if (cost.segments > MAX_PARTS) {
+      return "Too long for SMS: " + cost.segments.toLocaleString("en") + " parts, at most " + MAX_PARTS + ". Shorten it, or send it as an e-mail.";
+    }
+    if (!cost.sendable) { return "The text holds a character that cannot be sent."; }
+    return "";
+  }
+
   function count() {
     var value = text.value;
     var cost = window.msghubSms.cost(value, translit.checked);
     var name = cost.encoding === "gsm7" ? "GSM 7-bit" : "UCS-2 (Unicode)";
-    counter.textContent = cost.used + " / " + cost.per_part + " " + (cost.encoding === "gsm7" ? "characters" : "UCS-2 units") +
-      " · " + cost.segments + " SMS · " + name + (cost.transliterated ? " (with look-alikes)" : "") +
-      (cost.sendable ? "" : " · too long to send");
+    var chars = Array.from(value).length;
+    counter.textContent = chars.toLocaleString("en") + " character" + (chars === 1 ? "" : "s") + " · " +
+      cost.segments.toLocaleString("en") + " SMS" + (cost.segments > 1 ? " of up to " + cost.per_part : "") + " · " + name +
+      (cost.transliterated ? " (with look-alikes)" : "") + (cost.sendable ? "" : " · too long to send");
+    var reason = refusal(cost);
+    send.disabled = reason !== "";
+    blocked.textContent = reason;
     counter.classList.toggle("ucs2", cost.encoding !== "gsm7");
     counter.dataset.segments = String(cost.segments);
     counter.dataset.encoding = cost.encoding;
@@ -73,7 +93,7 @@
   }
 
   form.addEventListener("change", function (event) {
-    if (event.target.name === "channel") { showFields(); }
+    if (event.target.name === "channel") { showFields(); count(); }
     if (event.target === translit) { count(); }
     if (event.target === files) { preview(); }
   });
