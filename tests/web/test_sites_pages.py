@@ -53,7 +53,7 @@ def test_status_and_connections_pages_show_no_node_and_why(db_url, db):
 
     async def scenario(client):
         await login(client)
-        return (await client.get("/")).text, (await client.get("/connections")).text
+        return (await client.get("/status")).text, (await client.get("/connections")).text
 
     status, connections = run_app(db_url, scenario)
     for html in (status, connections):
