@@ -18,9 +18,10 @@ ALLOWED = {
     "services": {"hub", "connectors"},
     "auth": {"hub", "services"},
     "rules": {"hub"},
-    "web": {"hub", "services", "auth", "contacts", "rules"},
-    "app": {"hub", "sms", "connectors", "services", "auth", "contacts", "rules", "web", "devtools"},
-    "devtools": {"hub", "sms", "connectors", "services", "rules", "web", "app"},
+    "gateway": {"hub", "rules"},
+    "web": {"hub", "services", "auth", "contacts", "rules", "gateway"},
+    "app": {"hub", "sms", "connectors", "services", "auth", "contacts", "rules", "gateway", "web", "devtools"},
+    "devtools": {"hub", "sms", "connectors", "services", "rules", "gateway", "web", "app"},
 }
 # the rules' command modules run their commands through the CLI's transaction
 EXCEPTIONS = {("msghub.rules.cli", "app"), ("msghub.rules.dispatch_cli", "app")}

@@ -102,6 +102,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         rules = RulesService(pool, listener, config)
         tasks += rules.start()
     server = None
+    dlr = None
     if "web" in roles:
         from msghub.web.app import create_app
 
@@ -111,6 +112,10 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         # we own the signals: uvicorn must neither take nor re-raise them
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         tasks.append(asyncio.create_task(server.serve(), name="web"))
+        from msghub.gateway.dlr_dispatch import DlrDispatcher
+
+        dlr = DlrDispatcher(pool)  # the sendsms dlr-url callbacks
+        tasks.append(asyncio.create_task(dlr.run(), name="kannel-dlr"))
     log.info("msghub node %s running (%s) on %s", config.node_name, ", ".join(roles), redact(url))
     if on_ready is not None:
         tasks.append(asyncio.create_task(on_ready(pool), name="on-ready"))
@@ -126,6 +131,8 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         supervisor.stop()
     if rules:
         rules.stop()
+    if dlr:
+        dlr.stop()
     if server:
         server.should_exit = True
         from msghub.web.live import close_streams
@@ -139,5 +146,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
     if rules:
         rules.close()
+    if dlr:
+        await dlr.aclose()
     await housekeeping.stop()
     await pool.close()

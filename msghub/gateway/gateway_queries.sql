@@ -1,0 +1,59 @@
+-- The Kannel-compatible sendsms interface and its dlr-url callbacks.
+
+-- name: setting
+SELECT value FROM hub.settings WHERE key = %(key)s
+
+-- name: sendsms_outbox_insert
+INSERT INTO hub.outbox (channel, recipients, sender, text, connection, send_at, valid_until, delivery_report,
+                        priority)
+VALUES (%(channel)s, %(recipients)s, %(sender)s, %(text)s, %(connection)s, %(send_at)s, %(valid_until)s,
+        %(delivery_report)s, %(priority)s)
+RETURNING id
+
+-- name: sendsms_remember
+-- One row per queued message; returns whether every connection is up (else
+-- Kannel's "queued for later delivery").
+WITH queued AS (
+    INSERT INTO hub.kannel_requests (message_id, username, dlr_url, dlr_mask, params)
+    SELECT m.id, %(username)s, %(dlr_url)s, %(dlr_mask)s, %(params)s
+    FROM hub.messages m WHERE m.outbox_id = %(outbox_id)s
+    RETURNING message_id)
+SELECT count(*) AS messages,
+       coalesce(bool_and(c.state = 'up'), false) AS all_up
+FROM queued q
+JOIN hub.messages m ON m.id = q.message_id
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+
+-- name: dlr_claim
+-- due callbacks; the claim pushes next_attempt_at out by the lease, so a
+-- node that dies mid-call leaves the callback to be made again
+UPDATE hub.kannel_dlr_calls d
+SET attempts = d.attempts + 1, next_attempt_at = clock_timestamp() + make_interval(secs => %(lease_s)s)
+WHERE d.id IN (
+    SELECT id FROM hub.kannel_dlr_calls
+    WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING d.id, d.message_id, d.dlr_type, d.reported_at, d.attempts
+
+-- name: dlr_facts
+SELECT k.username, k.dlr_url, k.params, m.sender, m.recipients[1] AS receiver, m.body, m.created_at,
+       m.operator_ref, m.failure_code, m.failure_reason, c.name AS connection
+FROM hub.kannel_requests k
+JOIN hub.messages m ON m.id = k.message_id
+LEFT JOIN hub.connections c ON c.id = m.connection_id
+WHERE k.message_id = %(message_id)s
+
+-- name: dlr_done
+UPDATE hub.kannel_dlr_calls
+SET status = 'done', done_at = clock_timestamp(), url = %(url)s, answer_status = %(answer_status)s, last_error = NULL
+WHERE id = %(id)s
+
+-- name: dlr_retry
+-- backoff doubling from 5 s up to an hour; parked after the setting's attempts
+UPDATE hub.kannel_dlr_calls
+SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'parked' ELSE 'pending' END,
+    next_attempt_at = clock_timestamp() + make_interval(secs => least(3600, 5 * 2 ^ least(attempts - 1, 20))),
+    url = %(url)s, answer_status = %(answer_status)s, last_error = %(error)s
+WHERE id = %(id)s
