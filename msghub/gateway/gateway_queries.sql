@@ -57,3 +57,13 @@ SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'parked' ELSE 'pending'
     next_attempt_at = clock_timestamp() + make_interval(secs => least(3600, 5 * 2 ^ least(attempts - 1, 20))),
     url = %(url)s, answer_status = %(answer_status)s, last_error = %(error)s
 WHERE id = %(id)s
+
+-- name: gammu_enabled
+SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'gammu') AS enabled
+
+-- name: gammu_set_version
+INSERT INTO gammu.gammu ("Version") VALUES (%(version)s)
+
+-- name: gammu_drop
+-- the bridge's triggers on hub.messages depend on its functions and go with them
+DROP SCHEMA IF EXISTS gammu CASCADE
