@@ -30,7 +30,7 @@ class _Receiver(http.server.ThreadingHTTPServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Receiver
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if self.server.fail_first > 0:
             self.server.fail_first -= 1
             self.send_response(500)
@@ -123,7 +123,7 @@ def test_user_guide_query_strings_and_answers(db_url, db, hub):
     # with the compatibility off, a password in the URL is refused; POST still works
     db.execute("UPDATE hub.settings SET value = 'off' WHERE key = 'kannel_url_passwords'")
     assert get(f"username={key_id}&password={secret}&to=1&text=x") == (403, "Authorization failed for sendsms")
-    posted = httpx.post(f"{hub}/cgi-bin/sendsms", content="Posted text".encode(),
+    posted = httpx.post(f"{hub}/cgi-bin/sendsms", content=b"Posted text",
                         headers={"Content-Type": "text/plain; charset=UTF-8", "X-Kannel-Username": key_id,
                                  "X-Kannel-Password": secret, "X-Kannel-To": "+4917000003"})
     assert (posted.status_code, posted.text) == (202, "0: Accepted for delivery")
