@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, LiteralString, cast
+from typing import Any
 
 import psycopg
 
@@ -34,7 +34,7 @@ def enable(conn: psycopg.Connection[Any], version: int = CURRENT_VERSION) -> Non
     if enabled(conn):
         raise ValueError("the Gammu tables exist already (schema gammu)")
     # a trusted file shipped with the code, several statements: the simple protocol
-    conn.execute(cast(LiteralString, schema_file().read_text(encoding="utf-8")))
+    conn.execute(schema_file().read_text(encoding="utf-8"))
     conn.execute(GATEWAY_QUERIES["gammu_set_version"], {"version": version})
 
 

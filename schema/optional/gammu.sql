@@ -272,7 +272,7 @@ LANGUAGE sql AS $$
                                  "RelativeValidity", "CreatorID")
     SELECT o."InsertIntoDB", LOCALTIMESTAMP(0), coalesce(p."Text", ''), o."DestinationNumber", p."Coding",
            coalesce(p."UDH", ''), coalesce(p."Class", -1), coalesce(p."TextDecoded", ''), o."ID",
-           coalesce(o."SenderID", p_sender, ''), p.seq, p_status, coalesce(o."RelativeValidity", -1), o."CreatorID"
+           coalesce(nullif(o."SenderID", ''), p_sender, ''), p.seq, p_status, coalesce(o."RelativeValidity", -1), o."CreatorID"
     FROM gammu.outbox o
     CROSS JOIN LATERAL (
         SELECT 1 AS seq, o."Text", o."Coding", o."UDH", o."Class", o."TextDecoded"
@@ -364,13 +364,17 @@ BEGIN
         JOIN old_rows o ON o.id = n.id
         JOIN gammu.msghub_links l ON l.message_id = n.id
         LEFT JOIN hub.connections c ON c.id = n.connection_id
-        WHERE n.status IS DISTINCT FROM o.status
+        WHERE n.status IS DISTINCT FROM o.status AND n.status IN ('sent', 'delivered', 'failed')
     LOOP
-        IF r.status = 'sent' THEN
-            PERFORM gammu.msghub_to_sentitems_v1(r."ID",
-                CASE WHEN r.delivery_report THEN 'SendingOK' ELSE 'SendingOKNoReport' END, r.connection);
-        ELSIF r.status = 'failed' AND r.old_status <> 'sent' THEN
-            PERFORM gammu.msghub_to_sentitems_v1(r."ID", 'SendingError', r.connection);
+        IF EXISTS (SELECT 1 FROM gammu.outbox WHERE "ID" = r."ID") THEN
+            -- first news of it (a report may come with the send's own result)
+            PERFORM gammu.msghub_to_sentitems_v1(r."ID", CASE
+                WHEN r.status = 'sent' AND r.delivery_report THEN 'SendingOK'
+                WHEN r.status = 'sent' THEN 'SendingOKNoReport'
+                WHEN r.status = 'delivered' THEN 'DeliveryOK'
+                WHEN r.status = 'failed' AND r.old_status = 'sent' THEN 'DeliveryFailed'
+                WHEN r.status = 'failed' THEN 'SendingError'
+            END, r.connection);
         ELSIF r.status IN ('delivered', 'failed') THEN
             UPDATE gammu.sentitems
             SET "Status" = CASE WHEN r.status = 'delivered' THEN 'DeliveryOK' ELSE 'DeliveryFailed' END,
