@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+    "api": ("msghub.devtools.bench_api:bench_api", ("requests", "concurrency")),
 }
 
 
@@ -45,7 +46,10 @@ def add_parsers(sub: Any) -> None:
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+    b_api = bench.add_parser("api", help="the JSON API's send and Kannel's sendsms over HTTP (requests/s, p50, p99)")
+    b_api.add_argument("--requests", type=lambda v: max(1, int(v)), default=2000, help="requests of each kind")
+    b_api.add_argument("--concurrency", type=lambda v: max(1, int(v)), default=8, help="requests in flight")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_api):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)

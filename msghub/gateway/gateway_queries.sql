@@ -67,3 +67,8 @@ INSERT INTO gammu.gammu ("Version") VALUES (%(version)s)
 -- name: gammu_drop
 -- the bridge's triggers on hub.messages depend on its functions and go with them
 DROP SCHEMA IF EXISTS gammu CASCADE
+
+-- name: bench_api_key
+-- msghub bench api: a send key for its user
+INSERT INTO hub.api_keys (key_id, secret_sha256, name, user_id, scopes)
+VALUES (%(key_id)s, %(secret_sha256)s, 'bench api', %(user_id)s, '{send}')
