@@ -1,6 +1,7 @@
--- The Kannel-compatible sendsms interface (msghub/gateway/, docs/KANNEL.md):
--- what a sendsms request asked beyond the outbox row, and the dlr-url
--- callbacks owed to it, delivered at least once by the gateway's dispatcher.
+-- The web gateway (msghub/gateway/): the Kannel-compatible sendsms interface
+-- (docs/KANNEL.md), what a sendsms request asked beyond the outbox row and
+-- the dlr-url callbacks owed to it; and webhooks (docs/API.md). Both are
+-- delivered at least once by the gateway's dispatchers.
 
 INSERT INTO hub.settings (key, value, description) VALUES
     ('kannel_url_passwords', 'off',
@@ -73,4 +74,89 @@ CREATE TRIGGER messages_kannel_dlr
     FOR EACH STATEMENT EXECUTE FUNCTION hub.kannel_dlr_enqueue_v1();
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON hub.kannel_requests, hub.kannel_dlr_calls TO msghub_app;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;
+
+-- Webhooks (msghub/gateway/webhooks.py, docs/API.md): URLs called with a
+-- signed JSON body when a message arrives, changes state, or a connection
+-- goes up or down. Registered by an administrator (owner NULL: every
+-- message) or by an API key's owner (that user's messages).
+CREATE TABLE hub.webhooks (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url           text NOT NULL CONSTRAINT webhooks_url_http CHECK (url ~* '^https?://[^/]'),
+    events        text[] NOT NULL
+                  CONSTRAINT webhooks_events_known CHECK (cardinality(events) > 0 AND events <@
+                      ARRAY['message_received', 'message_status', 'connection_up', 'connection_down']),
+    -- the HMAC-SHA256 key, shown once when it is created
+    secret        text NOT NULL,
+    owner_user_id bigint REFERENCES hub.users (id) ON DELETE CASCADE,
+    -- only an administrator may let a webhook reach private addresses
+    allow_private boolean NOT NULL DEFAULT false,
+    enabled       boolean NOT NULL DEFAULT true,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE hub.webhook_deliveries (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    webhook_id      bigint NOT NULL REFERENCES hub.webhooks (id) ON DELETE CASCADE,
+    event           text NOT NULL,
+    payload         jsonb NOT NULL,
+    status          text NOT NULL DEFAULT 'pending'
+                    CONSTRAINT webhook_deliveries_status_known CHECK (status IN ('pending', 'done', 'parked')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    answer_status   integer,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    done_at         timestamptz
+);
+
+CREATE INDEX webhook_deliveries_due ON hub.webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_webhook ON hub.webhook_deliveries (webhook_id, id);
+
+INSERT INTO hub.settings (key, value, description) VALUES
+    ('webhook_max_attempts', '10', 'a webhook delivery failing this often is parked with its error');
+
+-- One statement trigger on hub.events: every event a webhook wants becomes
+-- a delivery in the transaction that recorded it (at least once after commit).
+CREATE FUNCTION hub.webhooks_enqueue_v1() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, hub AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM hub.webhooks WHERE enabled) THEN
+        RETURN NULL;  -- the common case costs one index-free probe of a tiny table
+    END IF;
+    INSERT INTO hub.webhook_deliveries (webhook_id, event, payload)
+    SELECT w.id, x.event, jsonb_build_object(
+               'event', x.event, 'event_id', e.id, 'at', e.created_at,
+               'message', CASE WHEN m.id IS NOT NULL THEN jsonb_build_object(
+                   'id', m.id, 'channel', m.channel, 'direction', m.direction, 'status', m.status,
+                   'sender', m.sender, 'recipients', to_jsonb(m.recipients), 'subject', m.subject,
+                   'text', m.body, 'correlation_id', m.correlation_id, 'failure_code', m.failure_code,
+                   'failure_reason', m.failure_reason) END,
+               'connection', CASE WHEN c.id IS NOT NULL THEN jsonb_build_object(
+                   'name', c.name, 'kind', c.kind, 'state', c.state) END,
+               'detail', e.payload)
+    FROM new_rows e
+    LEFT JOIN hub.messages m ON m.id = e.message_id
+    LEFT JOIN hub.connections c ON c.id = e.connection_id
+    CROSS JOIN LATERAL (SELECT CASE
+        WHEN e.type IN ('message_received', 'connection_up', 'connection_down') THEN e.type
+        WHEN e.type IN ('message_sent', 'message_failed') THEN 'message_status'
+        -- a report completes a message once: when it made it delivered
+        WHEN e.type = 'delivery_report' AND e.payload ->> 'status' = 'delivered' AND m.status = 'delivered'
+            THEN 'message_status'
+    END AS event) x
+    JOIN hub.webhooks w ON w.enabled AND x.event = ANY (w.events)
+        AND (w.owner_user_id IS NULL
+             OR (m.id IS NOT NULL AND m.owner_user_id = w.owner_user_id))
+    ORDER BY e.id, w.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_webhooks
+    AFTER INSERT ON hub.events
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION hub.webhooks_enqueue_v1();
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON hub.webhooks, hub.webhook_deliveries TO msghub_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;

@@ -21,6 +21,8 @@ from msghub.hub.db import Pool
 from msghub.rules.dispatch_loop import POLL_INTERVAL_S, PollingLoop
 from msghub.rules.http_fetch import fetch
 
+PRIVATE_HINT = "allowed only with the setting kannel_dlr_private = on"
+
 log = logging.getLogger(__name__)
 
 LEASE_S = 60.0
@@ -107,7 +109,14 @@ class DlrDispatcher(PollingLoop):
             if isinstance(status, int) and 200 <= status < 300:
                 await GATEWAY_QUERIES.run(conn, "dlr_done", params)
                 return
-            error = response.get("error") or f"the dlr-url answered HTTP {status}"
+            error = _own_words(response.get("error")) or f"the dlr-url answered HTTP {status}"
             await GATEWAY_QUERIES.run(conn, "dlr_retry", {**params, "error": error, "max_attempts": max_attempts})
         log.warning("dlr-url callback %s (message %s) failed, attempt %s: %s",
                     call["id"], call["message_id"], call["attempts"], error)
+
+
+def _own_words(error: str | None) -> str | None:
+    """The rules' fetch names the rules' switch for private addresses; name ours."""
+    if error and "rules may reach only public addresses" in error:
+        return error.split("; rules may")[0] + "; " + PRIVATE_HINT
+    return error

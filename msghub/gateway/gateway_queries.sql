@@ -72,3 +72,56 @@ DROP SCHEMA IF EXISTS gammu CASCADE
 -- msghub bench api: a send key for its user
 INSERT INTO hub.api_keys (key_id, secret_sha256, name, user_id, scopes)
 VALUES (%(key_id)s, %(secret_sha256)s, 'bench api', %(user_id)s, '{send}')
+
+-- name: webhook_claim
+UPDATE hub.webhook_deliveries d
+SET attempts = d.attempts + 1, next_attempt_at = clock_timestamp() + make_interval(secs => %(lease_s)s)
+WHERE d.id IN (
+    SELECT id FROM hub.webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_at <= clock_timestamp()
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts,
+          (SELECT w.url FROM hub.webhooks w WHERE w.id = d.webhook_id) AS url,
+          (SELECT w.secret FROM hub.webhooks w WHERE w.id = d.webhook_id) AS secret,
+          (SELECT w.allow_private FROM hub.webhooks w WHERE w.id = d.webhook_id) AS allow_private
+
+-- name: webhook_done
+UPDATE hub.webhook_deliveries
+SET status = 'done', done_at = clock_timestamp(), answer_status = %(answer_status)s, last_error = NULL
+WHERE id = %(id)s
+
+-- name: webhook_retry
+UPDATE hub.webhook_deliveries
+SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'parked' ELSE 'pending' END,
+    next_attempt_at = clock_timestamp() + make_interval(secs => least(3600, %(base_s)s * 2 ^ least(attempts - 1, 20))),
+    answer_status = %(answer_status)s, last_error = %(error)s
+WHERE id = %(id)s
+
+-- name: webhook_insert
+INSERT INTO hub.webhooks (url, events, secret, owner_user_id, allow_private)
+VALUES (%(url)s, %(events)s, %(secret)s, %(owner_user_id)s, %(allow_private)s)
+RETURNING id
+
+-- name: webhooks_of
+-- an owner's webhooks (owner NULL: every webhook), with their deliveries' state
+SELECT w.id, w.url, w.events, w.owner_user_id, w.allow_private, w.enabled, w.created_at,
+       count(d.id) FILTER (WHERE d.status = 'pending') AS pending,
+       count(d.id) FILTER (WHERE d.status = 'parked') AS parked,
+       (SELECT d2.last_error FROM hub.webhook_deliveries d2
+        WHERE d2.webhook_id = w.id AND d2.last_error IS NOT NULL ORDER BY d2.id DESC LIMIT 1) AS last_error
+FROM hub.webhooks w
+LEFT JOIN hub.webhook_deliveries d ON d.webhook_id = w.id
+WHERE %(owner_user_id)s::bigint IS NULL OR w.owner_user_id = %(owner_user_id)s::bigint
+GROUP BY w.id ORDER BY w.id
+
+-- name: webhook_delete
+DELETE FROM hub.webhooks
+WHERE id = %(id)s AND (%(owner_user_id)s::bigint IS NULL OR owner_user_id = %(owner_user_id)s::bigint)
+RETURNING id
+
+-- name: webhook_retry_parked
+-- an operator sends the parked deliveries of a webhook again
+UPDATE hub.webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
+WHERE webhook_id = %(id)s AND status = 'parked'

@@ -195,4 +195,4 @@ def test_private_dlr_url_is_parked_when_not_allowed(db_url, db, hub, receiver):
     row = wait_for(lambda: db.execute(
         "SELECT status, last_error FROM hub.kannel_dlr_calls WHERE status = 'parked'").fetchone(),
         timeout=30, what="the parked callback")
-    assert "private" in row["last_error"] and receiver.calls == []
+    assert "kannel_dlr_private" in row["last_error"] and receiver.calls == []
