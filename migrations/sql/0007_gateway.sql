@@ -160,3 +160,52 @@ CREATE TRIGGER events_webhooks
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON hub.webhooks, hub.webhook_deliveries TO msghub_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA hub TO msghub_app;
+
+-- Branded public send forms at /g/<slug> (msghub/web/pages/send_form.py,
+-- docs/WEB.md): what each customer's page looks like, whom it may reach, and
+-- who may use it. Its messages are sent as owner_user_id.
+CREATE TABLE hub.send_forms (
+    slug             text PRIMARY KEY CONSTRAINT send_forms_slug_format CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,39}$'),
+    title            text NOT NULL CONSTRAINT send_forms_title_not_blank CHECK (btrim(title) <> ''),
+    intro            text NOT NULL DEFAULT '',
+    colour           text NOT NULL DEFAULT '#1f6feb' CONSTRAINT send_forms_colour CHECK (colour ~ '^#[0-9a-f]{6}$'),
+    background       text NOT NULL DEFAULT '#ffffff'
+                     CONSTRAINT send_forms_background CHECK (background ~ '^#[0-9a-f]{6}$'),
+    logo             bytea CONSTRAINT send_forms_logo_size CHECK (length(logo) <= 262144),
+    logo_type        text CONSTRAINT send_forms_logo_type CHECK (logo_type IN ('image/png', 'image/jpeg', 'image/gif')),
+    owner_user_id    bigint NOT NULL REFERENCES hub.users (id) ON DELETE CASCADE,
+    connection       text,
+    sender           text,
+    -- empty: any number; else a recipient must start with one of these
+    allowed_prefixes text[] NOT NULL DEFAULT '{}',
+    -- account: a signed-in msghub user; code: a shared access code; kiosk: anyone who reaches it
+    login            text NOT NULL DEFAULT 'code' CONSTRAINT send_forms_login CHECK (login IN ('account', 'code', 'kiosk')),
+    code_sha256      bytea,
+    -- sends per client address and hour
+    rate_per_hour    integer NOT NULL DEFAULT 10 CONSTRAINT send_forms_rate CHECK (rate_per_hour BETWEEN 1 AND 10000),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT send_forms_code_needs_hash CHECK (login <> 'code' OR code_sha256 IS NOT NULL)
+);
+
+-- Spent one-time form tokens; also what the per-address rate limit counts.
+CREATE TABLE hub.send_form_uses (
+    nonce      text PRIMARY KEY,
+    slug       text NOT NULL REFERENCES hub.send_forms (slug) ON DELETE CASCADE ON UPDATE CASCADE,
+    client     text NOT NULL,
+    message_id bigint,
+    used_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX send_form_uses_client ON hub.send_form_uses (slug, client, used_at);
+
+-- The key that signs the forms' one-time tokens: 244 random bits, made once
+-- per database (UPDATE it to invalidate every open form).
+CREATE TABLE hub.send_form_key (
+    only_row boolean PRIMARY KEY DEFAULT true CONSTRAINT send_form_key_one_row CHECK (only_row),
+    secret   text NOT NULL
+);
+
+INSERT INTO hub.send_form_key (secret) VALUES (replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''));
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON hub.send_forms, hub.send_form_uses TO msghub_app;
+GRANT SELECT ON hub.send_form_key TO msghub_app;

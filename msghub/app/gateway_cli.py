@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from msghub.app.clidb import audit, with_db
-from msghub.gateway import gammu
+from msghub.gateway import forms, gammu
 from msghub.gateway.queries import GATEWAY_QUERIES
 from msghub.gateway.webhooks import EVENTS, new_secret
 from msghub.hub.config import Config
@@ -25,6 +27,24 @@ def add_parsers(sub: Any) -> None:
     on.set_defaults(handler=cmd_enable)
     off = cmd.add_parser("disable", help="drop schema gammu and everything in it")
     off.set_defaults(handler=cmd_disable)
+
+    form = sub.add_parser("form", help="branded public send forms at /g/SLUG").add_subparsers(
+        dest="action", required=True)
+    f_set = form.add_parser("set", help="create or change a send form")
+    f_set.add_argument("slug")
+    f_set.add_argument("--title", required=True)
+    f_set.add_argument("--owner", required=True, help="the user its messages are sent as")
+    f_set.add_argument("--intro", default="")
+    f_set.add_argument("--colour", default="#1f6feb")
+    f_set.add_argument("--background", default="#ffffff")
+    f_set.add_argument("--logo", type=Path, help="a PNG, JPEG or GIF file (checked by its content)")
+    f_set.add_argument("--login", choices=forms.LOGINS, default="code")
+    f_set.add_argument("--code-stdin", action="store_true", help="read the access code from standard input")
+    f_set.add_argument("--prefix", action="append", default=[], help="allowed recipient prefix (repeat)")
+    f_set.add_argument("--connection")
+    f_set.add_argument("--sender")
+    f_set.add_argument("--rate", type=int, default=10, help="sends per client address and hour")
+    f_set.set_defaults(handler=cmd_form_set)
 
     hook = sub.add_parser("webhook", help="webhooks: signed HTTP calls for events").add_subparsers(
         dest="action", required=True)
@@ -124,4 +144,37 @@ def cmd_webhook_retry(args: argparse.Namespace, config: Config) -> int:
     count = with_db(config, lambda conn: conn.execute(GATEWAY_QUERIES["webhook_retry_parked"], {"id": args.id})
                     .rowcount)
     print(f"{count} parked deliveries of webhook {args.id} queued again")
+    return 0
+
+
+def cmd_form_set(args: argparse.Namespace, config: Config) -> int:
+    try:
+        logo = args.logo.read_bytes() if args.logo else None
+        params = {
+            "slug": forms.slug(args.slug), "title": args.title, "intro": args.intro,
+            "colour": forms.colour(args.colour), "background": forms.colour(args.background),
+            "logo": logo, "logo_type": forms.logo_type(logo) if logo is not None else None,
+            "connection": args.connection, "sender": args.sender, "allowed_prefixes": args.prefix,
+            "login": args.login, "rate_per_hour": args.rate,
+            "code_sha256": forms.code_digest(sys.stdin.readline().strip()) if args.code_stdin else None,
+        }
+    except (forms.FormError, OSError) as exc:
+        print(f"error: {exc}")
+        return 2
+    if args.login == "code" and params["code_sha256"] is None:
+        print("error: --login code needs --code-stdin")
+        return 2
+
+    def act(conn: Any) -> bool:
+        row = conn.execute(QUERIES["user_by_name"], {"username": args.owner}).fetchone()
+        if row is None:
+            return False
+        conn.execute(GATEWAY_QUERIES["form_upsert"], {**params, "owner_user_id": row["id"]})
+        audit(conn, "cli", "form.set", args.slug, {"login": args.login})
+        return True
+
+    if not with_db(config, act):
+        print(f"error: no user {args.owner!r}")
+        return 2
+    print(f"send form /g/{args.slug} ready ({args.login})")
     return 0

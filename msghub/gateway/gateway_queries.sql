@@ -125,3 +125,51 @@ RETURNING id
 -- an operator sends the parked deliveries of a webhook again
 UPDATE hub.webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
 WHERE webhook_id = %(id)s AND status = 'parked'
+
+-- name: form_key
+SELECT secret FROM hub.send_form_key
+
+-- name: form_by_slug
+SELECT slug, title, intro, colour, background, logo_type, owner_user_id, connection, sender, allowed_prefixes,
+       login, code_sha256, rate_per_hour
+FROM hub.send_forms WHERE slug = %(slug)s
+
+-- name: form_logo
+SELECT logo, logo_type FROM hub.send_forms WHERE slug = %(slug)s AND logo IS NOT NULL
+
+-- name: form_upsert
+INSERT INTO hub.send_forms (slug, title, intro, colour, background, logo, logo_type, owner_user_id, connection, sender,
+                            allowed_prefixes, login, code_sha256, rate_per_hour)
+VALUES (%(slug)s, %(title)s, %(intro)s, %(colour)s, %(background)s, %(logo)s, %(logo_type)s, %(owner_user_id)s,
+        %(connection)s, %(sender)s, %(allowed_prefixes)s, %(login)s, %(code_sha256)s, %(rate_per_hour)s)
+ON CONFLICT (slug) DO UPDATE SET
+    title = EXCLUDED.title, intro = EXCLUDED.intro, colour = EXCLUDED.colour, background = EXCLUDED.background,
+    logo = coalesce(EXCLUDED.logo, hub.send_forms.logo), logo_type = coalesce(EXCLUDED.logo_type, hub.send_forms.logo_type),
+    owner_user_id = EXCLUDED.owner_user_id, connection = EXCLUDED.connection, sender = EXCLUDED.sender,
+    allowed_prefixes = EXCLUDED.allowed_prefixes, login = EXCLUDED.login, code_sha256 = EXCLUDED.code_sha256,
+    rate_per_hour = EXCLUDED.rate_per_hour
+
+-- name: form_spend
+-- spends a one-time token, unless this address used up its hour; returns nothing when refused
+INSERT INTO hub.send_form_uses (nonce, slug, client)
+SELECT %(nonce)s, %(slug)s, %(client)s
+WHERE (SELECT count(*) FROM hub.send_form_uses
+       WHERE slug = %(slug)s AND client = %(client)s AND used_at > now() - interval '1 hour') < %(rate_per_hour)s
+ON CONFLICT (nonce) DO NOTHING
+RETURNING nonce
+
+-- name: form_used
+UPDATE hub.send_form_uses SET message_id = %(message_id)s WHERE nonce = %(nonce)s
+
+-- name: form_status
+-- the state of a message this form's token sent (the nonce is the capability)
+SELECT m.id, m.status, m.segments FROM hub.send_form_uses u JOIN hub.messages m ON m.id = u.message_id
+WHERE u.slug = %(slug)s AND u.nonce = %(nonce)s
+
+-- name: form_outbox_insert
+INSERT INTO hub.outbox (channel, recipient, sender, text, connection, delivery_report, transliterate, correlation_id)
+VALUES ('sms', %(recipient)s, %(sender)s, %(text)s, %(connection)s, true, %(transliterate)s, %(correlation_id)s)
+RETURNING id
+
+-- name: form_message_of
+SELECT id FROM hub.messages WHERE outbox_id = %(outbox_id)s ORDER BY id LIMIT 1
