@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES_ENV = "MSGHUB_FORM_TEMPLATES"
 # the forms' own policy: no inline code, nothing from elsewhere, no framing
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
