@@ -142,3 +142,13 @@ def test_url_encode_round_trips(text):
     from urllib.parse import unquote_plus
 
     assert unquote_plus(url_encode(text)) == text
+
+
+def test_rate_limit_window_and_retry_after():
+    from msghub.gateway.throttle import RateLimit
+
+    limit = RateLimit(2)
+    assert limit.retry_after("k", now=0.0) is None and limit.retry_after("k", now=1.0) is None
+    assert limit.retry_after("k", now=30.0) == 30  # the first of the two leaves the window at 60 s
+    assert limit.retry_after("other", now=30.0) is None
+    assert limit.retry_after("k", now=60.5) is None

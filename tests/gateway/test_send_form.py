@@ -118,3 +118,20 @@ def test_code_login_and_template_override(db_url, db, tmp_path, monkeypatch):
 
     run(db_url, scenario)
     assert db.execute("SELECT count(*) AS n FROM hub.messages").fetchone()["n"] == 1
+
+
+def test_api_key_rate_limit_answers_429_with_retry_after(db_url, db, monkeypatch):
+    from msghub.gateway.throttle import RateLimit
+    from msghub.web.pages import api
+
+    monkeypatch.setattr(api, "_key_rate", RateLimit(3))
+    from tests.web_admin.helpers import api_key
+
+    key = api_key(db_url, user(db_url, "busy"))
+
+    async def scenario(client):
+        return [await client.get("/api/v1/messages", headers={"Authorization": f"Bearer {key}"}) for _ in range(4)]
+
+    answers = run(db_url, scenario)
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["error"]["code"] == "rate_limited" and 1 <= int(answers[3].headers["retry-after"]) <= 60

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from msghub.gateway.throttle import FailedLogins, RateLimit
 from msghub.web.common import MAX_ID, as_user, json_error, pool_of
 from msghub.web.queries import ADMIN_QUERIES
 
@@ -41,6 +43,10 @@ _BOOL_FIELDS = ("delivery_report", "transliterate")
 _TIME_FIELDS = ("send_at", "valid_until")
 KNOWN_FIELDS = frozenset(("to", "attachments", "priority", *_STRING_FIELDS, *_BOOL_FIELDS, *_TIME_FIELDS))
 MAX_STRING = {"idempotency_key": 200, "correlation_id": 200, "subject": 998, "text": 1_000_000}
+# requests a minute one key may make (per hub process); more answer 429 with Retry-After
+KEY_RATE_PER_MINUTE = int(os.environ.get("MSGHUB_API_KEY_RATE_PER_MINUTE") or 1200)
+_key_rate = RateLimit(KEY_RATE_PER_MINUTE)
+_failed_logins = FailedLogins()
 
 
 @dataclass(frozen=True)
@@ -67,15 +73,19 @@ def _split_key(token: str) -> tuple[str, str] | None:
 
 
 class ApiFailure(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after = retry_after
 
     def response(self) -> Response:
         extra = {"field": self.field} if self.field else {}
         response = json_error(self.status, self.code, self.message, **extra)
         if self.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="msghub"'
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = str(self.retry_after)
         return response
 
 
@@ -86,17 +96,29 @@ async def authenticate(request: Request, scope: str) -> ApiKey:
         raise ApiFailure(401, "unauthorized", "Send an API key: Authorization: Bearer mh_<key id>_<secret>.")
     parts = _split_key(token.strip())
     invalid = ApiFailure(401, "unauthorized", "The API key is not valid (unknown, revoked, or its user is disabled).")
+    client = request.client.host if request.client else "unknown"
     if parts is None:
+        await _failed_logins.failed("api", client)
         raise invalid
     key_id, secret = parts
     # system mode (the pool's default): the key is not anyone's row yet
     async with pool_of(request).connection() as conn:
         row = await (await conn.execute(ADMIN_QUERIES["api_key_lookup"], {"key_id": key_id})).fetchone()
         digest = hashlib.sha256(secret.encode()).digest()
-        if row is None or not hmac.compare_digest(bytes(row["secret_sha256"]), digest):
-            raise invalid
-        await conn.execute(ADMIN_QUERIES["api_key_used"], {"id": row["id"]})
+        if row is not None and not hmac.compare_digest(bytes(row["secret_sha256"]), digest):
+            row = None
+        if row is not None:
+            await conn.execute(ADMIN_QUERIES["api_key_used"], {"id": row["id"]})
+    if row is None:
+        # slowed after the pool's connection is back: a guesser holds no connection while waiting
+        await _failed_logins.failed("api", client)
+        raise invalid
+    _failed_logins.succeeded(client)
     key = ApiKey(int(row["id"]), int(row["user_id"]), row["username"], tuple(row["scopes"]))
+    wait_s = _key_rate.retry_after(key_id)
+    if wait_s is not None:
+        raise ApiFailure(429, "rate_limited", f"More than {_key_rate.per_minute} requests a minute with this key.",
+                         retry_after=wait_s)
     if scope not in key.scopes:
         raise ApiFailure(403, "forbidden", f"This API key lacks the {scope!r} scope.")
     return key

@@ -10,11 +10,9 @@ failed login slows that address's next answers and is logged.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
-import time
 from urllib.parse import parse_qsl
 
 import psycopg
@@ -25,15 +23,14 @@ from starlette.routing import BaseRoute, Route
 
 from msghub.gateway import kannel
 from msghub.gateway.queries import GATEWAY_QUERIES
+from msghub.gateway.throttle import FailedLogins
 from msghub.web.common import as_user, pool_of
 from msghub.web.queries import ADMIN_QUERIES
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_DELAY_S = 4.0
-FAILURE_MEMORY_S = 600.0
-_failures: dict[str, tuple[int, float]] = {}
+_failures = FailedLogins()
 
 
 def _answer(status_text: tuple[int, str]) -> Response:
@@ -48,17 +45,6 @@ def _raw_pairs(query: bytes) -> dict[str, bytes]:
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
         args.setdefault(name, value.encode("latin-1"))
     return args
-
-
-async def _slow_down(client: str) -> None:
-    count, since = _failures.get(client, (0, 0.0))
-    if time.monotonic() - since > FAILURE_MEMORY_S:
-        count = 0
-    if len(_failures) > 10_000:
-        _failures.clear()  # bounded memory; an attacker from many addresses is the firewall's
-    _failures[client] = (count + 1, time.monotonic())
-    log.warning("sendsms: failed login from %s (%d in a row)", client, count + 1)
-    await asyncio.sleep(min(MAX_DELAY_S, 0.25 * 2 ** count))
 
 
 async def _user_of(request: Request, username: str, password: str) -> tuple[int, str] | None:
@@ -129,9 +115,9 @@ async def sendsms(request: Request) -> Response:
     else:
         found = await _user_of(request, username, password)
     if found is None:
-        await _slow_down(client)
+        await _failures.failed("sendsms", client)
         return _answer(kannel.AUTH_FAILED)
-    _failures.pop(client, None)
+    _failures.succeeded(client)
     user_id, key_id = found
     try:
         send = kannel.parse_sendsms(fields)
