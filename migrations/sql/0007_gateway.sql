@@ -55,15 +55,16 @@ BEGIN
     FROM new_rows n
     JOIN old_rows o ON o.id = n.id
     JOIN hub.kannel_requests k ON k.message_id = n.id AND k.dlr_mask <> 0
-    CROSS JOIN LATERAL (SELECT CASE
-        WHEN n.status = 'sent' THEN 8
-        WHEN n.status = 'delivered' THEN 1
-        WHEN n.status = 'failed' AND o.status = 'sent' THEN 2
-        WHEN n.status = 'failed' THEN 16
-    END AS dlr_type) t
+    -- a report may come with the send's own result: accepted (8), then delivered (1)
+    CROSS JOIN LATERAL (VALUES
+        (8, n.status IN ('sent', 'delivered') AND o.status IN ('queued', 'sending')),
+        (1, n.status = 'delivered'),
+        (2, n.status = 'failed' AND o.status = 'sent'),
+        (16, n.status = 'failed' AND o.status IN ('queued', 'sending'))) AS t (dlr_type, applies)
     WHERE n.status IS DISTINCT FROM o.status
-      AND t.dlr_type IS NOT NULL
-      AND (k.dlr_mask & t.dlr_type) <> 0;
+      AND t.applies
+      AND (k.dlr_mask & t.dlr_type) <> 0
+    ORDER BY n.id, t.dlr_type DESC;
     RETURN NULL;
 END
 $$;

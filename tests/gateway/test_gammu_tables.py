@@ -124,3 +124,4 @@ def test_disable_drops_it_all(db_url, db):
         gammu.disable(conn)
         conn.commit()
     assert db.execute("SELECT count(*) AS n FROM pg_trigger WHERE tgname LIKE 'gammu_%%'").fetchone()["n"] == 0
+
