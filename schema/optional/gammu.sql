@@ -184,6 +184,9 @@ BEGIN
     IF p_hex IS NULL OR p_hex = '' THEN
         RETURN '';
     END IF;
+    IF p_hex !~ '^([0-9A-Fa-f]{4})+$' THEN
+        RETURN NULL;  -- not UCS-2 hex: the row goes to sentitems as SendingError
+    END IF;
     v_bytes := decode(p_hex, 'hex');
     WHILE i + 1 < length(v_bytes) LOOP
         v_unit := get_byte(v_bytes, i) * 256 + get_byte(v_bytes, i + 1);
@@ -293,6 +296,7 @@ DECLARE
     v_total integer := 1;
     v_have integer;
     v_text text;
+    v_bad boolean;
     v_outbox bigint;
     v_message bigint;
     v_minutes integer;
@@ -313,11 +317,15 @@ BEGIN
         PERFORM gammu.msghub_to_sentitems_v1(p_id, 'SendingError', NULL);
         RETURN;
     END IF;
-    SELECT string_agg(coalesce(nullif(t, ''), ''), '' ORDER BY seq) INTO v_text FROM (
+    SELECT string_agg(t, '' ORDER BY seq), bool_or(t IS NULL) INTO v_text, v_bad FROM (
         SELECT 1 AS seq, coalesce(nullif(o."TextDecoded", ''), gammu.msghub_hex_to_text_v1(o."Text")) AS t
         UNION ALL
         SELECT m."SequencePosition", coalesce(nullif(m."TextDecoded", ''), gammu.msghub_hex_to_text_v1(m."Text"))
         FROM gammu.outbox_multipart m WHERE m."ID" = p_id) parts;
+    IF v_bad THEN
+        PERFORM gammu.msghub_to_sentitems_v1(p_id, 'SendingError', NULL);
+        RETURN;
+    END IF;
     v_minutes := gammu.msghub_validity_minutes_v1(o."RelativeValidity");
     v_send_at := CASE WHEN o."SendingDateTime" > LOCALTIMESTAMP THEN o."SendingDateTime"::timestamptz END;
     BEGIN

@@ -125,3 +125,32 @@ def test_disable_drops_it_all(db_url, db):
         conn.commit()
     assert db.execute("SELECT count(*) AS n FROM pg_trigger WHERE tgname LIKE 'gammu_%%'").fetchone()["n"] == 0
 
+
+
+def test_bridge_functions_fuzzed(db_url, db):
+    """What applications write into Text and UDH never makes the bridge raise."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    _enable(db_url)
+    texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(text=texts, junk=st.text(max_size=30))
+    def check(text: str, junk: str) -> None:
+        row = db.execute("SELECT gammu.msghub_hex_to_text_v1(gammu.msghub_text_to_hex_v1(%s)) AS back, "
+                         "gammu.msghub_hex_to_text_v1(%s) AS junk_text, gammu.msghub_udh_parts_v1(%s) AS parts",
+                         (text, junk.replace("\x00", ""), junk.replace("\x00", ""))).fetchone()
+        assert row["back"] == text
+        assert row["parts"] is None or 0 <= row["parts"] <= 255
+
+    check()
+
+
+def test_garbage_hex_goes_to_sentitems_as_an_error(db_url, db):
+    _enable(db_url)
+    _loopback(db)
+    db.execute("""INSERT INTO gammu.outbox ("DestinationNumber", "Text", "Coding", "CreatorID")
+                  VALUES ('+4917012345', 'not hex at all', 'Default_No_Compression', 'app')""")
+    assert db.execute('SELECT "Status" FROM gammu.sentitems').fetchone()["Status"] == "SendingError"
+    assert db.execute("SELECT count(*) AS n FROM hub.messages").fetchone()["n"] == 0
