@@ -21,9 +21,11 @@ ALLOWED = {
     "services": {"hub", "connectors", "email"},
     "auth": {"hub", "services"},
     "rules": {"hub"},
-    "web": {"hub", "services", "auth", "contacts", "rules", "sms", "mms", "email"},
-    "app": {"hub", "sms", "mms", "connectors", "email", "services", "auth", "contacts", "rules", "web", "devtools"},
-    "devtools": {"hub", "sms", "mms", "connectors", "email", "services", "rules", "web", "app"},
+    "gateway": {"hub", "rules"},
+    "web": {"hub", "services", "auth", "contacts", "rules", "sms", "mms", "email", "gateway"},
+    "app": {"hub", "sms", "mms", "connectors", "email", "services", "auth", "contacts", "rules", "gateway", "web",
+            "devtools"},
+    "devtools": {"hub", "sms", "mms", "connectors", "email", "services", "rules", "gateway", "web", "app"},
 }
 # msghub.email may use only the contract's data types, no connector kind
 EMAIL_FROM_CONNECTORS = {"msghub.connectors.base"}

@@ -201,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     from msghub.rules.dispatch_cli import add_parsers as add_dispatch_parsers
 
     add_dispatch_parsers(sub)
+    from msghub.app.gateway_cli import add_parsers as add_gateway_parsers
+
+    add_gateway_parsers(sub)
 
     send = sub.add_parser("send", help="queue a message through hub.outbox")
     send.add_argument("text", help="the message text ('-' reads standard input)")

@@ -106,6 +106,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         rules = RulesService(pool, listener, config)
         tasks += rules.start()
     server = None
+    gateway_loops: list[Any] = []  # the gateway's PollingLoops
     if "web" in roles:
         from msghub.app.inbound import inbound_routes
         from msghub.web.app import create_app
@@ -118,6 +119,12 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         # we own the signals: uvicorn must neither take nor re-raise them
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         tasks.append(asyncio.create_task(server.serve(), name="web"))
+        from msghub.gateway.dlr_dispatch import DlrDispatcher
+        from msghub.gateway.webhooks import WebhookDispatcher
+
+        # the gateway's after-commit calls: sendsms dlr-url callbacks and webhooks
+        gateway_loops = [DlrDispatcher(pool), WebhookDispatcher(pool)]
+        tasks += [asyncio.create_task(gw.run(), name=f"gateway-{i}") for i, gw in enumerate(gateway_loops)]
     log.info("msghub node %s running (%s) on %s", config.node_name, ", ".join(roles), redact(url))
     if on_ready is not None:
         tasks.append(asyncio.create_task(on_ready(pool), name="on-ready"))
@@ -133,6 +140,8 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         supervisor.stop()
     if rules:
         rules.stop()
+    for gw in gateway_loops:
+        gw.stop()
     if server:
         server.should_exit = True
         from msghub.web.live import close_streams
@@ -146,5 +155,7 @@ async def serve(config: Config, url: str, roles: tuple[str, ...],
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
     if rules:
         rules.close()
+    for gw in gateway_loops:
+        await gw.aclose()
     await housekeeping.stop()
     await pool.close()

@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "modem": ("msghub.devtools.bench_modem:bench_modem", ("messages", "devices", "send_delay_s")),
     "email": ("msghub.devtools.bench_email:bench_email", ("messages", "sessions", "rate")),
     "chaos": ("msghub.devtools.chaos:run_chaos", ("kills", "rate", "mo_rate", "seed")),
+    "api": ("msghub.devtools.bench_api:bench_api", ("requests", "concurrency")),
 }
 
 
@@ -69,7 +70,10 @@ def add_parsers(sub: Any) -> None:
     b_chaos.add_argument("--rate", type=float, default=20.0, help="outbox rows per second")
     b_chaos.add_argument("--mo-rate", type=float, default=4.0, help="inbound messages per second from the SMSC")
     b_chaos.add_argument("--seed", type=int, help="seed of the random kill moments")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email, b_chaos):
+    b_api = bench.add_parser("api", help="the JSON API's send and Kannel's sendsms over HTTP (requests/s, p50, p99)")
+    b_api.add_argument("--requests", type=lambda v: max(1, int(v)), default=2000, help="requests of each kind")
+    b_api.add_argument("--concurrency", type=lambda v: max(1, int(v)), default=8, help="requests in flight")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email, b_chaos, b_api):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.hub.login_limits import ADDRESS_WINDOW_S, address_blocked, address_failed
+from msghub.gateway.throttle import FailedLogins, RateLimit
 from msghub.web.common import MAX_ID, as_user, json_error, pool_of
 from msghub.web.queries import ADMIN_QUERIES
 
@@ -42,6 +44,10 @@ _BOOL_FIELDS = ("delivery_report", "transliterate")
 _TIME_FIELDS = ("send_at", "valid_until")
 KNOWN_FIELDS = frozenset(("to", "attachments", "priority", *_STRING_FIELDS, *_BOOL_FIELDS, *_TIME_FIELDS))
 MAX_STRING = {"idempotency_key": 200, "correlation_id": 200, "subject": 998, "text": 1_000_000}
+# requests a minute one key may make (per hub process); more answer 429 with Retry-After
+KEY_RATE_PER_MINUTE = int(os.environ.get("MSGHUB_API_KEY_RATE_PER_MINUTE") or 1200)
+_key_rate = RateLimit(KEY_RATE_PER_MINUTE)
+_failed_logins = FailedLogins()
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ async def authenticate(request: Request, scope: str) -> ApiKey:
         raise ApiFailure(401, "unauthorized", "Send an API key: Authorization: Bearer mh_<key id>_<secret>.")
     invalid = ApiFailure(401, "unauthorized", "The API key is not valid (unknown, revoked, or its user is disabled).")
     address = request.client.host if request.client else None
+    client = address or "unknown"
     # system mode (the pool's default): the key is not anyone's row yet
     async with pool_of(request).connection() as conn:
         if await address_blocked(conn, "api_address", address):
@@ -102,9 +109,20 @@ async def authenticate(request: Request, scope: str) -> ApiKey:
         digest = hashlib.sha256((parts[1] if parts else "").encode()).digest()
         if row is None or not hmac.compare_digest(bytes(row["secret_sha256"]), digest):
             await address_failed(conn, "api_address", address)
-            raise invalid
-        await conn.execute(ADMIN_QUERIES["api_key_used"], {"id": row["id"]})
+            row = None
+        else:
+            await conn.execute(ADMIN_QUERIES["api_key_used"], {"id": row["id"]})
+    if row is None or parts is None:
+        # slowed after the pool's connection is back: a guesser holds no connection while waiting
+        await _failed_logins.failed("api", client)
+        raise invalid
+    _failed_logins.succeeded(client)
+    key_id = parts[0]
     key = ApiKey(int(row["id"]), int(row["user_id"]), row["username"], tuple(row["scopes"]))
+    wait_s = _key_rate.retry_after(key_id)
+    if wait_s is not None:
+        raise ApiFailure(429, "rate_limited", f"More than {_key_rate.per_minute} requests a minute with this key.",
+                         retry_after_s=wait_s)
     if scope not in key.scopes:
         raise ApiFailure(403, "forbidden", f"This API key lacks the {scope!r} scope.")
     return key

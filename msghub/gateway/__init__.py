@@ -1,0 +1,1 @@
+"""The web gateway's logic: Kannel-compatible sendsms and its dlr-url callbacks."""
