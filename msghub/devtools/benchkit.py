@@ -39,8 +39,12 @@ def start_hub(url: str, connection: str | None, roles: str = "connectors,schedul
     no connection to wait for, once the process has survived its start)."""
     env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="WARNING",
                MSGHUB_NODE_NAME=f"bench-{uuid.uuid4().hex[:6]}")
+    # MSGHUB_BENCH_PROFILE=file runs the hub under cProfile (its main thread,
+    # where the event loop runs); the stats are written when it stops on SIGTERM
+    profile = os.environ.get("MSGHUB_BENCH_PROFILE")
+    python = [sys.executable, "-m", "cProfile", "-o", profile] if profile else [sys.executable]
     # its start-up lines go to stderr: standard output carries only the JSON
-    proc = subprocess.Popen([sys.executable, "-m", "msghub.app.cli", "run", "--only", roles],
+    proc = subprocess.Popen([*python, "-m", "msghub.app.cli", "run", "--only", roles],
                             env=env, stdout=sys.stderr)
     if connection is None:
         time.sleep(0.5)
