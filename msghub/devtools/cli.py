@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
+    "kannel": ("msghub.devtools.bench_kannel:bench_kannel", ("messages", "window")),
 }
 
 
@@ -45,7 +46,10 @@ def add_parsers(sub: Any) -> None:
     b_rules = bench.add_parser("rules", help="SMS votes through a poll rule to queued replies")
     b_rules.add_argument("--messages", type=int, default=5000)
     b_rules.add_argument("--rate", type=float, help="votes per second offered (default: a backlog, flat out)")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules):
+    b_kannel = bench.add_parser("kannel", help="Kannel and msghub side by side against the same SMSC simulator")
+    b_kannel.add_argument("--messages", type=int, default=20000)
+    b_kannel.add_argument("--window", type=int, default=100)
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_kannel):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
