@@ -62,7 +62,13 @@ CREATE FUNCTION hub.record_results_v1(
     p_segment_message_ids bigint[], p_segment_seqs integer[], p_segment_totals integer[],
     p_segment_refs text[])
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- planned for each call, never from a plan cached in the session: a plan
+-- made while hub.messages was small (a join over the whole table or the
+-- status index) stays cached as the table grows, and the cost of the call
+-- with it (docs/PERFORMANCE.md, "Growth with table size")
+SET plan_cache_mode = force_custom_plan
+AS $$
 DECLARE
     v_count integer;
     v_base bigint := hub.setting_int('retry_base_s');
@@ -112,7 +118,9 @@ $$;
 CREATE FUNCTION hub.record_segments_v1(
     p_message_ids bigint[], p_seqs integer[], p_totals integer[], p_refs text[])
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan  -- as hub.record_results_v1
+AS $$
 DECLARE
     v_report record;
 BEGIN

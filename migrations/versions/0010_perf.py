@@ -1,0 +1,21 @@
+"""The durable path's speed (issue 19): functions that record a window of
+results are planned per call, so their cost does not grow with the tables.
+
+Revision ID: 0010_perf
+Revises: 0003_security_py
+"""
+
+from migrations_sql import apply_sql
+
+revision = "0010_perf"
+down_revision = "0003_security_py"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    apply_sql("0010_perf")
+
+
+def downgrade() -> None:
+    raise NotImplementedError("msghub migrations go forward only; restore a backup to go back")
