@@ -23,6 +23,7 @@ from msghub.hub.queries import QUERIES
 
 HUB_START_TIMEOUT_S = 30.0
 DRAIN_TIMEOUT_S = 300.0
+SENT_POLL_S = 1.0
 
 
 def machine() -> dict[str, Any]:
@@ -110,7 +111,11 @@ def wait_sent(url: str, tag: str, messages: int) -> dict[str, float]:
             rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
             if len(rows) >= messages:
                 return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
-            time.sleep(0.2)
+            # the times come from the status log, so how often this looks
+            # changes no figure; looking often would: each look reads every
+            # row of the run (measured: 7.5 s of the database's 2 cores in a
+            # 30 s run when looking every 0.2 s)
+            time.sleep(SENT_POLL_S)
         rows = conn.execute(QUERIES["bench_sent_times"], {"pattern": f"{tag}-%"}).fetchall()
     return {r["correlation_id"]: r["sent_at"].timestamp() for r in rows}
 
