@@ -14,7 +14,7 @@ from msghub.hub.config import Config
 
 # command -> (module:function, the options it takes by name)
 BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "outbox": ("msghub.devtools.bench:bench_outbox", ("messages", "rate", "concurrency", "batch")),
+    "outbox": ("msghub.devtools.bench:bench_outbox", ("messages", "rate", "concurrency", "batch", "fill")),
     "stats": ("msghub.devtools.bench:bench_stats", ("messages", "days")),
     "emi": ("msghub.devtools.bench_emi:bench_emi", ("messages", "window", "rate")),
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
@@ -32,6 +32,8 @@ def add_parsers(sub: Any) -> None:
     b_out.add_argument("--concurrency", type=int, default=4, help="inserting connections when no --rate")
     b_out.add_argument("--batch", type=lambda v: max(1, int(v)), default=1,
                        help="rows per INSERT statement (one transaction each)")
+    b_out.add_argument("--fill", type=int, default=0,
+                       help="first add this many finished messages (tables as after a long run)")
     b_stats = bench.add_parser("stats", help="statistics views at volume (day-by-connection query time)")
     b_stats.add_argument("--messages", type=int, default=10_000_000)
     b_stats.add_argument("--days", type=int, default=100)

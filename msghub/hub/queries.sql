@@ -282,6 +282,9 @@ FROM generate_series(1, %(messages)s) n
 JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM hub.connections
       WHERE name LIKE 'bench-stats-%%') c ON c.k = n %% 10
 
+-- name: bench_fill_analyze
+ANALYZE hub.messages, hub.message_status_log, hub.message_changes, hub.events
+
 -- name: bench_stats_query
 SELECT day, connection, direction, messages, segments, sent, delivered, failed
 FROM hub.stats_by_connection_day
