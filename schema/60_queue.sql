@@ -66,8 +66,13 @@ LANGUAGE plpgsql
 -- planned for each call, never from a plan cached in the session: a plan
 -- made while hub.messages was small (a join over the whole table or the
 -- status index) stays cached as the table grows, and the cost of the call
--- with it (docs/PERFORMANCE.md, "Growth with table size")
+-- with it (docs/PERFORMANCE.md, "Growth with table size"); and without
+-- bitmap scans, which never mark an index entry dead: through
+-- messages_sending (status = 'sending') they visited an entry for every
+-- message sent since the last vacuum, where an index scan skips those
+-- it found dead once
 SET plan_cache_mode = force_custom_plan
+SET enable_bitmapscan = off
 AS $$
 DECLARE
     v_count integer;
