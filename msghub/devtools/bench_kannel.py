@@ -12,7 +12,8 @@ SMSC simulator, in one run.
    transaction by 50 clients while the hub runs (throughput from the first
    insert to the last `sent`; latency from each insert's commit to its
    `sent`), and from a backlog (all rows queued first; throughput from the
-   first `sent` to the last).
+   first `sent` to the last; the hub's peak resident memory with the
+   whole backlog queued).
 
 msghub commits every state change before the next step (queued, sending,
 sent are rows in PostgreSQL); Kannel's file store is written behind.
@@ -34,7 +35,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from msghub.devtools.bench_emi import BENCH_ACCOUNT, BENCH_CONNECTION, _disable_connection, _ensure_connection
-from msghub.devtools.benchkit import insert_all, latency_figures, machine, start_hub, timed_run, wait_sent
+from msghub.devtools.benchkit import (
+    insert_all,
+    latency_figures,
+    machine,
+    peak_rss_mb,
+    start_hub,
+    timed_run,
+    wait_sent,
+)
 from msghub.devtools.emi.simulator import SimulatorConfig
 from msghub.devtools.emi.simulator_thread import SimulatorThread
 
@@ -228,6 +237,7 @@ def run_msghub_backlog(db_url: str, messages: int) -> dict[str, Any]:
     hub = start_hub(db_url, BENCH_CONNECTION)
     try:
         sent = wait_sent(db_url, tag, messages)
+        rss = peak_rss_mb(hub)
     finally:
         hub.terminate()
         hub.wait(timeout=30)
@@ -237,6 +247,7 @@ def run_msghub_backlog(db_url: str, messages: int) -> dict[str, Any]:
         "mode": "a backlog queued before the hub starts",
         "sent": len(sent),
         "throughput_per_s": round((len(times) - 1) / span, 1) if span > 0 else None,
+        "hub_peak_rss_mb": rss,
     }
 
 

@@ -66,6 +66,18 @@ def start_hub(url: str, connection: str | None, roles: str = "connectors,schedul
     raise RuntimeError(f"the bench connection {connection} did not come up")
 
 
+def peak_rss_mb(proc: subprocess.Popen[bytes]) -> float | None:
+    """The process's peak resident memory so far (Linux: VmHWM), in MiB."""
+    try:
+        with open(f"/proc/{proc.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def insert_rows(url: str, connection: str, tag: str, indices: list[int], rate: float | None, t0: float,
                 batch: int, commits: dict[int, float]) -> None:
     """Inserts the rows into hub.outbox `batch` at a time, one transaction each,
