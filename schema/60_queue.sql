@@ -63,15 +63,11 @@ CREATE FUNCTION hub.record_results_v1(
     p_segment_refs text[])
 RETURNS integer
 LANGUAGE plpgsql
--- planned for each call, never from a plan cached in the session: a plan
--- made while hub.messages was small (a join over the whole table or the
--- status index) stays cached as the table grows, and the cost of the call
--- with it (docs/PERFORMANCE.md, "Growth with table size"); and without
--- bitmap scans, which never mark an index entry dead: through
+-- without bitmap scans, which never mark an index entry dead: through
 -- messages_sending (status = 'sending') they visited an entry for every
--- message sent since the last vacuum, where an index scan skips those
--- it found dead once
-SET plan_cache_mode = force_custom_plan
+-- message sent since the last vacuum, so the call's cost grew with the
+-- table; an index scan skips the entries it once found dead
+-- (docs/PERFORMANCE.md, "Growth with table size")
 SET enable_bitmapscan = off
 AS $$
 DECLARE
@@ -124,7 +120,10 @@ CREATE FUNCTION hub.record_segments_v1(
     p_message_ids bigint[], p_seqs integer[], p_totals integer[], p_refs text[])
 RETURNS void
 LANGUAGE plpgsql
-SET plan_cache_mode = force_custom_plan  -- as hub.record_results_v1
+-- the plan plpgsql caches per session was made while hub.messages was
+-- small: a hash join over the whole table, whose cost then grew with it;
+-- without sequential scans its cached plan looks messages up by key
+SET enable_seqscan = off
 AS $$
 DECLARE
     v_report record;

@@ -1,5 +1,5 @@
-"""The durable path's speed (issue 19): functions that record a window of
-results are planned per call, so their cost does not grow with the tables.
+"""The durable path's speed (issue 19): the functions that record a window
+of results get plans whose cost does not grow with hub.messages.
 
 Revision ID: 0010_perf
 Revises: 0003_security_py
