@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
     "kannel": ("msghub.devtools.bench_kannel:bench_kannel", ("messages", "window")),
+    "memory": ("msghub.devtools.bench_memory:bench_memory", ("queued", "seconds")),
 }
 
 
@@ -51,7 +52,10 @@ def add_parsers(sub: Any) -> None:
     b_kannel = bench.add_parser("kannel", help="Kannel and msghub side by side against the same SMSC simulator")
     b_kannel.add_argument("--messages", type=int, default=20000)
     b_kannel.add_argument("--window", type=int, default=100)
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_kannel):
+    b_memory = bench.add_parser("memory", help="the hub's resident memory with many messages queued")
+    b_memory.add_argument("--queued", type=int, default=1_000_000)
+    b_memory.add_argument("--seconds", type=float, default=30.0, help="how long the hub runs, sampled every second")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_kannel, b_memory):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)
