@@ -37,6 +37,7 @@ bench: $(VENV)/.installed
 	MSGHUB_DATA_DIR=./var/bench $(BIN)/msghub bench outbox --messages 20000
 	MSGHUB_DATA_DIR=./var/bench $(BIN)/msghub bench outbox --messages 5000 --rate 500
 	MSGHUB_DATA_DIR=./var/bench $(BIN)/msghub bench modem --messages 1000 --devices 4
+	MSGHUB_DATA_DIR=./var/bench $(BIN)/msghub bench kannel --messages 20000
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

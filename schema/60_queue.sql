@@ -62,7 +62,14 @@ CREATE FUNCTION hub.record_results_v1(
     p_segment_message_ids bigint[], p_segment_seqs integer[], p_segment_totals integer[],
     p_segment_refs text[])
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- without bitmap scans, which never mark an index entry dead: through
+-- messages_sending (status = 'sending') they visited an entry for every
+-- message sent since the last vacuum, so the call's cost grew with the
+-- table; an index scan skips the entries it once found dead
+-- (docs/PERFORMANCE.md, "Growth with table size")
+SET enable_bitmapscan = off
+AS $$
 DECLARE
     v_count integer;
     v_base bigint := hub.setting_int('retry_base_s');
@@ -112,7 +119,12 @@ $$;
 CREATE FUNCTION hub.record_segments_v1(
     p_message_ids bigint[], p_seqs integer[], p_totals integer[], p_refs text[])
 RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- the plan plpgsql caches per session was made while hub.messages was
+-- small: a hash join over the whole table, whose cost then grew with it;
+-- without sequential scans its cached plan looks messages up by key
+SET enable_seqscan = off
+AS $$
 DECLARE
     v_report record;
 BEGIN

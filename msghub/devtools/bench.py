@@ -8,7 +8,8 @@ bench_outbox: rows inserted into hub.outbox, sent through a loopback
 connection by a real hub process (`msghub run --only connectors`); latency is
 from each insert's commit to its "sent" status. In the same run it measures
 the raw rate of single-row inserts into a plain table, so the ratio can be
-compared across machines.
+compared across machines. --fill N first adds N finished messages, to
+compare the latency on full tables with that on an empty database.
 
 bench_stats: fills hub.messages with N rows over D days and times the
 day-by-connection statistics query.
@@ -61,8 +62,22 @@ def _raw_insert_rate(url: str, concurrency: int) -> float:
     return per_thread * concurrency / elapsed
 
 
+def _fill(url: str, messages: int) -> float:
+    """Adds `messages` finished messages (delivered, failed, received; over
+    30 days, on ten other connections) through the real triggers, so that
+    hub.messages, its status log and change feed are that much fuller;
+    returns the seconds it took."""
+    with connect(url, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        conn.execute(QUERIES["bench_stats_connections"])
+        conn.execute(QUERIES["bench_stats_fill"], {"messages": messages, "days": 30})
+        conn.execute(QUERIES["bench_fill_analyze"])
+        return time.perf_counter() - t0
+
+
 def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: int,
-                 batch: int = 1) -> dict[str, Any]:
+                 batch: int = 1, fill: int = 0) -> dict[str, Any]:
+    fill_s = _fill(url, fill) if fill > 0 else None
     _ensure_bench_connection(url)
     tag = f"bench-{uuid.uuid4().hex[:8]}"
     # a paced run uses one inserting connection; a flat-out run several
@@ -78,6 +93,9 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         "offered_rate_per_s": rate,
         "rows_per_insert": batch,
         "inserting_connections": 1 if rate else max(1, concurrency),
+        "filled_messages": fill,
+        "fill_s": round(fill_s, 1) if fill_s is not None else None,
+        "messages_in_database": _messages_in_database(url),
         "insert_rate_per_s": round(messages / insert_s, 1),
         "throughput_per_s": round(throughput, 1),
         **latency_figures(latencies),
@@ -85,6 +103,12 @@ def bench_outbox(url: str, *, messages: int, rate: float | None, concurrency: in
         "throughput_to_raw": round(throughput / raw, 3) if raw else None,
         "machine": machine(),
     }
+
+
+def _messages_in_database(url: str) -> int | None:
+    with connect(url, autocommit=True) as conn:
+        row = conn.execute(QUERIES["bench_stats_total"]).fetchone()
+    return int(row["messages"]) if row else None
 
 
 def bench_stats(url: str, *, messages: int, days: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from msghub.hub.config import Config
 
 # command -> (module:function, the options it takes by name)
 BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "outbox": ("msghub.devtools.bench:bench_outbox", ("messages", "rate", "concurrency", "batch")),
+    "outbox": ("msghub.devtools.bench:bench_outbox", ("messages", "rate", "concurrency", "batch", "fill")),
     "stats": ("msghub.devtools.bench:bench_stats", ("messages", "days")),
     "emi": ("msghub.devtools.bench_emi:bench_emi", ("messages", "window", "rate")),
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "email": ("msghub.devtools.bench_email:bench_email", ("messages", "sessions", "rate")),
     "chaos": ("msghub.devtools.chaos:run_chaos", ("kills", "rate", "mo_rate", "seed")),
     "api": ("msghub.devtools.bench_api:bench_api", ("requests", "concurrency")),
+    "kannel": ("msghub.devtools.bench_kannel:bench_kannel", ("messages", "window")),
+    "memory": ("msghub.devtools.bench_memory:bench_memory", ("queued", "seconds")),
 }
 
 
@@ -36,6 +38,8 @@ def add_parsers(sub: Any) -> None:
     b_out.add_argument("--concurrency", type=int, default=4, help="inserting connections when no --rate")
     b_out.add_argument("--batch", type=lambda v: max(1, int(v)), default=1,
                        help="rows per INSERT statement (one transaction each)")
+    b_out.add_argument("--fill", type=int, default=0,
+                       help="first add this many finished messages (tables as after a long run)")
     b_stats = bench.add_parser("stats", help="statistics views at volume (day-by-connection query time)")
     b_stats.add_argument("--messages", type=int, default=10_000_000)
     b_stats.add_argument("--days", type=int, default=100)
@@ -73,7 +77,14 @@ def add_parsers(sub: Any) -> None:
     b_api = bench.add_parser("api", help="the JSON API's send and Kannel's sendsms over HTTP (requests/s, p50, p99)")
     b_api.add_argument("--requests", type=lambda v: max(1, int(v)), default=2000, help="requests of each kind")
     b_api.add_argument("--concurrency", type=lambda v: max(1, int(v)), default=8, help="requests in flight")
-    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email, b_chaos, b_api):
+    b_kannel = bench.add_parser("kannel", help="Kannel and msghub side by side against the same SMSC simulator")
+    b_kannel.add_argument("--messages", type=int, default=20000)
+    b_kannel.add_argument("--window", type=int, default=100)
+    b_memory = bench.add_parser("memory", help="the hub's resident memory with many messages queued")
+    b_memory.add_argument("--queued", type=int, default=1_000_000)
+    b_memory.add_argument("--seconds", type=float, default=30.0, help="how long the hub runs, sampled every second")
+    for parser in (b_out, b_stats, b_emi, b_rls, b_web, b_rules, b_mms, b_modem, b_email, b_chaos, b_api, b_kannel,
+                   b_memory):
         parser.set_defaults(handler=cmd_bench)
 
     simulate = sub.add_parser("simulate", help="simulators of the far side").add_subparsers(dest="what", required=True)

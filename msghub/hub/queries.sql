@@ -305,6 +305,21 @@ FROM generate_series(1, %(messages)s) n
 JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM hub.connections
       WHERE name LIKE 'bench-stats-%%') c ON c.k = n %% 10
 
+-- name: bench_memory_fill
+INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, body, status)
+SELECT 'sms', 'out', c.id, '+15550000', ARRAY['+1555' || lpad((n %% 10000000)::text, 7, '0')], 'bench memory',
+       'queued'
+FROM generate_series(1, %(messages)s) n, hub.connections c
+WHERE c.name = %(connection)s
+
+-- name: bench_memory_counts
+SELECT count(*) FILTER (WHERE m.status = 'sent') AS sent, count(*) FILTER (WHERE m.status = 'queued') AS queued
+FROM hub.messages m JOIN hub.connections c ON c.id = m.connection_id
+WHERE c.name = %(connection)s
+
+-- name: bench_fill_analyze
+ANALYZE hub.messages, hub.message_status_log, hub.message_changes, hub.events
+
 -- name: bench_stats_query
 SELECT day, connection, direction, messages, segments, sent, delivered, failed
 FROM hub.stats_by_connection_day

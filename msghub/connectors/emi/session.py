@@ -122,6 +122,9 @@ class EmiSession:
         self._next_slot = 0.0
         self._next_trn = 0
         self._last_write = self._loop.time()
+        # frames written in one turn of the event loop leave in one send:
+        # a window of submits was one system call per frame (docs/PERFORMANCE.md)
+        self._out: list[bytes] = []
         self._inbound: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.closed_reason: str | None = None
@@ -221,8 +224,16 @@ class EmiSession:
     def _write(self, frame: Frame) -> None:
         if self.closed_reason is not None or self._writer.is_closing():
             raise LinkClosed(self.closed_reason or "the link is closing", written=False)
-        self._writer.write(wrap(encode_frame(frame)))
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(wrap(encode_frame(frame)))
         self._last_write = self._loop.time()
+
+    def _flush(self) -> None:
+        data, self._out = b"".join(self._out), []
+        # a link that ended meanwhile sends nothing more (its requests were failed as written)
+        if data and self.closed_reason is None and not self._writer.is_closing():
+            self._writer.write(data)
 
     # -- reading --------------------------------------------------------
 
@@ -360,6 +371,7 @@ class EmiSession:
 
     async def close(self) -> None:
         """Closes the session (no on_lost); waits for its tasks to end."""
+        self._flush()  # what was written before the close still leaves, as before the coalescing
         self._end("closed")
         current = asyncio.current_task()
         tasks = [t for t in [*self._tasks, *self._inbound] if t is not current]

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from msghub.hub.login_limits import ADDRESS_WINDOW_S, address_blocked, address_failed
 from msghub.gateway.throttle import FailedLogins, RateLimit
+from msghub.hub.login_limits import ADDRESS_WINDOW_S, address_blocked, address_failed
 from msghub.web.common import MAX_ID, as_user, json_error, pool_of
 from msghub.web.queries import ADMIN_QUERIES
 
