@@ -14,7 +14,7 @@ from msghub.sms.split import MAX_PARTS, cost
 MMS_MAX_BYTES = 600 * 1024
 
 
-def _size(files: list[dict[str, str]]) -> int:
+def mms_size(files: list[dict[str, str]]) -> int:
     return sum(len(base64.b64decode(f["data"])) for f in files)
 
 
@@ -29,9 +29,9 @@ def channel_refusal(channel: str, text: str, files: list[dict[str, str]], transl
             )
         if not plan["sendable"]:
             return "text", "The text holds a character that cannot be sent (a broken emoji?). Remove it."
-    if channel == "mms" and _size(files) > MMS_MAX_BYTES:
+    if channel == "mms" and mms_size(files) > MMS_MAX_BYTES:
         return "files", (
-            f"The files are {_size(files) // 1024} KB together; an MMS carries at most {MMS_MAX_BYTES // 1024} KB. "
+            f"The files are {mms_size(files) // 1024} KB together; an MMS carries at most {MMS_MAX_BYTES // 1024} KB. "
             "Make the pictures smaller, or send an e-mail."
         )
     return "", ""

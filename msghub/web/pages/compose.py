@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from msghub.hub.queries import QUERIES
 from msghub.mms.media import PictureTooLarge, content_type_of, fit_files
 from msghub.web.common import check_csrf, csrf_failed, render, require_user, user_tx
-from msghub.web.compose_checks import channel_refusal
+from msghub.web.compose_checks import MMS_MAX_BYTES, channel_refusal, mms_size
 from msghub.web.pages.recipients import resolve_names
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
@@ -240,6 +240,8 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
         errors["valid_until"] = "Give the expiry as a date and a time."
     resolved = None
     if not errors:
+        if draft.channel == "mms":
+            files = _within_mms_ceiling(files)
         where, reason = channel_refusal(draft.channel, draft.text, files, draft.transliterate)
         if where:
             errors[where] = reason
@@ -305,6 +307,18 @@ async def _queue(request: Request, params: dict[str, Any]) -> tuple[int, list[in
         outbox_id = int(row["id"])
         return outbox_id, [r["id"] for r in await (await conn.execute(QUERIES["outbox_messages"],
                                                                             {"id": outbox_id})).fetchall()]
+
+
+def _within_mms_ceiling(files: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The files with their pictures scaled to the largest MMS class when
+    they exceed it; as they are when they fit, or when no scaling can make
+    them fit (channel_refusal then says why)."""
+    if mms_size(files) <= MMS_MAX_BYTES:
+        return files
+    try:
+        return fit_files(files, MMS_MAX_BYTES - 1024)  # a little room for the SMIL msghub adds
+    except PictureTooLarge:
+        return files
 
 
 def _fitted(exc: Exception, channel: str, files: list[dict[str, str]]) -> list[dict[str, str]] | None:
