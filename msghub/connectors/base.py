@@ -167,6 +167,12 @@ class Connector(abc.ABC):
     # the far side POSTs to the hub's web role (see receive_http)
     receives_http: ClassVar[bool] = False
 
+    @classmethod
+    def with_defaults(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The config with each declared setting it lacks at its default (a
+        config stored by an older msghub may lack a setting added since)."""
+        return {s.name: s.default for s in cls.settings} | dict(config)
+
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
         self.name = name
         self.config = config

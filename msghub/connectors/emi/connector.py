@@ -200,8 +200,7 @@ class EmiConnector(Connector):
     config: EmiSettings
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
-        # Defaults fill in what an older stored config lacks.
-        full = {s.name: s.default for s in SETTINGS} | config
+        full = self.with_defaults(config)
         super().__init__(name, full, hub)
         self.window = int(full["window"])
         zone = full["smsc_timezone"]
@@ -232,8 +231,7 @@ class EmiConnector(Connector):
 
     @classmethod
     async def probe(cls, config: dict[str, Any]) -> ProbeResult:
-        # Defaults fill in what an older stored config lacks, as in __init__.
-        return await probe({s.name: s.default for s in SETTINGS} | config)
+        return await probe(cls.with_defaults(config))
 
     def _on_lost(self, reason: str) -> None:
         if self._opened:

@@ -103,7 +103,7 @@ class ModemConnector(Connector):
     config: ModemSettings
 
     def __init__(self, name: str, config: dict[str, Any], hub: HubPort) -> None:
-        full = {s.name: s.default for s in SETTINGS} | config
+        full = self.with_defaults(config)
         super().__init__(name, full, hub)
         self.routes = parse_routes(full["routes"])
         self.slots = [Slot(key=port, port=port, prefixes=self.routes.get(port, ()),
@@ -403,7 +403,7 @@ class ModemConnector(Connector):
         closed; nothing is changed on the device and no PIN is entered."""
         from msghub.connectors.modem.scan import identify
 
-        full = {s.name: s.default for s in SETTINGS} | config
+        full = cls.with_defaults(config)
         ports = ports_of(str(full["port"]))
         results = await asyncio.gather(*(identify(port, port, int(full["baud"])) for port in ports))
         details: list[str] = []
