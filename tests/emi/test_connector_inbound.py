@@ -69,6 +69,25 @@ def test_single_message_from_a_phone_is_stored_then_acknowledged():
     run(main())
 
 
+def test_a_message_the_smsc_sends_again_is_acknowledged_and_stored_once():
+    # the SMSC resends a 52 whose ACK it never got (the hub was killed between
+    # its commit and the ACK): same originator, same SCTS, another TRN
+    def single(trn: int, text: str, second: int) -> bytes:
+        return to_wire(make_deliver(SHORT_CODE, PHONE, datetime(2025, 1, 2, 3, 4, second), text=text, trn=trn))
+
+    async def main():
+        hub = HubRecorder()
+        async with simulator() as sim, Tap(sim.port) as tap, connected(tap.port, hub):
+            frames = [single(20, "once", 5), single(21, "once", 5), single(22, "later", 6)]
+            for count, frame in enumerate(frames, start=1):
+                sim.send_garbage(frame)
+                await until(lambda n=count: len(acks(tap)) == n, what=f"answer {count}")
+            assert acks(tap) == [("20", "A"), ("21", "A"), ("22", "A")]
+            assert [m.text for m in hub.delivered] == ["once", "later"]
+
+    run(main())
+
+
 def test_long_message_from_a_phone_is_reassembled():
     text = "".join(f"mo{i:03d} " for i in range(60))  # 360 characters: three parts
 

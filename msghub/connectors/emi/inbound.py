@@ -181,6 +181,12 @@ class Inbound:
 
     async def _store(self, op: DeliverSM, message: InboundMessage) -> Frame:
         try:
+            # An SMSC sends a message again when its ACK never came (a hub
+            # killed between its commit and the ACK): the same originator and
+            # SCTS stored already on this connection is only ACKed.
+            if message.operator_ref and await self.hub.find_received(message.operator_ref, {"scts": op.scts}):
+                log.info("%s: %s sent again by the SMSC; stored already", self.name, message.operator_ref)
+                return ack_frame(op)
             await self.hub.deliver(message)
         except Exception:
             log.exception("%s: could not store a message from %s", self.name, message.sender)

@@ -352,7 +352,8 @@ class SmscSimulator:
         if target is None:
             who = f"of account {session!r} " if session is not None else ""
             raise SimulatorError(f"no bound session {who}to deliver the message to")
-        scts = datetime.now().replace(microsecond=0)
+        # unique per originator, as a real SMSC's (a phone cannot send twice in one second)
+        scts = self._stamp(f"mo:{sender}")
         try:
             plan = plan_sms(text, ref=next(self._mo_refs) % 256)
             # Every part in the plan's alphabet, even one that happens to be all GSM.
