@@ -4,13 +4,18 @@ throwaway directories (scripts/install-test-deps installs postgresql-15)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import psycopg
+import pytest
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 RUN_USER = "postgres"
@@ -75,11 +80,36 @@ class Cluster:
         subprocess.run(_as_user(BIN / "pg_ctl", "-D", self.dir, "-m", mode, "-w", "stop"),
                        capture_output=True, timeout=TOOL_TIMEOUT_S)
 
+    def restart(self, mode: str = "fast") -> None:
+        """pg_ctl restart -m mode: fast ends the sessions cleanly, immediate
+        aborts the server (crash recovery from the WAL at the start)."""
+        self._run(BIN / "pg_ctl", "-D", self.dir, "-l", self.log, "-m", mode, "-w", "-t", "60", "restart")
+
     def promote(self) -> None:
         self._run(BIN / "pg_ctl", "-D", self.dir, "-w", "-t", "60", "promote")
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+
+@contextlib.contextmanager
+def single() -> Iterator[Cluster]:
+    """One primary with a database `msghub`, removed afterwards; skips the
+    test where Debian's PostgreSQL cannot run."""
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    root = make_root()
+    cluster = Cluster(root, "single")
+    try:
+        cluster.init_primary()
+        cluster.start()
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE msghub")
+        yield cluster
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def make_root() -> Path:

@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -38,7 +39,7 @@ import psycopg
 from msghub.devtools.emi.simulator import SimulatorConfig, SimulatorError, SmscSimulator
 from msghub.devtools.emi.simulator_thread import SimulatorThread
 from msghub.devtools.queries import CHAOS_QUERIES
-from msghub.hub.db import connect
+from msghub.hub.db import DatabaseError, connect
 from msghub.services.blocking import call
 from msghub.services.connections import ensure_connection, get_connection, set_enabled
 from msghub.services.tx import SYSTEM
@@ -49,6 +50,8 @@ TAKE_TIMEOUT_S = 60.0  # a fresh node holds the connection within this, or the r
 DRAIN_TIMEOUT_S = 300.0  # the last hub finishes the run within this (recovery alone takes 30-40 s)
 POLL_S = 0.1
 HUB_NUMBER = "4400"  # the short number handsets write to
+RETRY_S = 0.5  # pause of the load after a failed insert
+RECOVER_TIMEOUT_S = 120.0  # after a database restart, the hub holds its connection again within this
 
 
 class _Load:
@@ -60,6 +63,7 @@ class _Load:
         self.rate, self.mo_rate = rate, mo_rate
         self.queued = 0
         self.injected = 0
+        self.errors = 0  # inserts that failed and were tried again
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._outbox, daemon=True),
                         threading.Thread(target=self._inbound, daemon=True)]
@@ -75,17 +79,33 @@ class _Load:
             thread.join(timeout=30)
 
     def _outbox(self) -> None:
-        with connect(self.url, autocommit=True) as conn:
-            t0 = time.monotonic()
+        # a broken connection (the database restarted) is opened again and the
+        # same row tried again: its idempotency key queues it once
+        conn: psycopg.Connection[Any] | None = None
+        t0 = time.monotonic()
+        try:
             while not self.stop.is_set():
                 i = self.queued
                 delay = t0 + i / self.rate - time.monotonic()
                 if delay > 0 and self.stop.wait(delay):
                     return
-                conn.execute(CHAOS_QUERIES["chaos_insert"], {
-                    "recipient": f"+4477{i % 10_000_000:07d}", "text": f"chaos {self.tag} {i}",
-                    "connection": CONNECTION, "correlation_id": f"{self.tag}-{i}"})
+                try:
+                    if conn is None or conn.closed:
+                        conn = connect(self.url, autocommit=True)
+                    conn.execute(CHAOS_QUERIES["chaos_insert"], {
+                        "recipient": f"+4477{i % 10_000_000:07d}", "text": f"chaos {self.tag} {i}",
+                        "connection": CONNECTION, "correlation_id": f"{self.tag}-{i}"})
+                except (psycopg.Error, DatabaseError):
+                    self.errors += 1
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    self.stop.wait(RETRY_S)
+                    continue
                 self.queued += 1  # committed: autocommit
+        finally:
+            if conn is not None:
+                conn.close()
 
     def _inbound(self) -> None:
         while not self.stop.wait(1 / self.mo_rate):
@@ -131,22 +151,90 @@ def _acked_inbound(smsc: SimulatorThread) -> set[str]:
     return smsc.call(acked)
 
 
+def _prepare(db_url: str, smsc: SimulatorThread) -> None:
+    settings = {"host": "127.0.0.1", "port": smsc.port, "username": ACCOUNT[0], "password": ACCOUNT[1],
+                "window": 10, "ack_timeout_s": 5.0}
+    with connect(db_url) as conn:
+        call(conn, ensure_connection, SYSTEM, CONNECTION, "emi", settings)
+        conn.execute(CHAOS_QUERIES["chaos_max_attempts"], {"name": CONNECTION})
+        conn.commit()
+
+
+def _simulator() -> SimulatorThread:
+    return SimulatorThread(SimulatorConfig(accounts=dict([ACCOUNT]), dr_delay_s=0.0, history_limit=1_000_000,
+                                           mo_ack_timeout_s=5.0))
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _disable(db_url: str) -> None:
+    with connect(db_url) as conn:  # the simulator goes: no later hub should dial it
+        with contextlib.suppress(psycopg.Error):
+            call(conn, set_enabled, SYSTEM, call(conn, get_connection, CONNECTION), False)
+        conn.commit()
+
+
+def _drain_and_count(db_url: str, smsc: SimulatorThread, load: _Load, tag: str) -> dict[str, Any]:
+    """Waits (bounded) until nothing of the run is queued or sending and every
+    inbound message was answered, then counts what became of each."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    pattern = {"pattern": f"{tag}-%"}
+    while time.monotonic() < deadline:
+        with connect(db_url, autocommit=True) as conn:
+            unfinished = conn.execute(CHAOS_QUERIES["chaos_unfinished"], pattern).fetchone()
+        pending_mo = smsc.call(lambda sim: sum(1 for r in sim.outbound if r.status == "pending")
+                               + sum(len(v) for v in sim._held.values()))
+        if unfinished and unfinished["unfinished"] == 0 and pending_mo == 0:
+            break
+        time.sleep(0.5)
+    queued, injected = load.queued, load.injected
+    with connect(db_url, autocommit=True) as conn:
+        outcomes = conn.execute(CHAOS_QUERIES["chaos_outcomes"], pattern).fetchall()
+        stored = {r["body"]: r["copies"] for r in conn.execute(
+            CHAOS_QUERIES["chaos_inbound"], {"pattern": f"mo {tag} %"}).fetchall()}
+    submitted = Counter(smsc.call(lambda sim: [s.text or "" for s in sim.submits
+                                               if s.scts and (s.text or "").startswith(f"chaos {tag} ")]))
+    acked = {t for t in _acked_inbound(smsc) if t.startswith(f"mo {tag} ")}
+    final = {r["correlation_id"]: r for r in outcomes if r["status"] in ("sent", "delivered", "failed")}
+    flagged = {r["correlation_id"] for r in outcomes if r["possible_duplicate"]}
+    twice = [text for text, n in submitted.items() if n > 1]
+    twice_ids = {f"{tag}-{text.rsplit(' ', 1)[1]}" for text in twice}
+    return {
+        "queued": queued,
+        "sent": sum(1 for r in final.values() if r["status"] in ("sent", "delivered")),
+        "failed": sum(1 for r in final.values() if r["status"] == "failed"),
+        "lost": queued - len(final),
+        "duplicates": len(twice),
+        "flagged_possible_duplicate": len(twice_ids & flagged),
+        "unflagged_duplicates": len(twice_ids - flagged),
+        "messages_flagged_possible_duplicate": len(flagged),
+        "inbound_offered": injected,
+        "inbound_acknowledged": len(acked),
+        "inbound_stored": len(stored),
+        "inbound_lost": len(acked - set(stored)),
+        "inbound_duplicates": sum(1 for n in stored.values() if n > 1),
+        "insert_errors": load.errors,
+    }
+
+
 def run_chaos(db_url: str, kills: int = 20, rate: float = 20.0, mo_rate: float = 4.0,
               min_up_s: float = 0.3, max_up_s: float = 3.0, seed: int | None = None) -> dict[str, Any]:
     """Runs the chaos (see the module docstring) and returns its summary."""
     rng = random.Random(seed)
     tag = f"chaos-{uuid.uuid4().hex[:8]}"
-    config = SimulatorConfig(accounts=dict([ACCOUNT]), dr_delay_s=0.0, history_limit=1_000_000,
-                             mo_ack_timeout_s=5.0)
     started = time.monotonic()
     done_kills = 0
-    with SimulatorThread(config) as smsc:
-        settings = {"host": "127.0.0.1", "port": smsc.port, "username": ACCOUNT[0], "password": ACCOUNT[1],
-                    "window": 10, "ack_timeout_s": 5.0}
-        with connect(db_url) as conn:
-            call(conn, ensure_connection, SYSTEM, CONNECTION, "emi", settings)
-            conn.execute(CHAOS_QUERIES["chaos_max_attempts"], {"name": CONNECTION})
-            conn.commit()
+    with _simulator() as smsc:
+        _prepare(db_url, smsc)
         last: subprocess.Popen[bytes] | None = None
         try:
             with _Load(db_url, smsc, tag, rate, mo_rate) as load:
@@ -161,57 +249,70 @@ def run_chaos(db_url: str, kills: int = 20, rate: float = 20.0, mo_rate: float =
                     done_kills += 1
             last = _start(db_url, f"{tag}-last")
             _wait_holding(db_url, last, f"{tag}-last")
-            deadline = time.monotonic() + DRAIN_TIMEOUT_S
-            pattern = {"pattern": f"{tag}-%"}
-            while time.monotonic() < deadline:
-                with connect(db_url, autocommit=True) as conn:
-                    unfinished = conn.execute(CHAOS_QUERIES["chaos_unfinished"], pattern).fetchone()
-                pending_mo = smsc.call(lambda sim: sum(1 for r in sim.outbound if r.status == "pending")
-                                       + sum(len(v) for v in sim._held.values()))
-                if unfinished and unfinished["unfinished"] == 0 and pending_mo == 0:
-                    break
-                time.sleep(0.5)
-            queued, injected = load.queued, load.injected
-            with connect(db_url, autocommit=True) as conn:
-                outcomes = conn.execute(CHAOS_QUERIES["chaos_outcomes"], pattern).fetchall()
-                stored = {r["body"]: r["copies"] for r in conn.execute(
-                    CHAOS_QUERIES["chaos_inbound"], {"pattern": f"mo {tag} %"}).fetchall()}
-            submitted = Counter(smsc.call(lambda sim: [s.text or "" for s in sim.submits
-                                                       if s.scts and (s.text or "").startswith(f"chaos {tag} ")]))
-            acked = {t for t in _acked_inbound(smsc) if t.startswith(f"mo {tag} ")}
+            counts = _drain_and_count(db_url, smsc, load, tag)
         finally:
-            if last is not None:
-                last.terminate()
-                try:
-                    last.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    last.kill()
-                    last.wait()
-            with connect(db_url) as conn:  # the simulator goes: no later hub should dial it
-                with contextlib.suppress(psycopg.Error):
-                    call(conn, set_enabled, SYSTEM, call(conn, get_connection, CONNECTION), False)
-                conn.commit()
+            _stop(last)
+            _disable(db_url)
+    return {"benchmark": "chaos", "kills": done_kills, **counts,
+            "duration_s": round(time.monotonic() - started, 1),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
 
-    final = {r["correlation_id"]: r for r in outcomes if r["status"] in ("sent", "delivered", "failed")}
-    flagged = {r["correlation_id"] for r in outcomes if r["possible_duplicate"]}
-    twice = [text for text, n in submitted.items() if n > 1]
-    twice_ids = {f"{tag}-{text.rsplit(' ', 1)[1]}" for text in twice}
-    return {
-        "benchmark": "chaos",
-        "kills": done_kills,
-        "queued": queued,
-        "sent": sum(1 for r in final.values() if r["status"] in ("sent", "delivered")),
-        "failed": sum(1 for r in final.values() if r["status"] == "failed"),
-        "lost": queued - len(final),
-        "duplicates": len(twice),
-        "flagged_possible_duplicate": len(twice_ids & flagged),
-        "unflagged_duplicates": len(twice_ids - flagged),
-        "messages_flagged_possible_duplicate": len(flagged),
-        "inbound_offered": injected,
-        "inbound_acknowledged": len(acked),
-        "inbound_stored": len(stored),
-        "inbound_lost": len(acked - set(stored)),
-        "inbound_duplicates": sum(1 for n in stored.values() if n > 1),
-        "duration_s": round(time.monotonic() - started, 1),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
+
+def _until(check: Callable[[], bool], timeout: float) -> bool:
+    """Polls check() (a database error counts as not yet) until true or timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psycopg.Error, DatabaseError):
+            if check():
+                return True
+        time.sleep(POLL_S)
+    return False
+
+
+def _more(load: _Load, n: int) -> Callable[[], bool]:
+    target = load.queued + n
+    return lambda: load.queued >= target
+
+
+def run_db_restarts(db_url: str, restart: Callable[[str], None], modes: tuple[str, ...] = ("fast", "immediate"),
+                    rate: float = 10.0, mo_rate: float = 2.0, between: int = 20) -> dict[str, Any]:
+    """One hub process while its PostgreSQL is restarted under load:
+    restart(mode) is called for each mode (pg_ctl's -m: fast, immediate) once
+    `between` more rows were queued; after each the hub must hold its
+    connection again by itself (same process, never restarted). Returns the
+    summary of run_chaos with `restarts` and `recovered` (restarts after
+    which the hub was holding its connection again) instead of `kills`."""
+    tag = f"pgrestart-{uuid.uuid4().hex[:8]}"
+    node = f"{tag}-node"
+    started = time.monotonic()
+    restarts = recovered = 0
+    with _simulator() as smsc:
+        hub = _start(db_url, node)
+        try:
+            def ready() -> bool:
+                with connect(db_url, autocommit=True) as conn:
+                    return conn.execute(CHAOS_QUERIES["chaos_ready"], {"node": node}).fetchone() is not None
+            if not _until(ready, TAKE_TIMEOUT_S):
+                raise RuntimeError("the hub did not start on the database")
+            _prepare(db_url, smsc)
+            if not _wait_holding(db_url, hub, node):
+                raise RuntimeError("the hub did not take the connection")
+            with _Load(db_url, smsc, tag, rate, mo_rate) as load:
+                for mode in modes:
+                    _until(_more(load, between), RECOVER_TIMEOUT_S)
+                    restart(mode)
+                    restarts += 1
+                    # the load gets through again, and the hub (the same process) holds its link
+                    if _until(_more(load, between), RECOVER_TIMEOUT_S) and _until(
+                            lambda: hub.poll() is None and _holder(db_url) == ("up", node), RECOVER_TIMEOUT_S):
+                        recovered += 1
+                _until(_more(load, between), RECOVER_TIMEOUT_S)
+            counts = _drain_and_count(db_url, smsc, load, tag)
+            hub_alive = hub.poll() is None
+        finally:
+            _stop(hub)
+            with contextlib.suppress(psycopg.Error, DatabaseError):
+                _disable(db_url)
+    return {"benchmark": "db-restarts", "restarts": restarts, "recovered": recovered, "hub_alive": hub_alive,
+            **counts, "duration_s": round(time.monotonic() - started, 1),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
