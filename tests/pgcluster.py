@@ -48,6 +48,7 @@ def _free_port() -> int:
 
 class Cluster:
     def __init__(self, root: Path, name: str) -> None:
+        self.root = root
         self.dir = root / name
         self.port = _free_port()
         self.log = root / f"{name}.log"
@@ -93,22 +94,39 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def single() -> Iterator[Cluster]:
+def single(disk_mb: int | None = None) -> Iterator[Cluster]:
     """One primary with a database `msghub`, removed afterwards; skips the
-    test where Debian's PostgreSQL cannot run."""
+    test where Debian's PostgreSQL cannot run. With disk_mb its whole data
+    directory lives on a tmpfs of that size (mounted as root; skips if the
+    mount is refused), so that a test can fill it: `cluster.root` is the
+    mount point."""
     reason = available()
     if reason:
         pytest.skip(reason)
     root = make_root()
-    cluster = Cluster(root, "single")
+    disk = root / "disk"
+    mounted = False
     try:
-        cluster.init_primary()
-        cluster.start()
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE msghub")
-        yield cluster
+        if disk_mb is not None:
+            disk.mkdir()
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={disk_mb}m,mode=0755", "tmpfs", str(disk)],
+                                  capture_output=True, text=True, timeout=TOOL_TIMEOUT_S)
+            if done.returncode != 0:
+                pytest.skip(f"cannot mount a tmpfs for the data directory: {done.stderr.strip()}")
+            mounted = True
+            shutil.chown(disk, RUN_USER, RUN_USER) if os.geteuid() == 0 else None
+        cluster = Cluster(disk if mounted else root, "single")
+        try:
+            cluster.init_primary()
+            cluster.start()
+            with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE msghub")
+            yield cluster
+        finally:
+            cluster.stop("immediate")
     finally:
-        cluster.stop("immediate")
+        if mounted:
+            subprocess.run(["umount", str(disk)], capture_output=True, timeout=TOOL_TIMEOUT_S)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -32,6 +32,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -128,11 +129,15 @@ def _holder(url: str) -> tuple[str, str]:
     return (row["state"], row["node"]) if row else ("", "")
 
 
-def _start(url: str, node: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, MSGHUB_DATABASE_URL=url, MSGHUB_LOG_LEVEL="ERROR", MSGHUB_NODE_NAME=node,
-               MSGHUB_POLL_INTERVAL_S="0.5")
-    return subprocess.Popen([sys.executable, "-m", "msghub.app.cli", "run", "--only", "connectors,scheduler"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _start(url: str, node: str, roles: str = "connectors,scheduler", log: Path | None = None,
+           **env: str) -> subprocess.Popen[bytes]:
+    full_env = {**os.environ, "MSGHUB_DATABASE_URL": url, "MSGHUB_LOG_LEVEL": "ERROR", "MSGHUB_NODE_NAME": node,
+                "MSGHUB_POLL_INTERVAL_S": "0.5", **env}
+    command = [sys.executable, "-m", "msghub.app.cli", "run", "--only", roles]
+    if log is None:
+        return subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _wait_holding(url: str, proc: subprocess.Popen[bytes], node: str) -> bool:
@@ -275,19 +280,23 @@ def _more(load: _Load, n: int) -> Callable[[], bool]:
 
 
 def run_db_restarts(db_url: str, restart: Callable[[str], None], modes: tuple[str, ...] = ("fast", "immediate"),
-                    rate: float = 10.0, mo_rate: float = 2.0, between: int = 20) -> dict[str, Any]:
+                    rate: float = 10.0, mo_rate: float = 2.0, between: int = 20, roles: str = "connectors,scheduler",
+                    log: Path | None = None, **hub_env: str) -> dict[str, Any]:
     """One hub process while its PostgreSQL is restarted under load:
     restart(mode) is called for each mode (pg_ctl's -m: fast, immediate) once
     `between` more rows were queued; after each the hub must hold its
     connection again by itself (same process, never restarted). Returns the
     summary of run_chaos with `restarts` and `recovered` (restarts after
-    which the hub was holding its connection again) instead of `kills`."""
+    which the hub was holding its connection again) instead of `kills`.
+    Any other database fault fits too: restart(mode) may fill the disk,
+    look at the hub and free it again (tests/test_db_disk_full.py). roles,
+    log (the hub's output) and hub_env go to the hub process."""
     tag = f"pgrestart-{uuid.uuid4().hex[:8]}"
     node = f"{tag}-node"
     started = time.monotonic()
     restarts = recovered = 0
     with _simulator() as smsc:
-        hub = _start(db_url, node)
+        hub = _start(db_url, node, roles, log, **hub_env)
         try:
             def ready() -> bool:
                 with connect(db_url, autocommit=True) as conn:
