@@ -5,23 +5,60 @@ is restarted with `pg_ctl restart -m fast`, then `-m immediate` (a crash and
 WAL recovery). The hub process is never restarted: it reconnects by itself.
 Afterwards the same assertions as tests/test_chaos.py: every queued message
 sent exactly once or flagged possible_duplicate, every acknowledged inbound
-message stored once (msghub/devtools/chaos.py run_db_restarts)."""
+message stored once (msghub/devtools/chaos.py run_db_restarts). The
+embedded server (pgserver, msghub/hub/embedded.py) is restarted the same
+way with its own pg_ctl."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from msghub.devtools.chaos import run_db_restarts
+from msghub.hub.embedded import start_embedded
 from tests import pgcluster
+
+ASSERT_RESTARTS = 2
 
 
 def test_the_hub_survives_postgresql_restarts_under_load(capsys):
     with pgcluster.single() as cluster:
         summary = run_db_restarts(cluster.url("msghub"), cluster.restart, modes=("fast", "immediate"))
+    _assert_nothing_lost(summary, capsys, "pg restarts")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pgserver's server is restarted with its pg_ctl on Linux")
+def test_the_hub_survives_restarts_of_the_embedded_server(tmp_path, capsys):
+    url, server = start_embedded(tmp_path / "var")
+    try:
+        def restart(mode: str) -> None:
+            _embedded_pg_ctl(server, mode)
+        summary = run_db_restarts(url, restart, modes=("fast", "immediate"))
+    finally:
+        server.cleanup()
+    _assert_nothing_lost(summary, capsys, "embedded pg restarts")
+
+
+def _embedded_pg_ctl(server: Any, mode: str) -> None:
+    """pg_ctl restart on pgserver's data directory, as the user it runs the
+    server as (root runs it as a system user of its own); the server keeps
+    the options it was started with (postmaster.opts)."""
+    from pgserver._commands import pg_ctl
+
+    pgdata = Path(server.pgdata)
+    pg_ctl(["-m", mode, "-w", "-t", "60", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata,
+           user=server.system_user, timeout=120)
+
+
+def _assert_nothing_lost(summary: dict[str, Any], capsys: Any, what: str) -> None:
     with capsys.disabled():
-        print("\npg restarts:", json.dumps(summary))
-    assert summary["restarts"] == 2
-    assert summary["recovered"] == 2, "the hub held its connection again after each restart"
+        print(f"\n{what}:", json.dumps(summary))
+    assert summary["restarts"] == ASSERT_RESTARTS
+    assert summary["recovered"] == ASSERT_RESTARTS, "the hub held its connection again after each restart"
     assert summary["hub_alive"], "the same hub process went on"
     assert summary["insert_errors"] > 0, "the restarts were felt by the inserting client"
     assert summary["queued"] > 0 and summary["inbound_acknowledged"] > 0
