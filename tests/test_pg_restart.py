@@ -11,7 +11,9 @@ way with its own pg_ctl."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,22 +38,22 @@ def test_the_hub_survives_restarts_of_the_embedded_server(tmp_path, capsys):
     url, server = start_embedded(tmp_path / "var")
     try:
         def restart(mode: str) -> None:
-            _embedded_pg_ctl(server, mode)
+            _embedded_pg_ctl(server, "-m", mode, "-w", "-t", "60", "-l", str(Path(server.pgdata) / "log"), "restart")
         summary = run_db_restarts(url, restart, modes=("fast", "immediate"))
     finally:
-        server.cleanup()
+        server.cleanup()  # pgserver knows the first postmaster only: the restarted one is stopped here
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _embedded_pg_ctl(server, "-m", "immediate", "-w", "stop")
     _assert_nothing_lost(summary, capsys, "embedded pg restarts")
 
 
-def _embedded_pg_ctl(server: Any, mode: str) -> None:
-    """pg_ctl restart on pgserver's data directory, as the user it runs the
-    server as (root runs it as a system user of its own); the server keeps
+def _embedded_pg_ctl(server: Any, *args: str) -> None:
+    """pg_ctl on pgserver's data directory, as the user it runs the server
+    as (root runs it as a system user of its own); a restarted server keeps
     the options it was started with (postmaster.opts)."""
     from pgserver._commands import pg_ctl
 
-    pgdata = Path(server.pgdata)
-    pg_ctl(["-m", mode, "-w", "-t", "60", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata,
-           user=server.system_user, timeout=120)
+    pg_ctl(list(args), pgdata=Path(server.pgdata), user=server.system_user, timeout=120)
 
 
 def _assert_nothing_lost(summary: dict[str, Any], capsys: Any, what: str) -> None:
