@@ -40,7 +40,7 @@ def _as_user(*args: str | Path) -> list[str]:
     return ["runuser", "-u", RUN_USER, "--", *command] if os.geteuid() == 0 else command
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -50,7 +50,7 @@ class Cluster:
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.dir = root / name
-        self.port = _free_port()
+        self.port = free_port()
         self.log = root / f"{name}.log"
 
     def _run(self, *args: str | Path) -> None:
