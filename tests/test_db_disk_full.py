@@ -4,9 +4,10 @@ PostgreSQL 15 whose whole data directory is on a small tmpfs
 tests/test_pg_restart.py. A file fills the tmpfs until writes fail
 (PostgreSQL answers DiskFull, "could not extend file": it stays up, the
 WAL has its segment already); the hub says why while it lasts (its
-connection goes down with the DiskFull error as last_error, /readyz answers
-503 naming it, the log says it); then the file is removed and the hub, never restarted, sends everything: nothing
-queued is lost, every acknowledged inbound message is stored once."""
+process remembers the DiskFull its connectors and worker got, /readyz
+answers 503 naming it while writes keep failing, the log says it); then
+the file is removed and the hub, never restarted, sends everything:
+nothing queued is lost, every acknowledged inbound message is stored once."""
 
 from __future__ import annotations
 

@@ -19,12 +19,11 @@ from typing import Any
 import psycopg
 import uvicorn
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from msghub.app.scheduler import Housekeeping
 from msghub.app.supervisor import Supervisor
 from msghub.hub.config import Config
-from msghub.hub.db import Pool, Row, connect, redact
+from msghub.hub.db import HubPool, Pool, Row, connect, redact
 from msghub.hub.embedded import start_embedded
 from msghub.hub.migrate import migrate
 from msghub.hub.notify import Listener
@@ -66,7 +65,7 @@ async def _as_hub(conn: psycopg.AsyncConnection[Row]) -> None:
 
 
 def make_pool(url: str, max_size: int = 10) -> Pool:
-    return AsyncConnectionPool(url, min_size=2, max_size=max_size, open=False,
+    return HubPool(url, min_size=2, max_size=max_size, open=False,
                                connection_class=psycopg.AsyncConnection[Row], configure=_as_hub,
                                kwargs={"autocommit": True, "row_factory": dict_row})
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, LiteralString, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
@@ -16,6 +18,55 @@ from msghub.errors import HubError
 Row = dict[str, Any]
 # the hub's pools hand out autocommit connections with dict rows
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Row]]
+
+
+# SQLSTATE classes of a database short of something (53: disk full, memory,
+# connections; 58: system errors such as I/O) and how long /readyz reports one
+RESOURCE_SQLSTATE_CLASSES = ("53", "58")
+RESOURCE_ERROR_WINDOW_S = 30.0
+
+
+class ResourceErrors:
+    """The last resource error this process got from the database. A full
+    disk refuses writes while reads still work, so a read probe alone would
+    call such a node ready; /readyz asks this too."""
+
+    def __init__(self) -> None:
+        self._at: float | None = None
+        self._error = ""
+
+    def clear(self) -> None:
+        self._at, self._error = None, ""
+
+    def note(self, exc: BaseException) -> None:
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        if sqlstate[:2] in RESOURCE_SQLSTATE_CLASSES:
+            self._at, self._error = time.monotonic(), f"{type(exc).__name__}: {str(exc).strip()}"
+
+    def recent(self, window_s: float = RESOURCE_ERROR_WINDOW_S) -> tuple[float, str] | None:
+        """(seconds ago, error) when one came within the window."""
+        if self._at is None:
+            return None
+        age = time.monotonic() - self._at
+        return (age, self._error) if age <= window_s else None
+
+
+RESOURCE_ERRORS = ResourceErrors()
+
+
+class HubPool(AsyncConnectionPool[psycopg.AsyncConnection[Row]]):
+    """The hub's pool: notes every resource error that leaves a pooled
+    connection's block, whoever caught it afterwards (a connector nacks an
+    inbound message it could not store and goes on)."""
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
+        try:
+            async with super().connection(timeout) as conn:
+                yield conn
+        except psycopg.Error as exc:
+            RESOURCE_ERRORS.note(exc)
+            raise
 
 
 # what both psycopg connection classes accept as a statement

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from msghub.hub.db import RESOURCE_ERRORS
 from msghub.hub.metrics import RULE_FAILURES, RULE_RUNS, SANDBOX_RESTARTS
 from msghub.hub.migrate import head_revision
 from msghub.hub.queries import QUERIES
@@ -185,8 +186,10 @@ def _head() -> str:
 
 
 async def readyz(request: Request) -> Response:
-    """200 when the database answers, its schema is this code's, and every
-    connection this node holds is up; 503 with the reasons otherwise."""
+    """200 when the database answers, its schema is this code's, it has not
+    refused this process's work for lack of a resource (disk, memory) within
+    the last RESOURCE_ERROR_WINDOW_S, and every connection this node holds is
+    up; 503 with the reasons otherwise."""
     node = getattr(request.app.state, "node_name", None)
     problems: list[str] = []
     detail: dict[str, Any] = {"node": node}
@@ -202,6 +205,9 @@ async def readyz(request: Request) -> Response:
     detail["schema_revision"] = revision
     if revision != _head():
         problems.append(f"schema at revision {revision}, this msghub expects {_head()}: run msghub migrate")
+    refused = RESOURCE_ERRORS.recent()
+    if refused is not None:
+        problems.append(f"database refused this node's work {refused[0]:.0f} s ago: {refused[1]}")
     problems += [f"connection {d['name']} is {d['state']}" + (f": {d['last_error']}" if d["last_error"] else "")
                  for d in down]
     return JSONResponse({"ready": not problems, "problems": problems, **detail},
