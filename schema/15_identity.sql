@@ -68,6 +68,9 @@ BEGIN
         v_integrator := FOUND;
     END IF;
     SELECT role INTO v_role FROM hub.users WHERE id = v_user AND enabled;
+    IF NOT FOUND THEN
+        v_user := NULL;  -- a disabled user acts for no one: not even their own rows
+    END IF;
     SELECT coalesce(array_agg(group_id), '{}') INTO v_groups FROM hub.memberships WHERE user_id = v_user;
     IF v_group IS NOT NULL THEN
         v_groups := v_groups || v_group;
@@ -76,6 +79,19 @@ BEGIN
                    OR (NOT v_integrator AND coalesce(current_setting('msghub.system', true), '') = 'on'),
                v_user, v_groups, coalesce(v_role = 'operator', false))::hub.viewer;
 END
+$$;
+
+-- Whether the session names a hub user who is disabled (a web session left
+-- over, an integrator login mapped to them): the viewer then acts for no
+-- one, and hub.outbox says why it refuses instead of failing on a policy.
+CREATE FUNCTION hub.session_user_disabled_v1() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+    SELECT EXISTS (
+        SELECT FROM hub.users
+        WHERE NOT enabled
+          AND id = CASE WHEN pg_has_role(session_user, 'msghub_app', 'MEMBER')
+                        THEN nullif(current_setting('msghub.user_id', true), '')::bigint
+                        ELSE (SELECT user_id FROM hub.integrator_logins WHERE role_name = session_user) END)
 $$;
 
 -- Projections of the viewer, for functions and triggers.

@@ -209,8 +209,7 @@ BEGIN
     v_viewer := hub.viewer_v1();
     v_user := CASE WHEN v_viewer.sees_all THEN coalesce(NEW.created_by, v_viewer.user_id) ELSE v_viewer.user_id END;
     -- a disabled user sends nothing, through a web session or a mapped login
-    IF NOT v_viewer.sees_all AND v_viewer.user_id IS NOT NULL
-       AND NOT EXISTS (SELECT FROM hub.users WHERE id = v_viewer.user_id AND enabled) THEN
+    IF NOT v_viewer.sees_all AND v_viewer.user_id IS NULL AND hub.session_user_disabled_v1() THEN
         PERFORM hub.outbox_refuse_v1('created_by', 'your hub user is disabled');
     END IF;
     IF NEW.owner_group_id IS NULL AND NOT hub.is_app_session_v1() THEN

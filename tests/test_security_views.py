@@ -131,3 +131,34 @@ def test_integrators_are_not_granted_connection_status_the_tables_nor_the_web_he
                      "hub.contacts_matching_v1(NULL, NULL, '{}', '{}')"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 crm.execute(f"SELECT * FROM {call}")
+
+
+@pytest.mark.parametrize("session", ["integrator as bob", "user bob"])
+def test_a_disabled_user_sees_nothing_and_queues_nothing(db_url: str, world: dict[str, int], db: Conn,
+                                                          session: str) -> None:
+    """Disabling a user ends what they see everywhere at once: their
+    integrator login and any session that still names them read nothing
+    (not even their own messages and groups') and may not queue."""
+    import psycopg
+
+    def opened() -> contextlib.AbstractContextManager[Conn]:
+        if session == "user bob":
+            return _user("bob", db_url, world)
+        return as_integrator(db_url, username="bob")
+
+    def seen(conn: Conn) -> int:
+        return int(_rows(conn, "SELECT count(*) AS n FROM (SELECT id FROM hub.inbox UNION ALL"
+                               " SELECT message_id FROM hub.message_status) m")[0]["n"])
+
+    with opened() as conn:
+        assert seen(conn) == MESSAGES["bob"][4] + MESSAGES["sales"][4]
+    db.execute("UPDATE hub.users SET enabled = false WHERE id = %s", (world["bob"],))
+    with opened() as conn:
+        assert seen(conn) == 0
+        assert _rows(conn, "SELECT * FROM hub.stats_messages") == []
+        assert _rows(conn, "SELECT poll FROM hub.poll_results") == []
+        with pytest.raises(psycopg.errors.Error):
+            conn.execute("INSERT INTO hub.outbox (channel, recipient, body) VALUES ('sms', '+15550002', 'hi')")
+    db.execute("UPDATE hub.users SET enabled = true WHERE id = %s", (world["bob"],))
+    with opened() as conn:
+        assert seen(conn) == MESSAGES["bob"][4] + MESSAGES["sales"][4]
