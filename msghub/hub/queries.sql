@@ -185,6 +185,10 @@ LEFT JOIN hub.memberships m ON m.user_id = u.id
 LEFT JOIN hub.groups g ON g.id = m.group_id
 GROUP BY u.id ORDER BY u.username
 
+-- name: lock_first_admin
+-- two nodes starting on an empty database: the second waits, then finds the admin
+SELECT pg_advisory_xact_lock(hashtext('msghub.first_admin'))
+
 -- name: count_users
 SELECT count(*) AS users FROM hub.users
 

@@ -150,7 +150,9 @@ class FirstAdmin:
 async def ensure_first_admin(tx: Tx, password: str | None) -> FirstAdmin:
     """Creates user "admin" when there is no user at all, with the given
     password or a random one. Only a random one is handed back to be shown:
-    a chosen one (MSGHUB_ADMIN_PASSWORD) must not end up in logs."""
+    a chosen one (MSGHUB_ADMIN_PASSWORD) must not end up in logs. Run it in
+    a transaction: nodes starting together create one admin between them."""
+    await tx.execute(QUERIES["lock_first_admin"])  # held until the caller commits
     row = await (await tx.execute(QUERIES["count_users"])).fetchone()
     if row and row["users"]:
         return FirstAdmin(False, None)
