@@ -16,6 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -47,7 +48,7 @@ def test_a_full_disk_stops_the_work_and_loses_nothing(tmp_path, capsys):
         url = cluster.url("msghub")
         filler = cluster.root / "filler"
 
-        def disk_full(_mode: str) -> None:
+        def disk_full(_mode: str, refused: Callable[[], int]) -> None:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CREATE TABLE IF NOT EXISTS public.fill_probe (x text)")
                 subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True, timeout=120)
@@ -63,7 +64,8 @@ def test_a_full_disk_stops_the_work_and_loses_nothing(tmp_path, capsys):
             while time.monotonic() < deadline:
                 status, body = _readyz(port)
                 said = log.read_text(errors="replace")
-                if "No space left on device" in said and status == 503:
+                # the hub says it, and the load has felt it (rows refused, to be inserted again)
+                if "No space left on device" in said and status == 503 and refused() > 0:
                     break
                 time.sleep(0.5)
             seen["readyz"], seen["readyz_body"] = status, body

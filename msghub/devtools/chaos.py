@@ -279,12 +279,15 @@ def _more(load: _Load, n: int) -> Callable[[], bool]:
     return lambda: load.queued >= target
 
 
-def run_db_restarts(db_url: str, restart: Callable[[str], None], modes: tuple[str, ...] = ("fast", "immediate"),
-                    rate: float = 10.0, mo_rate: float = 2.0, between: int = 20, roles: str = "connectors,scheduler",
+def run_db_restarts(db_url: str, restart: Callable[[str, Callable[[], int]], None],
+                    modes: tuple[str, ...] = ("fast", "immediate"), rate: float = 10.0, mo_rate: float = 2.0,
+                    between: int = 20, roles: str = "connectors,scheduler",
                     log: Path | None = None, **hub_env: str) -> dict[str, Any]:
     """One hub process while its PostgreSQL is restarted under load:
-    restart(mode) is called for each mode (pg_ctl's -m: fast, immediate) once
-    `between` more rows were queued; after each the hub must hold its
+    restart(mode, refused) is called for each mode (pg_ctl's -m: fast,
+    immediate) once `between` more rows were queued, refused() telling how
+    many of the load's inserts failed so far (a fault that must be felt
+    holds until it grows); after each the hub must hold its
     connection again by itself (same process, never restarted). Returns the
     summary of run_chaos with `restarts` and `recovered` (restarts after
     which the hub was holding its connection again) instead of `kills`.
@@ -309,7 +312,7 @@ def run_db_restarts(db_url: str, restart: Callable[[str], None], modes: tuple[st
             with _Load(db_url, smsc, tag, rate, mo_rate) as load:
                 for mode in modes:
                     _until(_more(load, between), RECOVER_TIMEOUT_S)
-                    restart(mode)
+                    restart(mode, lambda: load.errors)
                     restarts += 1
                     # the load gets through again, and the hub (the same process) holds its link
                     if _until(_more(load, between), RECOVER_TIMEOUT_S) and _until(
