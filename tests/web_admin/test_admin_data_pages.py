@@ -262,3 +262,29 @@ def test_schedules_are_added_edited_switched_and_removed(db_url, db):
     assert gone.status_code == 303 and unknown.status_code == 400 and "No schedule named" in unknown.text
     assert _actions(db) == [("schedule.add", "<daily>"), ("schedule.add", "<daily>"),
                             ("schedule.disable", "<daily>"), ("schedule.remove", "<daily>")]
+
+
+def test_a_hub_login_without_createrole_is_told_so(db_url, db):
+    """The hub's database login may lack CREATEROLE: the page says what to do
+    and nothing is half made."""
+    user(db_url, "root", role="admin")
+    user(db_url, "alice")
+    hub_login = f"hub_{uuid.uuid4().hex[:10]}"
+    limited_url = db_url.replace("postgres:@", f"{hub_login}:@", 1)
+    if limited_url == db_url:
+        pytest.skip("needs the suite's own server (a login without a password)")
+    db.execute(f'CREATE ROLE "{hub_login}" LOGIN IN ROLE msghub_app')
+    try:
+
+        async def scenario(client):
+            token = await login(client, "root")
+            return await client.post("/admin/integrators", data={"csrf_token": token, "login": "crm_never",
+                                                                 "acts_as": "user:alice"})
+
+        refused = run(limited_url, scenario)
+    finally:
+        db.execute(f'DROP ROLE IF EXISTS "{hub_login}"')
+    assert refused.status_code == 400 and "may not create or drop roles: give it CREATEROLE" in refused.text
+    assert db.execute("SELECT count(*) AS n FROM hub.integrator_logins").fetchone()["n"] == 0
+    assert db.execute("SELECT count(*) AS n FROM pg_roles WHERE rolname = 'crm_never'").fetchone()["n"] == 0
+    assert _actions(db) == []
