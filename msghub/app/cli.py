@@ -404,7 +404,7 @@ def cmd_integrator(args: argparse.Namespace, config: Config) -> int:
 
     def act(conn: psycopg.Connection[Any]) -> None:
         if args.action == "list":
-            for i in conn.execute(QUERIES["list_integrator_logins"]).fetchall():
+            for i in call(conn, access.integrator_logins):
                 acts_as = f"user {i['username']}" if i["username"] else f"group {i['group_name']}"
                 print(f"{i['role_name']:<24} acts as {acts_as}")
             return

@@ -32,6 +32,10 @@ def with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any
             return result
 
 
+# services run on the command's connection (for command modules outside msghub.app)
+run_service = call
+
+
 def audit(conn: psycopg.Connection[Row], actor: str, action: str, target: str | None = None,
           detail: Mapping[str, Any] | None = None) -> None:
     """Records what a CLI command did (services.audit, through the sync wrapper)."""

@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 
 # WRONG and LOCKED are users.check_login's words, so a refusal tells nothing about the account's kind
-__all__ = ["LOCKED", "NOT_ALLOWED", "UNAVAILABLE", "WRONG", "ExternalAuthSettings", "check_external_login"]
+__all__ = ["LOCKED", "NOT_ALLOWED", "UNAVAILABLE", "WRONG", "ExternalAuthSettings", "TrialAnswer",
+           "check_external_login", "try_external_login"]
 UNAVAILABLE = "signing in is unavailable right now: try again later"
 NOT_ALLOWED = "this account may not use msghub: ask an administrator"
 
@@ -104,6 +105,38 @@ async def _attempt(settings: ExternalAuthSettings, source: str, username: str, p
     if source == "pam" and settings.pam is not None:
         return await asyncio.to_thread(_pam_attempt, settings.pam, username, password)
     return None
+
+
+@dataclass(frozen=True)
+class TrialAnswer:
+    """What one source said to a trial login (try_external_login)."""
+
+    source: str  # 'ldap' or 'pam'
+    outcome: str  # an Outcome's value: ok, bad credentials, not allowed, unavailable
+    reason: str
+    username: str | None
+    role: str | None
+    display_name: str | None
+    email: str | None
+    groups: tuple[str, ...]  # the hub groups the directory puts the user in
+    managed_groups: tuple[str, ...]  # the hub groups whose memberships the directory decides
+
+
+async def try_external_login(settings: ExternalAuthSettings, username: str, password: str) -> list[TrialAnswer]:
+    """Asks every configured source (LDAP, then PAM) about the name and
+    password, as a login would, and says what each answered: the role and
+    groups it would map to. Touches no hub user, session or lockout: for an
+    administrator checking the settings (the admin pages audit it)."""
+    answers = []
+    for source in ("ldap", "pam"):
+        attempt = await _attempt(settings, source, username, password)
+        if attempt is None:
+            continue
+        answers.append(TrialAnswer(
+            source, attempt.outcome.value, attempt.reason, attempt.username,
+            attempt.role if attempt.outcome is Outcome.OK else None, attempt.display_name, attempt.email,
+            tuple(sorted(attempt.groups)), tuple(sorted(attempt.managed_groups))))
+    return answers
 
 
 async def _one(conn: psycopg.AsyncConnection[Any], query: LiteralString,

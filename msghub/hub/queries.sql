@@ -379,8 +379,21 @@ DELETE FROM hub.integrator_logins WHERE role_name = %(role_name)s
 SELECT oid FROM pg_roles WHERE rolname = %(name)s
 
 -- name: end_role_connections
-SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended
-FROM pg_stat_activity WHERE usesysid = %(oid)s AND pid <> pg_backend_pid()
+-- Closes the role's sessions when this login may signal them (a superuser
+-- or a member of pg_signal_backend); signalled says whether it could.
+SELECT s.allowed AS signalled,
+       count(a.pid) FILTER (WHERE CASE WHEN s.allowed THEN pg_terminate_backend(a.pid) ELSE false END) AS ended
+FROM (SELECT pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
+             OR coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS allowed) s
+LEFT JOIN pg_stat_activity a ON a.usesysid = %(oid)s AND a.pid <> pg_backend_pid()
+GROUP BY s.allowed
+
+-- name: current_role
+SELECT current_user AS role
+
+-- name: reset_role_local
+-- back to the database login for the rest of the transaction (roles are its to create)
+SET LOCAL ROLE NONE
 
 -- name: list_integrator_logins
 SELECT i.role_name, u.username, g.name AS group_name, i.created_at

@@ -14,29 +14,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import re
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from msghub.app.clidb import audit, iso_time, with_db
+from msghub.app.clidb import audit, iso_time, run_service, with_db
 from msghub.errors import ConfigError
 from msghub.hub.config import Config
 from msghub.hub.db import redact
-from msghub.rules.external_sql import dispose_all, driver_url, forget_table, reflected_table, split_table_name
-from msghub.rules.importer import fetch_new_rows
-from msghub.rules.queries import DISPATCH_QUERIES
+from msghub.rules import integrations
+from msghub.rules.integrations import PREVIEW_ROWS, ExportTable, ImportSource
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
-# the same patterns as the schema's CHECK constraints, to say what is wrong first
-EXPORT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-PREVIEW_ROWS = 5
 
 
 def add_parsers(sub: Any) -> None:
@@ -121,42 +113,15 @@ def _with_db(config: Config, fn: Callable[[psycopg.Connection[Any]], None]) -> i
     return 0
 
 
-def _check_url(url: str) -> None:
-    try:
-        make_url(driver_url(url))
-    except ArgumentError:
-        raise ConfigError(
-            f"not an SQLAlchemy database URL: {redact(url)!r}"
-            " (e.g. postgresql://user:password@host/db or sqlite:////path/to/file.db)"
-        ) from None
-
-
-def _changed(row: Any, what: str, name: str) -> None:
-    if row is None:
-        raise ConfigError(f"no {what} named {name!r}")
-
-
 # --- imports ---------------------------------------------------------------
 
 
 def cmd_import_add(args: argparse.Namespace, config: Config) -> int:
-    _check_url(args.url)
     query = sys.stdin.read() if args.query == "-" else args.query
-    if not query.strip():
-        raise ConfigError("the query is empty")
+    source = ImportSource(args.name, args.url, query, args.key, args.topic, args.every)
 
     def add(conn: psycopg.Connection[Any]) -> None:
-        conn.execute(
-            DISPATCH_QUERIES["import_source_upsert"],
-            {
-                "name": args.name,
-                "database_url": args.url,
-                "query": query,
-                "key_column": args.key,
-                "topic": args.topic,
-                "interval_s": args.every,
-            },
-        )
+        run_service(conn, integrations.save_import, source)
         audit(conn, getpass.getuser(), "import.add", args.name, {"url": redact(args.url), "topic": args.topic})
         print(f"import {args.name}: every {args.every} s from {redact(args.url)} as topic {args.topic!r}")
 
@@ -168,15 +133,7 @@ def cmd_import_simple(args: argparse.Namespace, config: Config) -> int:
         if args.action == "test":
             _preview(conn, args.name)
             return
-        if args.action == "remove":
-            row = conn.execute(DISPATCH_QUERIES["import_source_remove"], {"name": args.name}).fetchone()
-        elif args.action == "reset":
-            row = conn.execute(DISPATCH_QUERIES["import_source_reset"], {"name": args.name}).fetchone()
-        else:
-            row = conn.execute(
-                DISPATCH_QUERIES["import_source_enable"], {"name": args.name, "enabled": args.action == "enable"}
-            ).fetchone()
-        _changed(row, "import source", args.name)
+        run_service(conn, integrations.change_import, args.name, args.action)
         audit(conn, getpass.getuser(), f"import.{args.action}", args.name)
         print(f"import {args.name}: {args.action} done")
 
@@ -184,17 +141,10 @@ def cmd_import_simple(args: argparse.Namespace, config: Config) -> int:
 
 
 def _preview(conn: psycopg.Connection[Any], name: str) -> None:
-    source = conn.execute(DISPATCH_QUERIES["import_source_get"], {"name": name}).fetchone()
+    source = run_service(conn, integrations.import_source, name)
     if source is None:
         raise ConfigError(f"no import source named {name!r}")
-    try:
-        rows = fetch_new_rows(
-            source["database_url"], source["query"], source["key_column"], source["last_key"], PREVIEW_ROWS
-        )
-    except Exception as exc:
-        raise ConfigError(f"import {name}: the query failed: {str(exc).strip().splitlines()[0]}") from None
-    finally:
-        dispose_all()
+    rows = integrations.preview_import(source)
     print(
         f"import {name}: after last key {json.dumps(source['last_key'])}, {len(rows)} row(s)"
         f"{' (first ' + str(PREVIEW_ROWS) + ')' if len(rows) == PREVIEW_ROWS else ''}"
@@ -205,7 +155,7 @@ def _preview(conn: psycopg.Connection[Any], name: str) -> None:
 
 def cmd_import_list(args: argparse.Namespace, config: Config) -> int:
     def show(conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(DISPATCH_QUERIES["import_sources_list"]).fetchall()
+        rows = run_service(conn, integrations.import_sources)
         if not rows:
             print("no import sources (add one: msghub import add NAME --url URL --query SQL --key ID --topic T)")
         for r in rows:
@@ -225,21 +175,17 @@ def cmd_import_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_export_allow(args: argparse.Namespace, config: Config) -> int:
-    if not EXPORT_NAME.match(args.name):
-        raise ConfigError(f"export name {args.name!r}: letters, digits and _ only, not starting with a digit")
-    if not TABLE_NAME.match(args.table):
-        raise ConfigError(f"table {args.table!r}: write TABLE or SCHEMA.TABLE (letters, digits and _)")
+    export = ExportTable(args.name, args.table, args.url, args.columns)
+    integrations.check_export(export)
     if args.url:
-        _check_url(args.url)
-        _check_external_table(args.url, args.table, args.columns)
+        warning = integrations.check_external_table(export)
+        if warning:
+            print(f"warning: {warning}")
 
     def allow(conn: psycopg.Connection[Any]) -> None:
-        if not args.url:
-            _check_local_table(conn, args.table, args.columns)
-        conn.execute(
-            DISPATCH_QUERIES["export_table_upsert"],
-            {"name": args.name, "table_name": args.table, "database_url": args.url, "columns": args.columns},
-        )
+        note = run_service(conn, integrations.allow_export, export)
+        if note:
+            print(f"note: {note}")
         audit(
             conn,
             getpass.getuser(),
@@ -256,43 +202,9 @@ def cmd_export_allow(args: argparse.Namespace, config: Config) -> int:
     return _with_db(config, allow)
 
 
-def _check_local_table(conn: psycopg.Connection[Any], table_name: str, columns: list[str] | None) -> None:
-    schema, table = split_table_name(table_name)
-    access = conn.execute(DISPATCH_QUERIES["local_table_access"], {"schema": schema, "table": table}).fetchone()
-    if not access or not access["exists"]:
-        raise ConfigError(f"no table {table_name} in msghub's database (create it first, or give --url)")
-    present = {r["name"] for r in conn.execute(DISPATCH_QUERIES["local_table_columns"],
-                                               {"schema": schema, "table": table})}
-    missing = [c for c in columns or () if c not in present]
-    if missing:
-        raise ConfigError(f"table {table_name} has no column(s) {', '.join(map(repr, missing))}")
-    if not access["insertable"]:
-        print(
-            f"note: the hub's role may not insert into {table_name} yet; as its owner run\n"
-            f"  GRANT INSERT ON {table_name} TO msghub_app;  (and USAGE on any sequence it uses)"
-        )
-
-
-def _check_external_table(url: str, table_name: str, columns: list[str] | None) -> None:
-    """Asks the external database, warning rather than refusing when it cannot
-    be reached: it may be down now and up when rules write."""
-    try:
-        forget_table(url, table_name)
-        present = set(reflected_table(url, table_name).c.keys())
-    except Exception as exc:
-        print(f"warning: could not look at {table_name} in {redact(url)}: {str(exc).strip().splitlines()[0]}")
-        return
-    finally:
-        dispose_all()
-    missing = [c for c in columns or () if c not in present]
-    if missing:
-        raise ConfigError(f"table {table_name} has no column(s) {', '.join(map(repr, missing))}")
-
-
 def cmd_export_remove(args: argparse.Namespace, config: Config) -> int:
     def rm(conn: psycopg.Connection[Any]) -> None:
-        _changed(conn.execute(DISPATCH_QUERIES["export_table_remove"],
-                              {"name": args.name}).fetchone(), "export", args.name)
+        run_service(conn, integrations.remove_export, args.name)
         audit(conn, getpass.getuser(), "export.remove", args.name)
         print(f"export {args.name} removed")
 
@@ -301,7 +213,7 @@ def cmd_export_remove(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_export_list(args: argparse.Namespace, config: Config) -> int:
     def show(conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(DISPATCH_QUERIES["export_tables_list"]).fetchall()
+        rows = run_service(conn, integrations.export_tables)
         if not rows:
             print("no exports (allow one: msghub export allow NAME --table TABLE [--url URL])")
         for r in rows:
@@ -320,8 +232,7 @@ def cmd_export_list(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_schedule_add(args: argparse.Namespace, config: Config) -> int:
     def add(conn: psycopg.Connection[Any]) -> None:
-        conn.execute(DISPATCH_QUERIES["schedule_upsert"],
-                     {"name": args.name, "interval_s": args.every, "first_at": args.first})
+        run_service(conn, integrations.save_schedule, args.name, args.every, args.first)
         audit(conn, getpass.getuser(), "schedule.add", args.name, {"every": args.every})
         print(f"schedule {args.name}: every {args.every} s")
 
@@ -330,12 +241,7 @@ def cmd_schedule_add(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_schedule_simple(args: argparse.Namespace, config: Config) -> int:
     def act(conn: psycopg.Connection[Any]) -> None:
-        if args.action == "remove":
-            row = conn.execute(DISPATCH_QUERIES["schedule_remove"], {"name": args.name}).fetchone()
-        else:
-            row = conn.execute(DISPATCH_QUERIES["schedule_enable"],
-                               {"name": args.name, "enabled": args.action == "enable"}).fetchone()
-        _changed(row, "schedule", args.name)
+        run_service(conn, integrations.change_schedule, args.name, args.action)
         audit(conn, getpass.getuser(), f"schedule.{args.action}", args.name)
         print(f"schedule {args.name}: {args.action} done")
 
@@ -344,7 +250,7 @@ def cmd_schedule_simple(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_schedule_list(args: argparse.Namespace, config: Config) -> int:
     def show(conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(DISPATCH_QUERIES["schedules_list"]).fetchall()
+        rows = run_service(conn, integrations.schedules)
         if not rows:
             print("no schedules (add one: msghub schedule add NAME --every SECONDS)")
         for r in rows:

@@ -38,7 +38,17 @@ Every action has a "type" and these fields (? marks optional ones):
                                      not forwarded, rules cannot attach its parts
     move       folder
     assign     user?, group?         at least one of them
-    http       method, url, body?    method GET, POST, PUT, PATCH or DELETE
+    http       method, url, body?, reply?, answer_field?, reply_failed?
+                                     method GET, POST, PUT, PATCH or DELETE.
+                                     reply: when the answer comes, answer the
+                                     sender with this text; {answer} in it is
+                                     the answer's text, or the value of
+                                     answer_field (a JSON field: "temp",
+                                     "current.temp", "items.0.name"). A call
+                                     that fails (no answer, a status other
+                                     than 2xx, no such field) gets reply_failed
+                                     instead, or nothing (a warning in the
+                                     rule's log)
     vote       poll                  counts the message's text in the poll
     log        message
     set_state  key, value            value: any JSON value
@@ -46,9 +56,12 @@ Every action has a "type" and these fields (? marks optional ones):
     stop                             later rules do not run
 
 reply, forward, move, assign and vote need a message; events without one skip
-them. Texts (reply and send text, send subject, http body, log message) may
-hold the placeholders {sender}, {text}, {subject} and {connection}; any other
-{word} is an error. Model values only ever reach the JavaScript as JSON
+them. Texts (reply and send text, send subject, http body, reply and
+reply_failed, log message) may hold the placeholders {sender}, {text},
+{subject} and {connection}, and an http reply also {answer}; any other {word}
+is an error. A compiled rule with an http action ignores the http_response
+event of its calls except to reply with their answers, so an answer never
+runs its actions again. Model values only ever reach the JavaScript as JSON
 literals, so no value can become code.
 """
 
@@ -119,6 +132,24 @@ def _template(path: str, value: Any) -> str:
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise ModelError(path, f"unknown placeholder {{{name}}} (known: {known})")
     return text
+
+
+def _answer_template(path: str, value: Any) -> str:
+    text = _text(path, value)
+    for name in PLACEHOLDER.findall(text):
+        if name not in PLACEHOLDERS and name != "answer":
+            known = ", ".join("{" + p + "}" for p in (*PLACEHOLDERS, "answer"))
+            raise ModelError(path, f"unknown placeholder {{{name}}} (known: {known})")
+    return text
+
+
+ANSWER_FIELD = re.compile(r"[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*")
+
+
+def _answer_field(path: str, value: Any) -> str:
+    if not isinstance(value, str) or not ANSWER_FIELD.fullmatch(value) or len(value) > 200:
+        raise ModelError(path, "must be a field of the JSON answer, e.g. temp or current.temp or items.0.name")
+    return value
 
 
 def _keyword(path: str, value: Any) -> str:
@@ -232,7 +263,9 @@ CONDITIONS: dict[str, dict[str, tuple[bool, Check]]] = {
 ACTIONS: dict[str, dict[str, tuple[bool, Check]]] = {
     "assign": {"user": (False, _text), "group": (False, _text)},
     "forward": {"to": (True, _addresses), "channel": (False, _channel)},
-    "http": {"method": (True, _choice(HTTP_METHODS, "method")), "url": (True, _url), "body": (False, _template)},
+    "http": {"method": (True, _choice(HTTP_METHODS, "method")), "url": (True, _url), "body": (False, _template),
+             "reply": (False, _answer_template), "answer_field": (False, _answer_field),
+             "reply_failed": (False, _template)},
     "incr_state": {"key": (True, _text), "by": (False, _number)},
     "log": {"message": (True, _template)},
     "move": {"folder": (True, _text)},
@@ -297,6 +330,10 @@ def _item(path: str, item: Any, kinds: dict[str, dict[str, tuple[bool, Check]]],
         raise ModelError(path, "name a user or a group to assign to")
     if kind == "text_matches":
         _check_regex(f"{path}.pattern", out["pattern"], out.setdefault("flags", ""))
+    if kind == "http" and "reply" not in out:
+        for name in ("answer_field", "reply_failed"):
+            if name in out:
+                raise ModelError(f"{path}.{name}", "is for replying with the answer: give the reply text too")
     return out
 
 
@@ -351,6 +388,23 @@ def js_literal(value: Any) -> str:
 
 HELPERS = {
     "say": """function __vm_say(value) { return value === null || value === undefined ? '' : String(value); }""",
+    "answer": """function __vm_answer(r, field) {
+    if (!r || typeof r.status !== 'number' || r.status < 200 || r.status > 299) return null;
+    if (field === null) return r.body === null || r.body === undefined ? null : String(r.body);
+    let v = r.json;
+    for (const k of field.split('.')) {
+      if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, k)) return null;
+      v = v[k];
+    }
+    if (v === null || v === undefined) return null;
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  function __vm_failure(r) {
+    if (!r) return 'no response';
+    if (r.error) return r.error;
+    return typeof r.status === 'number' && (r.status < 200 || r.status > 299) ? 'status ' + r.status
+      : 'no such field in the answer';
+  }""",
     "connection": """function __vm_connection() {
     const c = (message && message.connection) || event.connection;
     return c ? c.name : null;
@@ -395,15 +449,37 @@ class _Compiler:
     def __init__(self) -> None:
         self.helpers: set[str] = set()
         self.zones: dict[str, str] = {}  # time zone -> the const holding its offsets
+        self.answers: list[dict[str, Any]] = []  # the http actions that reply with their answer
 
-    def text(self, template: str) -> str:
-        """A JavaScript expression for a text with placeholders."""
+    def answer_replies(self) -> list[str]:
+        """The statements that reply with the answers of http calls, for an
+        http_response event (the context names the action)."""
+        self.helpers.update(("say", "answer"))
+        lines = ["const __vm_ctx = event.payload.context;"]
+        for n, a in enumerate(self.answers):
+            field = js_literal(a.get("answer_field"))
+            url = js_literal(a["url"])
+            failed = (f"reply({{ text: {self.text(a['reply_failed'])} }});" if "reply_failed" in a
+                      else f"log.warn('no answer to reply with from ' + {url} + ': ' + __vm_failure(r));")
+            lines += [
+                f"if (message && __vm_ctx && __vm_ctx.__vm_answer === {n}) {{",
+                f"  const r = event.payload.response; const __vm_a = __vm_answer(r, {field});",
+                f"  if (__vm_a !== null) reply({{ text: {self.text(a['reply'], '__vm_a')} }});",
+                f"  else {failed}",
+                "}",
+            ]
+        return lines
+
+    def text(self, template: str, answer: str | None = None) -> str:
+        """A JavaScript expression for a text with placeholders; answer: the
+        expression {answer} stands for (an http reply's)."""
+        known = PLACEHOLDERS if answer is None else {**PLACEHOLDERS, "answer": answer}
         parts: list[str] = []
         at = 0
         for found in PLACEHOLDER.finditer(template):
             if found.start() > at:
                 parts.append(js_literal(template[at : found.start()]))
-            parts.append(PLACEHOLDERS[found[1]])
+            parts.append(known[found[1]])
             at = found.end()
         if at < len(template):
             parts.append(js_literal(template[at:]))
@@ -462,7 +538,12 @@ class _Compiler:
             fields = _literals(a, "method", "url")
             if "body" in a:
                 fields["body"] = self.text(a["body"])
+            if "reply" in a:
+                # the answer's event brings this back: which action's reply to send
+                fields["context"] = _object({"__vm_answer": str(len(self.answers))})
+                self.answers.append(a)
             return f"http.request({_object(fields)});"
+
         if kind == "vote":
             return f"if (message) poll.vote({js_literal(a['poll'])});"
         if kind == "log":
@@ -520,6 +601,9 @@ def compile_model(model: object) -> str:
     body = [compiler.action(a) for a in m["actions"]]
     if m["stop"]:
         body.append("stop();")
+    # an answer comes back to the rule that asked: reply with it, never run the actions again
+    answer = compiler.answer_replies() if compiler.answers else []
+    has_http = any(a["type"] == "http" for a in m["actions"])
     joiner = " && " if m["match"] == "all" else " || "
     lines = [
         "// Compiled from the rule editor's model (msghub.rules.model): edit the model, not this.",
@@ -527,6 +611,11 @@ def compile_model(model: object) -> str:
         *(f"  {code}" for name, code in HELPERS.items() if name in compiler.helpers),
         *(f"  const {const} = {js_literal(zone_offsets(zone))};" for zone, const in compiler.zones.items()),
     ]
+    if has_http:
+        lines.append("  if (event.type === 'http_response') {")
+        lines += [f"    {code}" for code in answer]
+        lines.append("    return;")
+        lines.append("  }")
     if tests:
         lines.append(f"  if (!({joiner.join(tests)})) return;")
     lines += [f"  {code}" for code in body]
@@ -596,7 +685,8 @@ def _describe_action(a: dict[str, Any]) -> str:
         names = [f"user {_quote(a['user'])}"] * ("user" in a) + [f"group {_quote(a['group'])}"] * ("group" in a)
         return f"assign to {' and '.join(names)}"
     if kind == "http":
-        return f"{a['method']} {a['url']}"
+        answer = f", reply {_quote(a['reply'])}" if "reply" in a else ""
+        return f"{a['method']} {a['url']}{answer}"
     if kind == "vote":
         return f"vote in poll {_quote(a['poll'])}"
     if kind == "log":

@@ -96,8 +96,9 @@ def create_poll(
 
 
 def poll_rule_source(name: str) -> str:
-    """The JavaScript of a poll's rule: every received SMS is a vote."""
-    return f"if (message.channel === 'sms') poll.vote({json.dumps(name)});\n"
+    """The JavaScript of a poll's rule: every received SMS is a vote, and
+    its answer the only one (later rules do not run for it)."""
+    return f"if (message.channel === 'sms') {{\n  poll.vote({json.dumps(name)});\n  stop();\n}}\n"
 
 
 def results(conn: psycopg.Connection[Any], name: str) -> list[dict[str, Any]]:

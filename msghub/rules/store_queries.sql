@@ -77,8 +77,10 @@ INSERT INTO hub.poll_options (poll_id, position, label, keywords)
 VALUES (%(poll_id)s, %(position)s, %(label)s, %(keywords)s);
 
 -- name: poll_rule_insert
+-- A poll's rule runs before every other rule (and stops them for the SMS it
+-- counts), so a voter gets the poll's answer and no other.
 INSERT INTO hub.rules (name, source, events, position)
-VALUES (%(name)s, %(source)s, '{message_received}', (SELECT coalesce(max(position), 0) + 10 FROM hub.rules));
+VALUES (%(name)s, %(source)s, '{message_received}', (SELECT coalesce(min(position), 10) - 10 FROM hub.rules));
 
 -- name: poll_results
 SELECT label, votes, percent FROM hub.poll_results WHERE poll = %(name)s ORDER BY position;

@@ -551,7 +551,7 @@ MODEL_ERRORS: list[tuple[Any, str]] = [
     (with_action({"type": "http", "method": "GET", "url": "javascript:stop()"}),
      "actions[1].url: must start with http:// or https:// and a host"),
     (with_action({"type": "http", "method": "GET", "url": "https://x", "headers": {}}),
-     "actions[1].headers: unknown field (known: body, method, type, url)"),
+     "actions[1].headers: unknown field (known: answer_field, body, method, reply, reply_failed, type, url)"),
     (with_action({"type": "vote"}), "actions[1].poll: missing"),
     (with_action({"type": "log", "message": ["x"]}), "actions[1].message: must be text"),
     (with_action({"type": "set_state", "key": "k"}), "actions[1].value: missing"),

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from msghub.rules.polls import Option, PollError, create_poll, results
+from msghub.rules.store import load_directory
 from tests.rules.runner_support import Runner, connection, receive, runner_for
 
 
@@ -121,3 +123,33 @@ def test_a_vote_that_fails_alone_leaves_the_batch_usable(db, runner):
     logged = [r["message"] for r in db.execute("SELECT message FROM hub.rule_log WHERE level = 'info' ORDER BY id")]
     assert logged == ["after b", "after c"]
     assert db.execute("SELECT count(*) AS n FROM hub.events WHERE done_at IS NULL").fetchone()["n"] == 0
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rules"
+
+
+def _saturday(db, message_id: int) -> None:
+    """Outside the example's office hours, whatever the clock says now."""
+    db.execute("UPDATE hub.messages SET created_at = '2026-11-28T10:00:00+00:00' WHERE id = %s", (message_id,))
+
+
+def test_a_voter_outside_opening_hours_gets_one_answer(db, runner):
+    """The example rules and a poll made after them: the poll's rule runs
+    first and stops the rest, so the voter gets the vote's thanks alone; a
+    message to the same number before the poll got the closed notice alone."""
+    gsm = connection(db)
+    load_directory(db, EXAMPLES)
+    _saturday(db, receive(db, gsm, "+447700900007", "hello?"))
+    runner.drain()
+    assert _replies(db) == [("+447700900007", "Thanks! We are closed now and will answer after 08:00.")]
+    _song_poll(db)
+    order = [r["name"] for r in db.execute("SELECT name FROM hub.rules WHERE enabled ORDER BY position, id")]
+    assert order[0] == "poll: song" and order.index("out-of-hours") < order.index("weather")
+    _saturday(db, receive(db, gsm, "+447700900008", "vote b"))
+    runner.drain()
+    assert _replies(db)[1:] == [("+447700900008", "Thanks, your vote for Borealis counts.")]
+    assert _counts(db) == {"Aurora": 0, "Borealis": 1, "Comet": 0}
+    # an e-mail is no vote: the poll's rule lets the others answer it
+    receive(db, gsm, "someone@example.org", "weather Oslo", channel="email")
+    runner.drain()
+    assert db.execute("SELECT count(*) AS n FROM hub.http_requests").fetchone()["n"] == 1

@@ -95,3 +95,37 @@ def test_connections_stats_and_api_keys(browser, hub, shots):  # noqa: F811
     assert page.inner_text("#new-key").startswith("mh_")
     _shot(page, shots, "admin-api-keys")
     assert page.js_errors == []
+
+
+def test_imports_and_schedules_pages(browser, hub, shots, tmp_path):  # noqa: F811
+    import sqlite3
+
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as ext:
+        ext.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, phone TEXT, item TEXT)")
+        ext.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(1, "+4917000001", "pizza"), (2, "+4917000002",
+                                                                                               "pasta")])
+    page = _admin_page(browser, hub)
+    _goto(page, hub["url"] + "/admin/imports")
+    page.fill("input[name=name]", "shop")
+    page.fill("input[name=url]", f"sqlite:///{shop}")
+    page.fill("textarea[name=query]", "SELECT id, phone, item FROM orders WHERE id > coalesce(:last_key, 0)")
+    page.fill("input[name=key]", "id")
+    page.fill("input[name=topic]", "orders")
+    page.fill("input[name=every]", "3600")
+    page.click("form[action='/admin/imports'] button[type=submit]")
+    page.wait_for_url(hub["url"] + "/admin/imports")
+    page.click("button[name=action][value=test]")
+    page.wait_for_selector("#preview")
+    assert "2 row(s)" in page.inner_text("#preview") and '"item": "pasta"' in page.inner_text("#preview")
+    _shot(page, shots, "admin-imports")
+    _goto(page, hub["url"] + "/admin/schedules")
+    page.fill("input[name=name]", "nightly")
+    page.fill("input[name=every]", "86400")
+    page.click("form[action='/admin/schedules'] button[type=submit]")
+    page.wait_for_url(hub["url"] + "/admin/schedules")
+    page.click("button[name=action][value=disable]")
+    page.wait_for_selector("button[name=action][value=enable]")
+    row = hub["db"].execute("SELECT interval_s, enabled FROM hub.schedules WHERE name = 'nightly'").fetchone()
+    assert row == {"interval_s": 86400, "enabled": False}
+    assert page.js_errors == []

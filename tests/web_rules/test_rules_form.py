@@ -27,6 +27,8 @@ EVERY_KIND = {
         {"type": "move", "folder": "Info"},
         {"type": "assign", "user": "ann", "group": "billing"},
         {"type": "http", "method": "POST", "url": "https://example.org/hook", "body": "{text}"},
+        {"type": "http", "method": "GET", "url": "https://example.org/temp", "reply": "It is {answer}",
+         "answer_field": "current.temp", "reply_failed": "No answer, {sender}"},
         {"type": "vote", "poll": "song"},
         {"type": "log", "message": "seen {sender}"},
         {"type": "set_state", "key": "k", "value": {"a": [1, "two", None]}},
