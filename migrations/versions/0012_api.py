@@ -1,4 +1,5 @@
-"""The HTTP API grows (issue 15): API keys get a contacts scope.
+"""The HTTP API grows (issue 15): API keys get a contacts scope; send forms
+get a footer, a text after sending, and their channels (sms, mms, email).
 
 Revision ID: 0012_api
 Revises: 0010_perf
