@@ -196,8 +196,10 @@ SELECT m.id, m.status, m.segments FROM hub.send_form_uses u JOIN hub.messages m 
 WHERE u.slug = %(slug)s AND u.nonce = %(nonce)s
 
 -- name: form_outbox_insert
-INSERT INTO hub.outbox (channel, recipient, sender, text, connection, delivery_report, transliterate, correlation_id)
-VALUES ('sms', %(recipient)s, %(sender)s, %(text)s, %(connection)s, true, %(transliterate)s, %(correlation_id)s)
+INSERT INTO hub.outbox (channel, recipient, sender, subject, text, attachments, connection, delivery_report,
+                        transliterate, correlation_id)
+VALUES (%(channel)s, %(recipient)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s, %(connection)s,
+        %(delivery_report)s, %(transliterate)s, %(correlation_id)s)
 RETURNING id
 
 -- name: form_message_of
