@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.test_send_form import _cli, image
-from tests.gateway.test_send_form_browser import _page
+from tests.gateway.test_send_form_browser import _page, shots  # noqa: F401 (a fixture)
 from tests.gateway.test_sendsms_e2e import _free_port
 from tests.hubproc import start_hub, stop_hub, wait_for
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _answers
@@ -43,7 +43,7 @@ def hub(db_url, db) -> Iterator[str]:
         assert stop_hub(proc) == 0
 
 
-def test_branded_in_the_ui_then_mms_email_and_the_transliteration_preview(hub, db, tmp_path):
+def test_branded_in_the_ui_then_mms_email_and_the_transliteration_preview(hub, db, tmp_path, shots):
     from playwright.sync_api import expect, sync_playwright
 
     logo = tmp_path / "logo.png"
@@ -61,7 +61,8 @@ def test_branded_in_the_ui_then_mms_email_and_the_transliteration_preview(hub, d
             admin.wait_for_url(f"{hub}/")
             admin.goto(f"{hub}/admin/forms")
             admin.click("a[href='/admin/forms/desk']")
-            admin.fill("input[name=title]", "Harbour Desk <b>")
+            admin.fill("input[name=title]", "Harbour Desk")
+            admin.fill("textarea[name=intro]", "Send a text, a photo or an e-mail to the harbour office.")
             admin.fill("textarea[name=footer]", "Harbour Ltd., Quay 1")
             admin.fill("textarea[name=sent_text]", "Thanks, we got it.")
             admin.fill("input[name=colour]", "#0b7a75")
@@ -70,12 +71,13 @@ def test_branded_in_the_ui_then_mms_email_and_the_transliteration_preview(hub, d
             admin.set_input_files("input[name=logo]", str(logo))
             admin.click("#branding button[type=submit]")
             expect(admin.locator("p.notice")).to_contain_text("Saved.")
+            admin.screenshot(path=str(shots / "send-form-branding.png"), full_page=True)
             assert admin.eval_on_selector("img.form-logo", "i => i.complete && i.naturalWidth") == 90
             assert admin.js_errors == []
 
             page = _page(browser)
             page.goto(f"{hub}/g/desk")
-            assert page.title() == "Harbour Desk <b>"  # shown as text, not markup
+            assert page.title() == "Harbour Desk"
             assert page.eval_on_selector(".brand", "e => getComputedStyle(e).backgroundColor") == "rgb(11, 122, 117)"
             assert page.eval_on_selector("img.logo", "i => i.complete && i.naturalWidth") == 90
             expect(page.locator("footer.footer")).to_have_text("Harbour Ltd., Quay 1")
@@ -104,6 +106,7 @@ def test_branded_in_the_ui_then_mms_email_and_the_transliteration_preview(hub, d
             page.fill("#subject", "Gate 4")
             page.fill("#text", "The gate, this morning.")
             page.set_input_files("#picture", str(picture))
+            page.screenshot(path=str(shots / "send-form-mms.png"))
             page.click("button[type=submit]")
             page.wait_for_selector("#sent")
             expect(page.locator(".sent-text")).to_have_text("Thanks, we got it.")

@@ -80,7 +80,7 @@ def test_every_example_of_the_docs_runs_against_a_hub(db_url, db, tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base), what="the web server")
-        ran = 0
+        ran = checked = 0
         for block in _blocks():
             if "localhost:8080" not in block:
                 continue
@@ -89,18 +89,45 @@ def test_every_example_of_the_docs_runs_against_a_hub(db_url, db, tmp_path):
             done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
                                   text=True, timeout=60, env={**os.environ, "MSGHUB_KEY": key})
             assert done.returncode == 0, (block, done.stderr)
-            for line in filter(None, done.stdout.splitlines()):
-                answer = json.loads(line)
+            lines = [json.loads(line) for line in done.stdout.splitlines() if line]
+            for answer in lines:
                 assert "error" not in answer, (block, answer)
+            schema = _answer_schema(block)
+            if schema is not None and lines:
+                # the document describes what the API answered
+                jsonschema.validate(lines[-1], schema)
+                checked += 1
             ran += 1
     finally:
         assert stop_hub(hub) == 0
-    assert ran >= 14
+    assert ran >= 14 and checked >= 10
     assert db.execute("SELECT status FROM hub.messages WHERE id = 1001").fetchone()["status"] == "failed"  # cancelled
     assert db.execute("SELECT count(*) AS n FROM hub.webhooks").fetchone()["n"] == 1
     # the multipart example queued an MMS with the picture; the contact is on the list
     assert db.execute("SELECT count(*) AS n FROM hub.message_parts WHERE filename = 'site.jpg'").fetchone()["n"] == 3
     assert db.execute("SELECT count(*) AS n FROM hub.list_members").fetchone()["n"] == 1
+
+
+def _answer_schema(block: str) -> dict | None:
+    """The success answer's schema of the one operation a block calls, with
+    the document's components for its $refs; None for blocks that call
+    several or reshape the answer (jq)."""
+    commands = [c for c in block.replace("\\\n", " ").splitlines() if c.strip().startswith(("curl", "page=$(curl"))]
+    if len(commands) != 1 or "jq" in block:
+        return None
+    command = commands[0]
+    method = (re.search(r"-X (\w+)", command) or re.search(r"()", command)).group(1) or (
+        "POST" if re.search(r" -[dF] ", command) else "GET")
+    path = re.search(r"localhost:8080(/[^\s\"'?]*)", command).group(1)
+    spec = document()
+    for template, item in spec["paths"].items():
+        if re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template), path) and method.lower() in item:
+            responses = item[method.lower()]["responses"]
+            ok = next(v for k, v in responses.items() if k.startswith("2"))
+            if "content" not in ok:
+                return None
+            return {**ok["content"]["application/json"]["schema"], "components": spec["components"]}
+    raise AssertionError(f"{method} {path} is not in the document")
 
 
 def _up(base: str) -> bool:
