@@ -6,6 +6,7 @@ e-mail are sent from the form with their state updating live."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.test_send_form import _cli, image
-from tests.gateway.test_send_form_browser import _page, shots  # noqa: F401 (a fixture)
+from tests.gateway.test_send_form_browser import _page
 from tests.gateway.test_sendsms_e2e import _free_port
 from tests.hubproc import start_hub, stop_hub, wait_for
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _answers
@@ -41,6 +42,14 @@ def hub(db_url, db) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         assert stop_hub(proc) == 0
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: $MSGHUB_SCREENSHOTS (docs/screenshots for docs/WEB.md) or a temporary directory."""
+    path = Path(os.environ.get("MSGHUB_SCREENSHOTS") or tmp_path / "shots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def test_branded_in_the_ui_then_mms_email_and_the_transliteration_preview(hub, db, tmp_path, shots):
