@@ -214,7 +214,8 @@ def _endpoint(operations: Sequence[Operation]) -> Callable[[Request], Awaitable[
     by_method = {op.method: op for op in operations}
 
     async def endpoint(request: Request) -> Response:
-        op = by_method[request.method]
+        # Starlette answers HEAD on GET routes: run the GET, send no body
+        op = by_method["GET" if request.method == "HEAD" else request.method]
         try:
             key = await authenticate(request, op.scope)
             return await op.handler(request, key, await op.arguments(request))

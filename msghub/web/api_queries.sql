@@ -75,6 +75,9 @@ FROM hub.lists l WHERE l.id = %(id)s
 INSERT INTO hub.lists (name, description, owner_user_id) VALUES (%(name)s, %(description)s, %(owner_user_id)s)
 RETURNING id
 
+-- name: list_update
+UPDATE hub.lists SET name = %(name)s, description = %(description)s WHERE id = %(id)s RETURNING id
+
 -- name: list_delete
 DELETE FROM hub.lists WHERE id = %(id)s RETURNING id
 

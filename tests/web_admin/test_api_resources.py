@@ -129,16 +129,22 @@ def test_contacts_and_lists_read_and_write(db_url, db):
         bob_sees = await client.get(f"/api/v1/contacts/{contact['id']}", headers=_auth(bob))
         bob_lists = (await client.get("/api/v1/lists", headers=_auth(bob))).json()
         bob_deletes = await client.delete(f"/api/v1/contacts/{contact['id']}", headers=_auth(bob))
+        renamed = await client.put(f"/api/v1/lists/{listed['id']}", headers=_auth(writer),
+                                   json={"name": "night crew"})
+        bob_renames = await client.put(f"/api/v1/lists/{listed['id']}", headers=_auth(bob), json={"name": "mine"})
+        head = await client.head("/api/v1/lists", headers=_auth(reader))
         removed = await client.delete(f"/api/v1/lists/{listed['id']}/members/{contact['id']}", headers=_auth(writer))
         after = (await client.get(f"/api/v1/lists/{listed['id']}", headers=_auth(reader))).json()
         deleted = await client.delete(f"/api/v1/contacts/{second['id']}", headers=_auth(writer))
         gone = await client.get(f"/api/v1/contacts/{second['id']}", headers=_auth(reader))
         list_gone = await client.delete(f"/api/v1/lists/{listed['id']}", headers=_auth(writer))
         return (refused, created, bad_phone, nothing, typo, contact, second, added, bob_adds, members, page, search,
-                changed, bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone)
+                changed, bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone, renamed, bob_renames,
+                head)
 
     (refused, created, bad_phone, nothing, typo, contact, second, added, bob_adds, members, page, search, changed,
-     bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone) = run(db_url, scenario)
+     bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone, renamed, bob_renames,
+     head) = run(db_url, scenario)
     assert refused.status_code == 403
     assert created.status_code == 201 and contact["phone"] == "+491701234567" and contact["notes"] == "night shift"
     assert bad_phone.status_code == 422 and bad_phone.json()["error"]["field"] == "phone"
@@ -152,6 +158,9 @@ def test_contacts_and_lists_read_and_write(db_url, db):
     assert changed.json()["notes"] == ""  # PUT replaces: what is left out is emptied
     assert bob_sees.status_code == 404 and bob_lists == {"lists": []} and bob_deletes.status_code == 404
     assert removed.status_code == 204 and after["members"] == 0
+    assert renamed.status_code == 200 and renamed.json()["name"] == "night crew" and renamed.json()["description"] == ""
+    assert bob_renames.status_code == 404
+    assert head.status_code == 200 and head.content == b""
     assert deleted.status_code == 204 and gone.status_code == 404 and list_gone.status_code == 204
     owners = db.execute("SELECT DISTINCT owner_user_id FROM hub.contacts").fetchall()
     assert owners == [{"owner_user_id": alice}]

@@ -119,6 +119,20 @@ async def list_add(request: Request, key: ApiKey, args: dict[str, Any]) -> Respo
     return answer(jsonable(created), 201)
 
 
+async def list_put(request: Request, key: ApiKey, args: dict[str, Any]) -> Response:
+    name = args["name"].strip()
+    if not name:
+        raise ApiFailure(422, "refused", "a list needs a name", "name")
+    async with as_user(pool_of(request), key.user_id) as conn:
+        row = await (await conn.execute(API_QUERIES["list_update"], {
+            "id": args["list_id"], "name": name, "description": args["description"].strip()})).fetchone()
+        if row is None:
+            raise not_found("list")
+        changed = await (await conn.execute(API_QUERIES["list"], {"id": args["list_id"]})).fetchone()
+    assert changed is not None
+    return answer(jsonable(changed))
+
+
 async def list_get(request: Request, key: ApiKey, args: dict[str, Any]) -> Response:
     async with as_user(pool_of(request), key.user_id) as conn:
         row = await (await conn.execute(API_QUERIES["list"], {"id": args["list_id"]})).fetchone()
@@ -176,6 +190,8 @@ OPERATIONS = (
               query=(AFTER, limit_field(100, MAX_PAGE)),
               answer={"type": "object", "properties": {**LIST_PROPERTIES, "contacts": {
                   "type": "array", "items": MEMBER}, "next_after": {"type": ["integer", "null"]}}}),
+    Operation("PUT", _LIST, "putList", "rename a list, or change its description (scope contacts)", "contacts",
+              list_put, body=LIST_FIELDS, answer=LIST, errors=(422,)),
     Operation("DELETE", _LIST, "deleteList", "delete a list (its contacts stay; scope contacts)", "contacts",
               list_delete, ok=204),
     Operation("PUT", _MEMBER, "addMember", "make a contact a member of a list (scope contacts)", "contacts",
