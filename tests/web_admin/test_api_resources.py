@@ -139,8 +139,8 @@ def test_contacts_and_lists_read_and_write(db_url, db):
         gone = await client.get(f"/api/v1/contacts/{second['id']}", headers=_auth(reader))
         list_gone = await client.delete(f"/api/v1/lists/{listed['id']}", headers=_auth(writer))
         return (refused, created, bad_phone, nothing, typo, contact, second, added, bob_adds, members, page, search,
-                changed, bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone, renamed, bob_renames,
-                head)
+                changed, bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone, renamed,
+                bob_renames, head)
 
     (refused, created, bad_phone, nothing, typo, contact, second, added, bob_adds, members, page, search, changed,
      bob_sees, bob_lists, bob_deletes, removed, after, deleted, gone, list_gone, renamed, bob_renames,
