@@ -76,9 +76,15 @@ def test_a_channel_the_form_does_not_allow_is_refused(db_url, db):
         page = await client.get("/g/desk")
         refused = await client.post("/g/desk", data={"token": _token(page.text), "channel": "email",
                                                      "to": "ann@example.org", "subject": "s", "text": "t"})
-        return page, refused
+        async def unknown_length():
+            yield b"token=x&to=%2B4917012345&text=hi"
 
-    page, refused = run(db_url, scenario)
+        chunked = await client.post("/g/desk", content=unknown_length(),
+                                    headers={"content-type": "application/x-www-form-urlencoded"})
+        return page, refused, chunked
+
+    page, refused, chunked = run(db_url, scenario)
+    assert chunked.status_code == 413
     assert 'name="channel" value="sms"' in page.text and 'type="radio"' not in page.text
     assert 'name="picture"' not in page.text and "multipart" not in page.text
     assert refused.status_code == 400 and "does not send that kind" in refused.text

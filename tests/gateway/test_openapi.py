@@ -27,6 +27,8 @@ def test_the_document_is_valid_openapi_3_1():
     spec = document()
     assert spec["openapi"] == "3.1.0"
     validate(spec)  # type: ignore[arg-type]
+    ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
 def test_every_route_is_in_it():

@@ -106,7 +106,9 @@ async def _fields(request: Request, form: dict[str, Any]) -> tuple[dict[str, str
     """The posted text fields and the picture's bytes (None: none chosen);
     None when the request is larger than this form takes."""
     limit = MAX_FIELDS_BYTES + (forms.MAX_PICTURE_BYTES if "mms" in form["channels"] else 0)
-    if int(request.headers.get("content-length") or 0) > limit:
+    length = request.headers.get("content-length", "")
+    # browsers always say how long a form is; a body of unknown length is not read
+    if not length.isdigit() or int(length) > limit:
         return None
     try:
         async with request.form(max_files=1, max_fields=20, max_part_size=MAX_FIELDS_BYTES) as raw:
@@ -124,7 +126,7 @@ async def _send(request: Request, form: dict[str, Any]) -> Response:
     client = _client(request)
     posted = await _fields(request, form)
     if posted is None:
-        return await _page(request, form, 413, error="The message is too large for this form.")
+        return await _page(request, form, 413, error="The message is too large for this form, or its length was not given.")
     fields, picture = posted
     channel = fields.get("channel") or form["channels"][0]
     to, text, subject = fields.get("to", "").strip(), fields.get("text", ""), fields.get("subject", "").strip()
