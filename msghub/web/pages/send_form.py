@@ -126,7 +126,8 @@ async def _send(request: Request, form: dict[str, Any]) -> Response:
     client = _client(request)
     posted = await _fields(request, form)
     if posted is None:
-        return await _page(request, form, 413, error="The message is too large for this form, or its length was not given.")
+        return await _page(request, form, 413,
+                           error="The message is too large for this form, or its length was not given.")
     fields, picture = posted
     channel = fields.get("channel") or form["channels"][0]
     to, text, subject = fields.get("to", "").strip(), fields.get("text", ""), fields.get("subject", "").strip()
