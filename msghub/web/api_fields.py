@@ -47,7 +47,7 @@ class Field:
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"description": self.doc}
         if self.kind == "string":
-            schema.update(type="string", maxLength=self.max_length)
+            schema.update(type="string", maxLength=self.max_length, pattern="^[^\\u0000]*$")
             if self.enum:
                 schema["enum"] = list(self.enum)
         elif self.kind == "integer":
@@ -197,9 +197,14 @@ def check_body(body: Any, fields: Sequence[Field]) -> dict[str, Any]:
         raise ApiFailure(400, "unknown_field", f"Unknown field {unknown[0]!r}; see docs/API.md.", unknown[0])
     args = {}
     for item in fields:
-        value = body.get(item.name, item.default)
-        if value is None and item.required:
-            raise ApiFailure(400, "invalid", f"{item.name} is required", item.name)
+        if item.name not in body:
+            if item.required:
+                raise ApiFailure(400, "invalid", f"{item.name} is required", item.name)
+            args[item.name] = item.default
+            continue
+        value = body[item.name]
+        if value is None and not item.nullable:
+            raise ApiFailure(400, "invalid", f"{item.name} must not be null", item.name)
         args[item.name] = item.check(value)
     return args
 
