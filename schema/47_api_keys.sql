@@ -10,10 +10,11 @@ CREATE TABLE hub.api_keys (
     secret_sha256 bytea NOT NULL CONSTRAINT api_keys_secret_sha256_length CHECK (length(secret_sha256) = 32),
     name          text NOT NULL CONSTRAINT api_keys_name_not_blank CHECK (btrim(name) <> ''),
     user_id       bigint NOT NULL REFERENCES hub.users (id) ON DELETE CASCADE,
-    -- what the key may do: send (POST /api/v1/messages), read (GET)
+    -- what the key may do: send (POST /api/v1/messages), read (GET),
+    -- contacts (write contacts and lists)
     scopes        text[] NOT NULL
                   CONSTRAINT api_keys_scopes_known
-                  CHECK (scopes <@ ARRAY['send', 'read']::text[] AND cardinality(scopes) > 0),
+                  CHECK (scopes <@ ARRAY['send', 'read', 'contacts']::text[] AND cardinality(scopes) > 0),
     created_by    bigint REFERENCES hub.users (id) ON DELETE SET NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     last_used_at  timestamptz,

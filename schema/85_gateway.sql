@@ -113,6 +113,8 @@ CREATE TABLE hub.webhook_deliveries (
 
 CREATE INDEX webhook_deliveries_due ON hub.webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_webhook ON hub.webhook_deliveries (webhook_id, id);
+-- the parked ones, newest first, for Administration → Webhooks
+CREATE INDEX webhook_deliveries_parked ON hub.webhook_deliveries (id) WHERE status = 'parked';
 
 INSERT INTO hub.settings (key, value, description) VALUES
     ('webhook_max_attempts', '10', 'a webhook delivery failing this often is parked with its error');
@@ -185,6 +187,14 @@ CREATE TABLE hub.send_forms (
     -- sends per client address and hour
     rate_per_hour    integer NOT NULL DEFAULT 10 CONSTRAINT send_forms_rate CHECK (rate_per_hour BETWEEN 1 AND 10000),
     created_at       timestamptz NOT NULL DEFAULT now(),
+    -- shown under the form, and after a send
+    footer           text NOT NULL DEFAULT '',
+    sent_text        text NOT NULL DEFAULT '',
+    -- what the form may send: sms; mms (with a picture); email (to addresses
+    -- under an allowed_prefixes entry starting with @, or any when it is empty)
+    channels         text[] NOT NULL DEFAULT '{sms}'
+                     CONSTRAINT send_forms_channels_known
+                     CHECK (cardinality(channels) > 0 AND channels <@ ARRAY['sms', 'mms', 'email']::text[]),
     CONSTRAINT send_forms_code_needs_hash CHECK (login <> 'code' OR code_sha256 IS NOT NULL)
 );
 

@@ -34,7 +34,11 @@ def add_parsers(sub: Any) -> None:
     f_set.add_argument("slug")
     f_set.add_argument("--title", required=True)
     f_set.add_argument("--owner", required=True, help="the user its messages are sent as")
-    f_set.add_argument("--intro", default="")
+    f_set.add_argument("--intro", default="", help="the text above the form")
+    f_set.add_argument("--footer", default="", help="the text under the form")
+    f_set.add_argument("--sent-text", default="", help="the text shown after a send")
+    f_set.add_argument("--channel", action="append", choices=forms.CHANNELS,
+                       help="a channel the form may send (repeat; default sms)")
     f_set.add_argument("--colour", default="#1f6feb")
     f_set.add_argument("--background", default="#ffffff")
     f_set.add_argument("--logo", type=Path, help="a PNG, JPEG or GIF file (checked by its content)")
@@ -151,7 +155,9 @@ def cmd_form_set(args: argparse.Namespace, config: Config) -> int:
     try:
         logo = args.logo.read_bytes() if args.logo else None
         params = {
-            "slug": forms.slug(args.slug), "title": args.title, "intro": args.intro,
+            "slug": forms.slug(args.slug), "title": args.title, "intro": forms.text(args.intro, "--intro"),
+            "footer": forms.text(args.footer, "--footer"), "sent_text": forms.text(args.sent_text, "--sent-text"),
+            "channels": forms.channels(args.channel or ["sms"]),
             "colour": forms.colour(args.colour), "background": forms.colour(args.background),
             "logo": logo, "logo_type": forms.logo_type(logo) if logo is not None else None,
             "connection": args.connection, "sender": args.sender, "allowed_prefixes": args.prefix,

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
 import secrets
 import time
 
+from PIL import Image
+
 from msghub.errors import HubError
 
 MAX_LOGO_BYTES = 256 * 1024
+MAX_PICTURE_BYTES = 600 * 1024  # an MMS picture: what operators' MMSCs take
+MAX_IMAGE_PIXELS = 4096 * 4096
+CHANNELS = ("sms", "mms", "email")
+MAX_TEXT_CHARS = 2000  # a form's intro, footer and text after sending
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+          (b"GIF89a", "image/gif"))
+_PILLOW_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF"}
 TOKEN_TTL_S = 3600
 _COLOUR = re.compile(r"^#[0-9a-f]{6}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -23,17 +33,27 @@ class FormError(HubError):
     """A form setting or a send that is not allowed; the message says why."""
 
 
+def image_type(data: bytes, what: str = "the logo", max_bytes: int = MAX_LOGO_BYTES) -> str:
+    """The image type the bytes are (PNG, JPEG or GIF), whatever the file is
+    called: the magic number first, then Pillow must read the whole image
+    as that format, of at most MAX_IMAGE_PIXELS (no decompression bomb)."""
+    if len(data) > max_bytes:
+        raise FormError(f"{what} is {len(data)} bytes; at most {max_bytes} are allowed")
+    kind = next((k for magic, k in _MAGIC if data.startswith(magic)), None)
+    if kind is None:
+        raise FormError(f"{what} must be a PNG, JPEG or GIF image (checked by its content)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != _PILLOW_FORMAT[kind] or image.width * image.height > MAX_IMAGE_PIXELS:
+                raise FormError(f"{what} must be a PNG, JPEG or GIF of at most {MAX_IMAGE_PIXELS} pixels")
+            image.load()  # decodes every byte: a truncated or corrupt file fails here
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise FormError(f"{what} is not a readable {kind.removeprefix('image/').upper()} image ({exc})") from None
+    return kind
+
+
 def logo_type(data: bytes) -> str:
-    """The image type the bytes are (PNG, JPEG or GIF), whatever the file is called."""
-    if len(data) > MAX_LOGO_BYTES:
-        raise FormError(f"the logo is {len(data)} bytes; at most {MAX_LOGO_BYTES} are allowed")
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    raise FormError("the logo must be a PNG, JPEG or GIF image (checked by its content)")
+    return image_type(data)
 
 
 def colour(value: str) -> str:
@@ -49,8 +69,28 @@ def slug(value: str) -> str:
     return value
 
 
-def recipient_allowed(number: str, prefixes: list[str]) -> bool:
-    return not prefixes or any(number.startswith(p) for p in prefixes)
+def recipient_allowed(address: str, prefixes: list[str], channel: str = "sms") -> bool:
+    """A number under one of the prefixes; an e-mail address under one of
+    the entries that start with @ (its domain). None given: any."""
+    if not prefixes:
+        return True
+    if channel == "email":
+        return any(p.startswith("@") and address.lower().endswith(p.lower()) for p in prefixes)
+    return any(not p.startswith("@") and address.startswith(p) for p in prefixes)
+
+
+def text(value: str, what: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_TEXT_CHARS or "\x00" in value:
+        raise FormError(f"{what} must be at most {MAX_TEXT_CHARS} characters")
+    return value
+
+
+def channels(values: list[str]) -> list[str]:
+    chosen = [c for c in CHANNELS if c in values]
+    if not chosen or len(chosen) != len(set(values)):
+        raise FormError(f"choose the form's channels among {', '.join(CHANNELS)}")
+    return chosen
 
 
 def new_token(secret: str, form: str, client: str, now: float | None = None) -> str:

@@ -126,24 +126,53 @@ RETURNING id
 UPDATE hub.webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
 WHERE webhook_id = %(id)s AND status = 'parked'
 
+-- name: webhook_parked
+-- The newest parked deliveries (every webhook's), with the error that
+-- parked them: what Administration → Webhooks shows.
+SELECT d.id, d.webhook_id, w.url, d.event, d.attempts, d.answer_status, d.last_error, d.created_at,
+       (d.payload -> 'message' ->> 'id')::bigint AS message_id, d.payload -> 'connection' ->> 'name' AS connection
+FROM hub.webhook_deliveries d JOIN hub.webhooks w ON w.id = d.webhook_id
+WHERE d.status = 'parked'
+ORDER BY d.id DESC
+LIMIT %(limit)s
+
 -- name: form_key
 SELECT secret FROM hub.send_form_key
 
 -- name: form_by_slug
 SELECT slug, title, intro, colour, background, logo_type, owner_user_id, connection, sender, allowed_prefixes,
-       login, code_sha256, rate_per_hour
+       login, code_sha256, rate_per_hour, footer, sent_text, channels
 FROM hub.send_forms WHERE slug = %(slug)s
+
+-- name: forms_all
+SELECT f.slug, f.title, f.login, f.channels, f.logo_type, u.username AS owner,
+       (SELECT count(*) FROM hub.send_form_uses s WHERE s.slug = f.slug AND s.message_id IS NOT NULL) AS sent
+FROM hub.send_forms f JOIN hub.users u ON u.id = f.owner_user_id
+ORDER BY f.slug
+
+-- name: form_branding_update
+-- What Administration → Send forms edits: the look, the texts and the
+-- channels; a new logo only when one was uploaded, none when it was removed.
+UPDATE hub.send_forms SET
+    title = %(title)s, intro = %(intro)s, footer = %(footer)s, sent_text = %(sent_text)s, colour = %(colour)s,
+    background = %(background)s, channels = %(channels)s,
+    logo = CASE WHEN %(remove_logo)s THEN NULL ELSE coalesce(%(logo)s, logo) END,
+    logo_type = CASE WHEN %(remove_logo)s THEN NULL ELSE coalesce(%(logo_type)s, logo_type) END
+WHERE slug = %(slug)s
+RETURNING slug
 
 -- name: form_logo
 SELECT logo, logo_type FROM hub.send_forms WHERE slug = %(slug)s AND logo IS NOT NULL
 
 -- name: form_upsert
 INSERT INTO hub.send_forms (slug, title, intro, colour, background, logo, logo_type, owner_user_id, connection, sender,
-                            allowed_prefixes, login, code_sha256, rate_per_hour)
+                            allowed_prefixes, login, code_sha256, rate_per_hour, footer, sent_text, channels)
 VALUES (%(slug)s, %(title)s, %(intro)s, %(colour)s, %(background)s, %(logo)s, %(logo_type)s, %(owner_user_id)s,
-        %(connection)s, %(sender)s, %(allowed_prefixes)s, %(login)s, %(code_sha256)s, %(rate_per_hour)s)
+        %(connection)s, %(sender)s, %(allowed_prefixes)s, %(login)s, %(code_sha256)s, %(rate_per_hour)s,
+        %(footer)s, %(sent_text)s, %(channels)s)
 ON CONFLICT (slug) DO UPDATE SET
     title = EXCLUDED.title, intro = EXCLUDED.intro, colour = EXCLUDED.colour, background = EXCLUDED.background,
+    footer = EXCLUDED.footer, sent_text = EXCLUDED.sent_text, channels = EXCLUDED.channels,
     logo = coalesce(EXCLUDED.logo, hub.send_forms.logo), logo_type = coalesce(EXCLUDED.logo_type, hub.send_forms.logo_type),
     owner_user_id = EXCLUDED.owner_user_id, connection = EXCLUDED.connection, sender = EXCLUDED.sender,
     allowed_prefixes = EXCLUDED.allowed_prefixes, login = EXCLUDED.login, code_sha256 = EXCLUDED.code_sha256,
@@ -167,8 +196,10 @@ SELECT m.id, m.status, m.segments FROM hub.send_form_uses u JOIN hub.messages m 
 WHERE u.slug = %(slug)s AND u.nonce = %(nonce)s
 
 -- name: form_outbox_insert
-INSERT INTO hub.outbox (channel, recipient, sender, text, connection, delivery_report, transliterate, correlation_id)
-VALUES ('sms', %(recipient)s, %(sender)s, %(text)s, %(connection)s, true, %(transliterate)s, %(correlation_id)s)
+INSERT INTO hub.outbox (channel, recipient, sender, subject, text, attachments, connection, delivery_report,
+                        transliterate, correlation_id)
+VALUES (%(channel)s, %(recipient)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s, %(connection)s,
+        %(delivery_report)s, %(transliterate)s, %(correlation_id)s)
 RETURNING id
 
 -- name: form_message_of

@@ -4,19 +4,26 @@ by their bytes, colours, and the template override directory."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from msghub.gateway import forms
 from tests.web_admin.helpers import run, user
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201"
-                    "7e2ba6a40000000049454e44ae426082")
+
+def image(kind: str = "PNG", size: tuple[int, int] = (2, 2)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (204, 51, 0)).save(out, kind)
+    return out.getvalue()
+
+
+PNG = image()
 
 
 def _cli(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -32,9 +39,16 @@ def _token(html: str) -> str:
 
 def test_logo_and_colour_checks():
     assert forms.logo_type(PNG) == "image/png"
-    assert forms.logo_type(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert forms.logo_type(image("JPEG")) == "image/jpeg" and forms.logo_type(image("GIF")) == "image/gif"
     with pytest.raises(forms.FormError, match="PNG, JPEG or GIF"):
         forms.logo_type(b"<svg onload=alert(1)>")
+    # the magic number alone is not enough: Pillow must read the whole image, as that format
+    with pytest.raises(forms.FormError, match="not a readable JPEG"):
+        forms.logo_type(b"\xff\xd8\xff\xe0<script>alert(1)</script>")
+    with pytest.raises(forms.FormError, match="not a readable PNG"):
+        forms.logo_type(PNG[: len(PNG) // 2])
+    with pytest.raises(forms.FormError, match="pixels"):
+        forms.logo_type(image("PNG", (5000, 4000)))
     with pytest.raises(forms.FormError, match="at most"):
         forms.logo_type(b"\x89PNG\r\n\x1a\n" + bytes(forms.MAX_LOGO_BYTES))
     assert forms.colour(" #A0B1C2 ") == "#a0b1c2"

@@ -8,7 +8,8 @@ import pytest
 
 from tests.web_admin.helpers import PASSWORD, assert_inert, login, run, user
 
-ADMIN_PAGES = ["/admin", "/admin/users", "/admin/groups", "/admin/roles", "/admin/api-keys", "/admin/audit"]
+ADMIN_PAGES = ["/admin", "/admin/users", "/admin/groups", "/admin/roles", "/admin/api-keys", "/admin/audit",
+               "/admin/forms", "/admin/webhooks"]
 
 
 @pytest.mark.parametrize("role", ["user", "operator", "integrator"])

@@ -29,3 +29,22 @@ def test_every_error_code_is_documented():
     assert codes >= {"unauthorized", "invalid", "refused", "conflict"}
     for code in codes:
         assert f"`{code}`" in DOC, code
+
+
+def test_every_declared_operation_and_its_fields_are_documented():
+    from msghub.web.pages.openapi import DECLARED
+
+    for op in DECLARED:
+        assert f"{op.method} {op.document_path}" in DOC, (op.method, op.document_path)
+        for field in (*op.query, *(op.body or ())):
+            assert f"| `{field.name}` |" in DOC, (op.operation_id, field.name)
+        assert f"`{op.scope}`" in DOC
+
+
+def test_the_error_codes_of_the_declared_operations_are_documented():
+    pages = Path(api.__file__).parent
+    sources = [pages.parent / "api_fields.py", *pages.glob("api_*.py")]
+    codes = {c for path in sources for c in re.findall(r'ApiFailure\(\s*\d+,\s*"([a-z_]+)"', path.read_text())}
+    assert "unknown_field" in codes
+    for code in codes:
+        assert f"`{code}`" in DOC, code

@@ -38,7 +38,7 @@ from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
 AUDIT_PAGE = 50
-SCOPES = ("send", "read")
+SCOPES = ("send", "read", "contacts")
 
 admin_only = require_role("admin")
 
@@ -344,7 +344,7 @@ async def api_keys(request: Request, user: SessionUser) -> Response:
     if not name or len(name) > 200 or "\x00" in name:
         return await _keys_page(request, error="Give the key a name that says what uses it.", status_code=400)
     if not scopes:
-        return await _keys_page(request, error="Choose at least one scope: send, read.", status_code=400)
+        return await _keys_page(request, error="Choose at least one scope: send, read, contacts.", status_code=400)
     async with user_tx(request) as conn:
         target = None
         if owner.isdigit() and int(owner) <= MAX_ID:

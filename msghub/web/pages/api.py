@@ -10,6 +10,7 @@ exactly as for that user's web session. Errors are JSON:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -21,6 +22,8 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,6 +35,10 @@ from msghub.web.queries import ADMIN_QUERIES
 
 KEY_PREFIX = "mh"
 MAX_BODY_BYTES = 30 * 1024 * 1024  # base64 attachments of the largest e-mail
+SEND_MEDIA_TYPES = ("application/json", "multipart/form-data")
+MAX_FORM_FILES = 100
+MAX_FORM_FIELDS = 10_000  # to may repeat once per recipient
+MAX_FORM_PART_BYTES = 4 * 1024 * 1024  # a text field: the longest text, UTF-8
 MAX_PAGE = 500
 DEFAULT_PAGE = 100
 FOLDERS = ("inbox", "outbox", "sent", "failed", "all")
@@ -209,6 +216,47 @@ def outbox_params(body: Any) -> dict[str, Any]:
     return params
 
 
+async def multipart_body(request: Request) -> dict[str, Any]:
+    """A multipart/form-data send as the JSON body it stands for: the same
+    field names (``to`` may repeat), every file part an attachment."""
+    try:
+        async with request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS,
+                                max_part_size=MAX_FORM_PART_BYTES) as form:
+            return await _form_fields(form.multi_items())
+    except HTTPException as exc:
+        raise ApiFailure(400, "invalid_form", f"The multipart body is malformed: {exc.detail}") from None
+
+
+async def _form_fields(items: list[tuple[str, str | UploadFile]]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    attachments: list[dict[str, str]] = []
+    recipients: list[str] = []
+    for name, value in items:
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            attachments.append({"filename": value.filename or name, "data": base64.b64encode(data).decode(),
+                                "content_type": value.content_type or "application/octet-stream"})
+        elif name == "to":
+            recipients.append(value)
+        elif name in body:
+            raise ApiFailure(400, "invalid", f"{name} is given twice", name)
+        elif name in _BOOL_FIELDS:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ApiFailure(400, "invalid", f"{name} must be true or false", name)
+            body[name] = value.lower() in ("true", "1")
+        elif name == "priority" and value.isascii() and value.isdigit():
+            body[name] = int(value)
+        elif name == "attachments":
+            raise ApiFailure(400, "invalid", "attachments of a multipart send are file parts", name)
+        else:
+            body[name] = value
+    if recipients:
+        body["to"] = recipients[0] if len(recipients) == 1 else recipients
+    if attachments:
+        body["attachments"] = attachments
+    return body
+
+
 def _outbox_error(exc: psycopg.Error) -> ApiFailure:
     column = exc.diag.column_name
     message = exc.diag.message_primary or str(exc) or "refused by the database"
@@ -229,19 +277,24 @@ def _key_conflict() -> ApiFailure:
 async def send_message(request: Request) -> Response:
     try:
         key = await authenticate(request, "send")
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in SEND_MEDIA_TYPES:
             raise ApiFailure(
-                415, "unsupported_media_type", "Send the message as JSON (Content-Type: application/json)."
+                415, "unsupported_media_type",
+                "Send the message as JSON (Content-Type: application/json) or as multipart/form-data.",
             )
         if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
             raise ApiFailure(413, "too_large", f"The request is larger than {MAX_BODY_BYTES} bytes.")
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             raise ApiFailure(413, "too_large", f"The request is larger than {MAX_BODY_BYTES} bytes.")
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiFailure(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+        if media_type == "multipart/form-data":
+            body = await multipart_body(request)
+        else:
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ApiFailure(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
         params = outbox_params(body)
         duplicate = False
         async with as_user(pool_of(request), key.user_id) as conn:

@@ -17,8 +17,12 @@ from starlette.routing import BaseRoute, Route
 
 from msghub.gateway import kannel
 from msghub.gateway.webhooks import EVENTS
+from msghub.web.api_fields import Operation, body_schema
 from msghub.web.common import MAX_ID
-from msghub.web.pages import api, webhooks_api
+from msghub.web.pages import api, api_contacts, api_reports, api_status, webhooks_api
+
+# the declared operations (msghub/web/api_fields.py); the older routes are written out below
+DECLARED: tuple[Operation, ...] = (*api_status.OPERATIONS, *api_contacts.OPERATIONS, *api_reports.OPERATIONS)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _FIELD_DOC = {
@@ -56,6 +60,38 @@ def _send_schema() -> dict[str, Any]:
         props[name]["description"] = doc
     assert set(props) == api.KNOWN_FIELDS  # the document and the validator share one list
     return {"type": "object", "additionalProperties": False, "properties": dict(sorted(props.items()))}
+
+
+def _multipart_schema(send: dict[str, Any]) -> dict[str, Any]:
+    """The same fields as form fields: to repeated, attachments as file parts."""
+    props = {name: value for name, value in send["properties"].items() if name != "attachments"}
+    props["to"] = {"type": "array", "items": {"type": "string"}, "description": "repeat the field per recipient"}
+    props["attachment"] = {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                           "description": "file parts (any field name): each is an attachment, its filename and "
+                                          "Content-Type kept"}
+    return {"type": "object", "properties": props}
+
+
+def _declared_operation(op: Operation) -> dict[str, Any]:
+    doc: dict[str, Any] = {"summary": op.summary, "operationId": op.operation_id}
+    parameters = [{"name": f.name, "in": "path", "required": True, "description": f.doc, "schema": f.schema()}
+                  for f in op.path_fields]
+    parameters += [{"name": f.name, "in": "query", "required": f.required, "description": f.doc,
+                    "schema": f.schema()} for f in op.query]
+    if parameters:
+        doc["parameters"] = parameters
+    if op.body is not None:
+        doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema(op.body)}}}
+    doc["responses"] = _responses(str(op.ok), None if op.ok == 204 else op.answer or {"type": "object"},
+                                  *op.statuses())
+    return doc
+
+
+def _declared_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for op in DECLARED:
+        paths.setdefault(op.document_path, {})[op.method.lower()] = _declared_operation(op)
+    return paths
 
 
 def _message_schema() -> dict[str, Any]:
@@ -101,8 +137,9 @@ def _sendsms_operation() -> dict[str, Any]:
 
 
 def document() -> dict[str, Any]:
-    message_id = _int_param("id", "path", 1, MAX_ID, "the message id")
-    webhook_id = _int_param("id", "path", 1, MAX_ID, "the webhook id")
+    message_id = _int_param("message_id", "path", 1, MAX_ID, "the message id")
+    webhook_id = _int_param("webhook_id", "path", 1, MAX_ID, "the webhook id")
+    send = _send_schema()
     webhook_in = {"type": "object", "additionalProperties": False, "required": ["url", "events"], "properties": {
         "url": {"type": "string", "format": "uri", "maxLength": webhooks_api.MAX_URL},
         "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(EVENTS)}}}}
@@ -112,11 +149,12 @@ def document() -> dict[str, Any]:
         "info": {"title": "msghub HTTP API", "version": "1", "description": "See docs/API.md."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "an API key: mh_<key id>_<secret>"}},
+                                           "description": "an API key: mh_<key id>_<secret>; its scopes are send, "
+                                                          "read and contacts"}},
             "schemas": {
                 "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}},
-                "SendRequest": _send_schema(),
+                "SendRequest": send,
                 "Message": _message_schema(),
             },
         },
@@ -124,9 +162,11 @@ def document() -> dict[str, Any]:
         "paths": {
             "/api/v1/messages": {
                 "post": {"summary": "send (scope send)", "operationId": "send",
-                         "requestBody": {"required": True, "content": {"application/json": {
-                             "schema": {"$ref": "#/components/schemas/SendRequest"}}}},
-                         "responses": _responses("201", {"type": "object"}, 400, 401, 403, 409, 413, 415, 422)},
+                         "requestBody": {"required": True, "content": {
+                             "application/json": {"schema": {"$ref": "#/components/schemas/SendRequest"}},
+                             "multipart/form-data": {"schema": _multipart_schema(send)}}},
+                         "responses": _responses("201", {"type": "object"}, 400, 401, 403, 409, 413, 415, 422,
+                                                 429)},
                 "get": {"summary": "a folder, oldest first after a message id (scope read)", "operationId": "list",
                         "parameters": [
                             {"name": "folder", "in": "query", "schema": {"type": "string", "enum": list(api.FOLDERS),
@@ -137,10 +177,10 @@ def document() -> dict[str, Any]:
                             "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
                             "next_after": {"type": ["integer", "null"]}}}, 400, 401, 403)},
             },
-            "/api/v1/messages/{id}": {"get": {
+            "/api/v1/messages/{message_id}": {"get": {
                 "summary": "one message (scope read)", "operationId": "get", "parameters": [message_id],
                 "responses": _responses("200", {"$ref": "#/components/schemas/Message"}, 401, 403, 404)}},
-            "/api/v1/messages/{id}/cancel": {"post": {
+            "/api/v1/messages/{message_id}/cancel": {"post": {
                 "summary": "cancel a queued message (scope send)", "operationId": "cancel", "parameters": [message_id],
                 "responses": _responses("200", {"$ref": "#/components/schemas/Message"}, 401, 403, 404, 409)}},
             "/api/v1/webhooks": {
@@ -150,13 +190,14 @@ def document() -> dict[str, Any]:
                 "get": {"summary": "the key user's webhooks", "operationId": "listWebhooks",
                         "responses": _responses("200", {"type": "object"}, 401, 403)},
             },
-            "/api/v1/webhooks/{id}": {"delete": {
+            "/api/v1/webhooks/{webhook_id}": {"delete": {
                 "summary": "remove a webhook", "operationId": "removeWebhook", "parameters": [webhook_id],
                 "responses": _responses("204", None, 401, 403, 404)}},
             "/api/v1/openapi.json": {"get": {"summary": "this document", "operationId": "openapi", "security": [],
                                              "responses": _responses("200", {"type": "object"})}},
             "/cgi-bin/sendsms": {"get": {**sendsms, "operationId": "sendsmsGet"},
                                  "post": {**sendsms, "operationId": "sendsmsPost"}},
+            **_declared_paths(),
         },
     }
 

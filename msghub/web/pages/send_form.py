@@ -3,7 +3,8 @@
 Each form has its own title, text, colours and logo (served by
 ``/g/<slug>/theme.css`` and ``/g/<slug>/logo``, so the page needs no inline
 style or script under the strict Content-Security-Policy), the recipients
-it may reach, and its login: a signed-in msghub user, a shared access code,
+it may reach, its channels (SMS; MMS with a picture checked by its bytes;
+e-mail), and its login: a signed-in msghub user, a shared access code,
 or none (a kiosk). Every send spends a signed one-time token the page
 carried, and at most rate_per_hour sends per client address and hour are
 taken; failures are logged. A deployment overrides the templates by putting
@@ -12,6 +13,7 @@ its own ``form.html`` in the directory MSGHUB_FORM_TEMPLATES names.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hmac
 import logging
@@ -20,17 +22,23 @@ from typing import Any
 
 import jinja2
 import psycopg
+from psycopg.types.json import Jsonb
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.gateway import forms
 from msghub.gateway.queries import GATEWAY_QUERIES
-from msghub.web.common import HERE, as_user, current_user, pool_of, read_form
+from msghub.web.common import HERE, as_user, current_user, pool_of
 
 log = logging.getLogger(__name__)
 
 TEMPLATES_ENV = "MSGHUB_FORM_TEMPLATES"
+MAX_FIELDS_BYTES = 64 * 1024  # the text fields; an MMS form also takes a picture
+RECIPIENT_WORD = {"sms": "a number", "mms": "a number", "email": "an e-mail address"}
+RECIPIENT_NOUN = {"sms": "number", "mms": "number", "email": "address"}
 # the forms' own policy: no inline code, nothing from elsewhere, no framing
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -74,8 +82,10 @@ async def _page(request: Request, form: dict[str, Any], status: int = 200, **con
     token = forms.new_token(await _secret(request), form["slug"], _client(request))
     needs_account = form["login"] == "account" and await current_user(request) is None
     template = _environment(os.environ.get(TEMPLATES_ENV)).get_template("form.html")
+    channel = context.pop("channel", None) or form["channels"][0]
     html = template.render(form=form, token=token, needs_account=needs_account, to=context.pop("to", ""),
-                           text=context.pop("text", ""), **context)
+                           text=context.pop("text", ""), subject=context.pop("subject", ""), channel=channel,
+                           max_picture_kib=forms.MAX_PICTURE_BYTES // 1024, **context)
     return _strict(HTMLResponse(html, status_code=status))
 
 
@@ -92,11 +102,36 @@ async def show(request: Request) -> Response:
     return await _send(request, form)
 
 
+async def _fields(request: Request, form: dict[str, Any]) -> tuple[dict[str, str], bytes | None] | None:
+    """The posted text fields and the picture's bytes (None: none chosen);
+    None when the request is larger than this form takes."""
+    limit = MAX_FIELDS_BYTES + (forms.MAX_PICTURE_BYTES if "mms" in form["channels"] else 0)
+    length = request.headers.get("content-length", "")
+    # browsers always say how long a form is; a body of unknown length is not read
+    if not length.isdigit() or int(length) > limit:
+        return None
+    try:
+        async with request.form(max_files=1, max_fields=20, max_part_size=MAX_FIELDS_BYTES) as raw:
+            fields = {k: v for k, v in raw.items() if isinstance(v, str)}
+            upload = raw.get("picture")
+            picture = None
+            if isinstance(upload, UploadFile) and upload.filename:
+                picture = await upload.read(forms.MAX_PICTURE_BYTES + 1)
+    except HTTPException:
+        return None
+    return fields, picture
+
+
 async def _send(request: Request, form: dict[str, Any]) -> Response:
     client = _client(request)
-    fields = await read_form(request, max_bytes=64 * 1024)
-    to, text = fields.get("to", "").strip(), fields.get("text", "")
-    again = {"to": to, "text": text}
+    posted = await _fields(request, form)
+    if posted is None:
+        return await _page(request, form, 413,
+                           error="The message is too large for this form, or its length was not given.")
+    fields, picture = posted
+    channel = fields.get("channel") or form["channels"][0]
+    to, text, subject = fields.get("to", "").strip(), fields.get("text", ""), fields.get("subject", "").strip()
+    again = {"to": to, "text": text, "subject": subject, "channel": channel}
     try:
         nonce = forms.check_token(await _secret(request), form["slug"], client, fields.get("token", ""))
     except forms.FormError as error:
@@ -108,10 +143,23 @@ async def _send(request: Request, form: dict[str, Any]) -> Response:
             forms.code_digest(fields.get("code", "")), bytes(form["code_sha256"] or b"")):
         log.warning("send form %s: wrong access code from %s", form["slug"], client)
         return await _page(request, form, 403, error="The access code is not right.", **again)
-    if not to or not text.strip():
-        return await _page(request, form, 400, error="Give a number and a message.", **again)
-    if not forms.recipient_allowed(to, list(form["allowed_prefixes"])):
-        return await _page(request, form, 400, error="This form cannot send to that number.", **again)
+    if channel not in form["channels"]:
+        return await _page(request, form, 400, error="This form does not send that kind of message.", **again)
+    attachments = None
+    if channel == "mms" and picture is not None:
+        try:
+            kind = forms.image_type(picture, "the picture", forms.MAX_PICTURE_BYTES)
+        except forms.FormError as error:
+            reason = str(error)
+            return await _page(request, form, 400, error=reason[:1].upper() + reason[1:] + ".", **again)
+        attachments = Jsonb([{"filename": f"picture.{kind.removeprefix('image/')}", "content_type": kind,
+                              "data": base64.b64encode(picture).decode()}])
+    if not to or not (text.strip() or attachments):
+        what = "a picture or a message" if channel == "mms" else "a message"
+        return await _page(request, form, 400, error=f"Give {RECIPIENT_WORD[channel]} and {what}.", **again)
+    if not forms.recipient_allowed(to, list(form["allowed_prefixes"]), channel):
+        return await _page(request, form, 400, error=f"This form cannot send to that {RECIPIENT_NOUN[channel]}.",
+                           **again)
     async with pool_of(request).connection() as conn:
         spent = await (await conn.execute(GATEWAY_QUERIES["form_spend"], {
             "nonce": nonce, "slug": form["slug"], "client": client, "rate_per_hour": form["rate_per_hour"]})).fetchone()
@@ -123,8 +171,11 @@ async def _send(request: Request, form: dict[str, Any]) -> Response:
     try:
         async with as_user(pool_of(request), sender_user) as conn:
             outbox = await (await conn.execute(GATEWAY_QUERIES["form_outbox_insert"], {
-                "recipient": to, "sender": form["sender"], "text": text, "connection": form["connection"],
-                "transliterate": bool(fields.get("transliterate")),
+                "channel": channel, "recipient": to, "sender": None if channel == "email" else form["sender"],
+                "subject": subject if channel != "sms" and subject else None, "text": text,
+                "attachments": attachments, "connection": form["connection"],
+                "delivery_report": channel != "email",
+                "transliterate": channel == "sms" and bool(fields.get("transliterate")),
                 "correlation_id": f"form:{form['slug']}"})).fetchone()
             assert outbox is not None
             message = await (await conn.execute(GATEWAY_QUERIES["form_message_of"],
