@@ -168,7 +168,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION hub.outbox_accept_v2() RETURNS trigger
+CREATE FUNCTION hub.outbox_accept_v3() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
 DECLARE
     v_addresses text[] := '{}';
@@ -187,6 +187,8 @@ DECLARE
     v_viewer hub.viewer;
     v_earlier hub.outbox;
     v_parts integer;
+    v_priced boolean;
+    v_size bigint;
 BEGIN
     -- text an integrator writes that PostgreSQL would otherwise refuse late
     -- with an error naming no column (an index row too big), or that a
@@ -363,10 +365,14 @@ BEGIN
             PERFORM hub.outbox_refuse_v1('attachments', format('attachments total %s bytes, over the %s limit of %s bytes', v_bytes, NEW.channel, v_limit));
         END IF;
     END IF;
+    -- priced when the channel has tariffs (90_costs.sql): an SMS by its parts
+    v_priced := EXISTS (SELECT FROM hub.tariffs t WHERE t.channel = NEW.channel AND t.direction = 'out');
+    v_size := v_bytes + coalesce(octet_length(NEW.text), 0);
     -- no text of at most 8415 characters needs more than 255 parts (all
-    -- beyond the BMP: 33 to a part), so short texts skip the count
-    IF NEW.channel = 'sms' AND length(NEW.text) > 8415 THEN
-        v_parts := hub.sms_parts_v1(NEW.text, NEW.transliterate);
+    -- beyond the BMP: 33 to a part), so short texts skip the count unless
+    -- a price needs it
+    IF NEW.channel = 'sms' AND (length(NEW.text) > 8415 OR v_priced) THEN
+        v_parts := hub.sms_parts_v1(coalesce(NEW.text, ''), NEW.transliterate);
         -- 255: the most parts concatenation numbers (MAX_PARTS in msghub/sms/split.py)
         IF v_parts > 255 THEN
             PERFORM hub.outbox_refuse_v1('text', format('the text needs %s SMS parts; at most 255 can be joined', v_parts));
@@ -429,16 +435,33 @@ BEGIN
     NEW.recipients := v_addresses;
     NEW.message_count := cardinality(v_addresses);
 
-    WITH queued AS (
+    -- routed (hub.route_v2: explicit, by prefix, or the cheapest) and
+    -- priced by the chosen connection's tariff; a one-time filter skips
+    -- the tariff lookup when the channel has none
+    WITH routed AS (
+        SELECT r.a, r.n, rt.connection_id, rt.reason
+        FROM unnest(v_addresses) WITH ORDINALITY AS r(a, n)
+        CROSS JOIN LATERAL hub.route_v2(NEW.channel, r.a, v_viewer, coalesce(v_parts, 1), v_size, v_conn.id) rt
+    ), priced AS (
+        SELECT routed.*, t.price, t.currency, t.prefix,
+               coalesce((SELECT c.bill_retries FROM hub.connections c WHERE c.id = routed.connection_id AND v_priced),
+                        false) AS bill_retries
+        FROM routed
+        LEFT JOIN LATERAL (SELECT * FROM hub.tariff_price_v1(routed.connection_id, NEW.channel, 'out', routed.a, v_size,
+                                                             now())
+                           WHERE v_priced) t ON true
+    ), queued AS (
         INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
                                   owner_user_id, owner_group_id, created_by, outbox_id, priority, delivery_report,
-                                  transliterate, valid_until, send_at, next_attempt_at, correlation_id)
-        SELECT NEW.channel, 'out', coalesce(v_conn.id, hub.route_v1(NEW.channel, a)), NEW.sender, ARRAY[a],
+                                  transliterate, valid_until, send_at, next_attempt_at, correlation_id,
+                                  unit_price, currency, tariff_prefix, bill_retries, estimated_cost, route_reason)
+        SELECT NEW.channel, 'out', p.connection_id, NEW.sender, ARRAY[p.a],
                NEW.subject, coalesce(NEW.text, ''), 'queued', v_user, NEW.owner_group_id, v_user, NEW.id,
                NEW.priority, NEW.delivery_report, NEW.transliterate, NEW.valid_until, NEW.send_at,
-               coalesce(NEW.send_at, now()), NEW.correlation_id
-        FROM unnest(v_addresses) WITH ORDINALITY AS r(a, n)
-        ORDER BY n
+               coalesce(NEW.send_at, now()), NEW.correlation_id,
+               p.price, p.currency, p.prefix, p.bill_retries, p.price * coalesce(v_parts, 1), p.reason
+        FROM priced p
+        ORDER BY p.n
         RETURNING id
     )
     SELECT array_agg(id) INTO v_message_ids FROM queued;
@@ -449,6 +472,11 @@ BEGIN
         IF v_denied IS NOT NULL THEN
             PERFORM hub.outbox_refuse_v1('connection', format('you may not send through connection %L', v_denied));
         END IF;
+    END IF;
+
+    -- quotas (90_costs.sql): refused as a whole, so nothing is half-queued
+    IF EXISTS (SELECT FROM hub.quotas) THEN
+        PERFORM hub.quota_charge_v1(v_user, NEW.owner_group_id, v_message_ids);
     END IF;
 
     IF NEW.attachments IS NOT NULL THEN
@@ -465,7 +493,7 @@ $$;
 
 CREATE TRIGGER outbox_accept
     BEFORE INSERT ON hub.outbox
-    FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v2();
+    FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v3();
 
 -- The outbox is a request log: a changed row would no longer say what was
 -- asked, and a deleted one would free its idempotency key for a duplicate.

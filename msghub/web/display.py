@@ -18,6 +18,7 @@ EVENT_WORDS = {
     "data_imported": "data is imported",
     "schedule": "on a schedule",
     "http_response": "a web call answers",
+    "quota_warning": "a quota reaches its warning level",
 }
 assert set(EVENT_WORDS) == set(EVENT_TYPES), "every event type has words"
 
