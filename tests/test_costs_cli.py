@@ -123,3 +123,11 @@ def test_csv_reads_spreadsheet_exports():
                           "op1;0,20;eur;;30000;mms\nop1;0.05;EUR;+49 17;;sms\n".lstrip("\ufeff"))
     assert [(s.price, s.currency, s.prefix, s.max_bytes, s.line) for s in specs] == [
         (Decimal("0.20"), "EUR", "", 30000, 2), (Decimal("0.05"), "EUR", "+4917", None, 3)]
+
+
+def test_tariff_retries_sets_the_connection_billing(cli, db):
+    connection(db, "op1")
+    assert cli("tariff", "retries", "op1", "yes")[0] == 0
+    assert db.execute("SELECT bill_retries FROM hub.connections").fetchone()["bill_retries"] is True
+    code, _, err = cli("tariff", "retries", "nope", "no")
+    assert code == 2 and "no connection named 'nope'" in err

@@ -58,6 +58,10 @@ def add_parsers(sub: Any) -> None:
     t_import = tariff.add_parser("import", help="add the tariffs of a CSV price list, all or none")
     t_import.add_argument("csv", help="the CSV file ('-' reads standard input)")
     t_import.set_defaults(handler=cmd_tariff_import)
+    t_retries = tariff.add_parser("retries", help="whether a connection's operator bills every attempt")
+    t_retries.add_argument("connection")
+    t_retries.add_argument("billed", choices=("yes", "no"))
+    t_retries.set_defaults(handler=cmd_tariff_retries)
 
     quota = sub.add_parser("quota", help="quotas: what users and groups may send").add_subparsers(
         dest="action", required=True)
@@ -125,6 +129,13 @@ def cmd_tariff_import(args: argparse.Namespace, config: Config) -> int:
 
     count = with_db(config, load)
     print(f"{count} tariffs imported")
+    return 0
+
+
+def cmd_tariff_retries(args: argparse.Namespace, config: Config) -> int:
+    billed = args.billed == "yes"
+    with_db(config, lambda conn: call(conn, costs.set_bill_retries, Actor.cli(), args.connection, billed))
+    print(f"connection {args.connection}: retries {'are' if billed else 'are not'} billed")
     return 0
 
 

@@ -144,3 +144,13 @@ async def remove_quota(tx: Tx, actor: Actor, name: str) -> None:
     if row is None:
         raise CostError(f"no quota named {name!r}")
     await audit.record(tx, actor, "quota.remove", name)
+
+
+async def set_bill_retries(tx: Tx, actor: Actor, connection: str, bill_retries: bool) -> None:
+    """Whether the connection's operator bills every attempt (a retry costs
+    again) or only the one that got through."""
+    row = await (await tx.execute(COSTS_QUERIES["set_bill_retries"],
+                                  {"name": connection, "bill_retries": bill_retries})).fetchone()
+    if row is None:
+        raise CostError(f"no connection named {connection!r}")
+    await audit.record(tx, actor, "connection.bill_retries", connection, {"bill_retries": bill_retries})

@@ -46,3 +46,6 @@ RETURNING id
 
 -- name: delete_quota
 DELETE FROM hub.quotas WHERE name = %(name)s RETURNING id
+
+-- name: set_bill_retries
+UPDATE hub.connections SET bill_retries = %(bill_retries)s WHERE name = %(name)s RETURNING id

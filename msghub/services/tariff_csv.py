@@ -108,9 +108,8 @@ def parse_tariffs(text: str) -> list[TariffSpec]:
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in (*REQUIRED, *OPTIONAL)]
     if missing or unknown:
-        problems = [f"line 1: missing column {c}" for c in missing] + [
-            f"line 1: unknown column {c!r} (columns: {', '.join((*REQUIRED, *OPTIONAL))})" for c in unknown]
-        raise TariffCsvError(problems)
+        raise TariffCsvError([f"line 1: missing column {c}" for c in missing] + [
+            f"line 1: unknown column {c!r} (columns: {', '.join((*REQUIRED, *OPTIONAL))})" for c in unknown])
     specs: list[TariffSpec] = []
     problems: list[str] = []
     for row in reader:
