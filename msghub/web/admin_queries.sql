@@ -371,3 +371,8 @@ LIMIT %(limit)s
 
 -- name: api_cancel
 SELECT hub.cancel_v1(%(id)s) AS cancelled
+
+-- name: compose_price
+-- what one recipient's copy would cost (schema/90_costs.sql), as the signed-in user routes it
+SELECT connection, parts, parts_transliterated, unit_price, currency, cost, cost_transliterated
+FROM hub.estimate_cost_v1(%(channel)s, %(recipient)s, %(text)s, %(connection)s, 0)
