@@ -47,7 +47,7 @@ def price_label(channel: str, transliterate: bool, rows: list[dict[str, Any]]) -
     for r in priced:
         as_sent[r["currency"]] += r["cost_transliterated"] if transliterate else r["cost"]
         replaced[r["currency"]] += r["cost_transliterated"]
-    copies = f" × {len(priced)} recipients" if len(priced) > 1 else ""
+    copies = f" to {len(priced)} recipients" if len(priced) > 1 else ""
     if channel != "sms":
         return f"{'1 ' + channel.upper() if channel == 'mms' else '1 e-mail'}{copies} · about {_total(as_sent)}"
     first = priced[0]
