@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.web.common import check_csrf, csrf_failed, read_form, require_user, user_tx
+from msghub.web.display import money
 from msghub.web.pages.recipients import resolve_names
 from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
@@ -22,15 +23,6 @@ from msghub.web.security import SessionUser
 MAX_PRICED_RECIPIENTS = 50
 MAX_TEXT_CHARS = 100_000
 CHANNELS = ("sms", "mms", "email")
-
-
-def money(amount: Decimal) -> str:
-    """0.27 -> '0.27', 0.135 -> '0.135', 2 -> '2.00' (at most four decimals)."""
-    shown = amount.quantize(Decimal("0.0001")).normalize()
-    exponent = shown.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        shown = amount.quantize(Decimal("0.01"))
-    return f"{shown:f}"
 
 
 def _total(by_currency: dict[str, Decimal]) -> str:
