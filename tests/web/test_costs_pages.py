@@ -18,8 +18,8 @@ def _setup(db, db_url) -> dict[str, int]:
 
 
 def _tariff(db, conn_id, price="0.09", prefix=""):
-    db.execute("INSERT INTO hub.tariffs (connection_id, channel, prefix, price, currency) VALUES (%s, 'sms', %s, %s, 'EUR')",
-               (conn_id, prefix, price))
+    db.execute("INSERT INTO hub.tariffs (connection_id, channel, prefix, price, currency)"
+               " VALUES (%s, 'sms', %s, %s, 'EUR')", (conn_id, prefix, price))
 
 
 def test_compose_price_per_recipient_and_with_csrf(db_url, db):
@@ -118,11 +118,12 @@ def test_admin_quotas_add_list_remove(db_url, db):
 def test_message_page_and_statistics_show_the_cost(db_url, db):
     ids = _setup(db, db_url)
     _tariff(db, ids["loop"])
-    db.execute("INSERT INTO hub.outbox (recipient, text, created_by) VALUES ('+15550111', 'hello', %s)", (ids["alice"],))
+    db.execute("INSERT INTO hub.outbox (recipient, text, created_by) VALUES ('+15550111', 'hello', %s)",
+               (ids["alice"],))
     message_id = db.execute("SELECT id FROM hub.messages").fetchone()["id"]
     rows = db.execute("SELECT * FROM hub.claim_outbound_v1(%s, 'n', 10)", (ids["loop"],)).fetchall()
-    db.execute("SELECT hub.record_results_v1(%s, %s, '{sent}', '{r1}', '{2}', '{NULL}', '{NULL}', '{}', '{}', '{}', '{}')",
-               ([r["id"] for r in rows], [r["attempts"] for r in rows]))
+    db.execute("SELECT hub.record_results_v1(%s, %s, '{sent}', '{r1}', '{2}', '{NULL}', '{NULL}',"
+               " '{}', '{}', '{}', '{}')", ([r["id"] for r in rows], [r["attempts"] for r in rows]))
 
     async def scenario(client):
         await login(client, "alice")
