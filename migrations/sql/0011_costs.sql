@@ -226,7 +226,7 @@ BEGIN
     SELECT bool_or(r.least_cost) INTO v_flagged
     FROM hub.routes r JOIN hub.connections c ON c.id = r.connection_id
     WHERE r.channel = p_channel AND starts_with(p_address, r.prefix) AND c.enabled AND length(r.prefix) = v_len;
-    IF NOT (coalesce(v_flagged, false) OR hub.setting_int('least_cost_routing') = 1) THEN
+    IF NOT (coalesce(v_flagged, false) OR coalesce(hub.setting_int('least_cost_routing'), 0) = 1) THEN
         RETURN QUERY SELECT hub.route_v1(p_channel, p_address), NULL::text;
         RETURN;
     END IF;
