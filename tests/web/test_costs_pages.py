@@ -135,6 +135,7 @@ def test_message_page_and_statistics_show_the_cost(db_url, db):
     message, stats, download = run_app(db_url, scenario)
     assert "0.18 EUR (estimated 0.09 EUR when queued, at 0.09 each)" in message.text
     assert 'id="costs-by-connection"' in stats.text and "0.18" in stats.text
+    assert "<title>loop: 0.18 EUR</title>" in stats.text  # the chart's bar
     assert download.headers["content-type"].startswith("text/csv")
     table = list(csv.DictReader(io.StringIO(download.text)))
     assert [(r["connection"], r["username"], r["messages"], r["cost"]) for r in table] == [

@@ -16,6 +16,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.web.common import render, require_user, user_tx
+from msghub.web.display import money
 from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
@@ -126,6 +128,31 @@ def horizontal_chart(totals: list[tuple[str, int]]) -> Chart:
     return Chart(CHART_WIDTH, height, bars, labels, 0, not bars)
 
 
+def cost_chart(costs: list[dict[str, Any]]) -> Chart:
+    """One bar per connection and currency: what its messages cost (bars
+    compare within a currency only, each scaled to its currency's largest)."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in costs:
+        totals[(row["connection"], row["currency"])] += row["cost"] or Decimal(0)
+    ranked = sorted(totals.items(), key=lambda item: (item[0][1], -item[1], item[0][0]))[:30]
+    largest: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, currency), total in ranked:
+        largest[currency] = max(largest[currency], total)
+    row_h = 22
+    left = 200
+    bars: list[Bar] = []
+    labels: list[Label] = []
+    for index, ((name, currency), total) in enumerate(ranked):
+        y = 8 + index * row_h
+        share = float(total / largest[currency]) if largest[currency] else 0.0
+        width = round((CHART_WIDTH - left - 120) * share, 1)
+        shown = f"{money(total)} {currency}"
+        bars.append(Bar(left, y, width, row_h - 6, "sent", f"{name}: {shown}"))
+        labels.append(Label(left - 6, y + row_h - 10, f"{name[:18]} ({currency})", "end"))
+        labels.append(Label(round(left + width + 6, 1), y + row_h - 10, shown, "start"))
+    return Chart(CHART_WIDTH, max(row_h * len(ranked) + 16, 40), bars, labels, 0, not bars)
+
+
 def _series(row: dict[str, Any]) -> dict[str, int]:
     sent = int(row["sent"])
     received = int(row["received"])
@@ -210,6 +237,7 @@ async def stats(request: Request, user: SessionUser) -> Response:
             "connection_totals": sorted(connection_totals.items()),
             "by_device": by_device,
             "costs": costs,
+            "cost_chart": cost_chart(costs),
             "chart": stacked_chart(days, per_day),
             "user_chart": horizontal_chart(ranked),
             "all_users": user.role == "admin",
