@@ -26,7 +26,8 @@ INSERT INTO hub.settings (key, value, description) VALUES
     ('event_retention_days', '30', 'processed events older than this are deleted'),
     ('auto_reply_limit_per_hour', '10', 'most automatic answers (reply() and poll replies) one address gets per hour'),
     ('modem_autodetect', '0', '1: the connectors role probes new serial ports and adds the modems it finds as connections'),
-    ('modem_scan_globs', '', 'serial ports to watch besides /dev/ttyUSB*, /dev/ttyACM* and /dev/serial/by-id/* (comma-separated globs)');
+    ('modem_scan_globs', '', 'serial ports to watch besides /dev/ttyUSB*, /dev/ttyACM* and /dev/serial/by-id/* (comma-separated globs)'),
+    ('least_cost_routing', '0', '1: hub.outbox routes every message to the cheapest connection it may use (docs/COSTS.md)');
 
 -- Reads a numeric setting; STABLE so a statement reads it once per call site.
 CREATE FUNCTION hub.setting_int(p_key text) RETURNS bigint

@@ -39,7 +39,10 @@ CREATE TABLE hub.connections (
     -- what the link reports about itself (a modem's signal, operator,
     -- IMEI/IMSI/model, per-device counters of a pool); written by the
     -- connector through set_connection_meta_v1, never by the settings forms
-    meta          jsonb NOT NULL DEFAULT '{}'
+    meta          jsonb NOT NULL DEFAULT '{}',
+    -- the operator bills every attempt it was handed, not only the one that
+    -- succeeded (docs/COSTS.md)
+    bill_retries  boolean NOT NULL DEFAULT false
 );
 
 -- Number-prefix routing: the longest matching prefix wins, then priority.
@@ -48,7 +51,9 @@ CREATE TABLE hub.routes (
     channel       text NOT NULL CONSTRAINT routes_channel_known CHECK (channel IN ('sms', 'mms', 'email')),
     prefix        text NOT NULL DEFAULT '',
     connection_id bigint NOT NULL REFERENCES hub.connections (id) ON DELETE CASCADE,
-    priority      integer NOT NULL DEFAULT 0
+    priority      integer NOT NULL DEFAULT 0,
+    -- among this prefix's routes, the cheapest connection wins (hub.route_v2)
+    least_cost    boolean NOT NULL DEFAULT false
 );
 
 CREATE INDEX routes_channel ON hub.routes (channel, prefix);

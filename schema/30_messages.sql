@@ -125,6 +125,26 @@ CREATE TABLE hub.messages (
     possible_duplicate boolean NOT NULL DEFAULT false,
     -- free-form protocol details: e-mail headers, SMS encoding, partial flag
     meta               jsonb NOT NULL DEFAULT '{}',
+    -- costs (90_costs.sql): the tariff that priced it when it was queued or
+    -- received (NULL: none applied), what it was expected to cost, why
+    -- least-cost routing chose its connection
+    unit_price         numeric(14, 6),
+    currency           text,
+    tariff_prefix      text,
+    -- the connection's operator bills every attempt, not only the last
+    bill_retries       boolean NOT NULL DEFAULT false,
+    estimated_cost     numeric(16, 6),
+    route_reason       text,
+    -- what it costs: the parts actually submitted (segments, reported at
+    -- send) times the price; once sent, or received, or failed after the
+    -- operator took it
+    cost               numeric(16, 6) GENERATED ALWAYS AS (
+                           CASE WHEN unit_price IS NOT NULL
+                                 AND (direction = 'in' OR status IN ('sent', 'delivered')
+                                      OR (status = 'failed' AND operator_ref IS NOT NULL))
+                                THEN unit_price * coalesce(segments, 1)
+                                     * CASE WHEN bill_retries THEN greatest(attempts, 1) ELSE 1 END
+                           END) STORED,
     CONSTRAINT messages_send_before_expiry CHECK (send_at IS NULL OR valid_until IS NULL OR send_at <= valid_until)
 );
 

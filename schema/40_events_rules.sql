@@ -6,7 +6,8 @@ CREATE TABLE hub.events (
     type          text NOT NULL
                   CONSTRAINT events_type_known CHECK (type IN (
                       'message_received', 'message_sent', 'message_failed', 'delivery_report',
-                      'connection_up', 'connection_down', 'data_imported', 'schedule', 'http_response')),
+                      'connection_up', 'connection_down', 'data_imported', 'schedule', 'http_response',
+                      'quota_warning')),
     message_id    bigint REFERENCES hub.messages (id) ON DELETE CASCADE,
     connection_id bigint REFERENCES hub.connections (id) ON DELETE SET NULL,
     payload       jsonb NOT NULL DEFAULT '{}',

@@ -20,7 +20,7 @@ CREATE VIEW hub.message_status AS
 SELECT m.id AS message_id, m.outbox_id, o.idempotency_key, m.correlation_id, m.channel,
        c.name AS connection, m.recipients[1] AS recipient, m.status, m.status_at, m.attempts,
        m.segments, m.operator_ref, m.failure_code, m.failure_reason, m.possible_duplicate,
-       m.send_at, m.valid_until, m.created_at
+       m.send_at, m.valid_until, m.created_at, m.estimated_cost, m.cost, m.currency, m.route_reason
 FROM hub.messages m
 LEFT JOIN hub.outbox o ON o.id = m.outbox_id
 LEFT JOIN hub.connections c ON c.id = m.connection_id

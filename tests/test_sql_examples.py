@@ -14,6 +14,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -621,3 +622,55 @@ def test_poll_results_count_every_option(hub: Conn) -> None:
     (rows,) = run_example(hub, "poll_results.sql")
     assert [(r["label"], r["votes"], float(r["percent"])) for r in rows] == [
         ("Aurora", 2, 66.7), ("Borealis", 0, 0.0), ("Comet", 1, 33.3)]
+
+
+# -- costs ------------------------------------------------------------------------------
+
+COSTS_DIRECT = """
+    SELECT coalesce(g.name, '(no group)') AS group_name, m.currency, c.name AS connection, m.channel,
+           count(*) AS messages, sum(m.estimated_cost) AS estimated, coalesce(sum(m.cost), 0) AS cost
+    FROM hub.messages m LEFT JOIN hub.groups g ON g.id = m.owner_group_id
+    LEFT JOIN hub.connections c ON c.id = m.connection_id
+    WHERE m.direction = 'out' AND m.currency IS NOT NULL
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
+
+
+def priced_traffic(conn: Conn, sent: int | None = None) -> None:
+    """demo's tariffs (0.05 EUR an SMS part, 0.07 to +4477), messages of two
+    groups and none; the first `sent` of them sent (all: None)."""
+    conn.execute("INSERT INTO hub.tariffs (connection_id, channel, prefix, price, currency) VALUES"
+                 " (%(id)s, 'sms', '', 0.05, 'EUR'), (%(id)s, 'sms', '+4477', 0.07, 'EUR'),"
+                 " (%(id)s, 'email', '', 0.001, 'EUR')", {"id": demo_id(conn)})
+    conn.execute("INSERT INTO hub.groups (name) VALUES ('sales'), ('support')")
+    for group, recipients in (("sales", ["+447700900123", "+33612345678"]), ("support", ["+4915112345"]),
+                              (None, ["+447700900999"])):
+        conn.execute("INSERT INTO hub.outbox (recipients, text, owner_group_id)"
+                     " VALUES (%s, %s, (SELECT id FROM hub.groups WHERE name = %s))",
+                     (recipients, "x" * 200, group))  # two parts each
+    conn.execute("INSERT INTO hub.outbox (channel, recipient, text) VALUES ('email', 'a@example.com', 'hi')")
+    claimed = claim(conn, demo_id(conn))[:sent]
+    # SMS in two parts; an e-mail has no parts (the worker reports none)
+    record(conn, [(r, "sent", f"ref-{r['id']}", None if "@" in r["recipients"][0] else 2, None) for r in claimed])
+
+
+@checks("cost_invoice_by_group.sql")
+def test_cost_invoice_by_group_matches_the_messages(hub: Conn) -> None:
+    priced_traffic(hub, sent=3)
+    (rows,) = run_example(hub, "cost_invoice_by_group.sql")
+    assert rows == hub.execute(COSTS_DIRECT).fetchall()
+    sales = next(r for r in rows if r["group_name"] == "sales")
+    # +4477 at 0.07 and +33 at 0.05, two parts each
+    assert (sales["messages"], sales["estimated"], sales["currency"]) == (2, Decimal("0.24"), "EUR")
+    hub.execute("SELECT hub.cost_rollup_v1()")
+    (after,) = run_example(hub, "cost_invoice_by_group.sql")
+    assert after == rows
+
+
+@checks("cost_top_destinations.sql")
+def test_cost_top_destinations_orders_by_cost(hub: Conn) -> None:
+    priced_traffic(hub)
+    (rows,) = run_example(hub, "cost_top_destinations.sql")
+    assert rows == [
+        {"destination": "+4477", "currency": "EUR", "messages": 2, "cost": Decimal("0.28")},
+        {"destination": "(default)", "currency": "EUR", "messages": 3, "cost": Decimal("0.201")},
+    ]

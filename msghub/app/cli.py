@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     from msghub.app.sites_cli import add_parsers as add_site_parsers
 
     add_site_parsers(sub)
+    from msghub.app.costs_cli import add_parsers as add_costs_parsers
+
+    add_costs_parsers(sub)
     from msghub.devtools.cli import add_parsers as add_devtools_parsers
 
     add_devtools_parsers(sub)

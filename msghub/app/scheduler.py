@@ -59,6 +59,7 @@ class Housekeeping:
         self._every(REPORTS_INTERVAL_S, self._named("apply_pending_reports", None), "reports")
         self._every(EXPIRE_INTERVAL_S, self._named("expire_queued", "expired"), "expire")
         self._every(STATS_INTERVAL_S, self._named("stats_rollup", None), "stats")
+        self._every(STATS_INTERVAL_S, self._named("cost_rollup", None), "costs")
         self._every(PURGE_INTERVAL_S, self.purge, "purge")
         self._every(CHANGES_INTERVAL_S, self.prune_changes, "changes")
         self.scheduler.start()

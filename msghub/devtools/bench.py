@@ -11,8 +11,8 @@ the raw rate of single-row inserts into a plain table, so the ratio can be
 compared across machines. --fill N first adds N finished messages, to
 compare the latency on full tables with that on an empty database.
 
-bench_stats: fills hub.messages with N rows over D days and times the
-day-by-connection statistics query.
+bench_stats: fills hub.messages with N priced rows over D days and times the
+day-by-connection statistics query and the cost queries (p50, p99, max).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import uuid
 from typing import Any
 
 from msghub.devtools.benchkit import latency_figures, machine, percentile, timed_run
+from msghub.devtools.queries import BENCH_QUERIES
 from msghub.hub.db import connect
 from msghub.hub.queries import QUERIES
 from msghub.services.blocking import call
@@ -111,32 +112,53 @@ def _messages_in_database(url: str) -> int | None:
     return int(row["messages"]) if row else None
 
 
+STATS_QUERY_RUNS = 50
+
+COST_QUERIES = {
+    "bench_cost_by_connection_day": "cost per day and connection over the whole period (hub.stats_costs)",
+    "bench_cost_invoice": "this month's invoice per group (sql_examples/cost_invoice_by_group.sql)",
+    "bench_cost_top_destinations": "the ten most expensive destinations (sql_examples/cost_top_destinations.sql)",
+}
+
+
+def _time_query(conn: Any, query: str, params: dict[str, Any]) -> dict[str, Any]:
+    timings = []
+    rows: list[Any] = []
+    for _ in range(STATS_QUERY_RUNS):
+        t0 = time.perf_counter()
+        rows = conn.execute(query, params).fetchall()
+        timings.append((time.perf_counter() - t0) * 1000)
+    return {"result_rows": len(rows), "p50_ms": round(percentile(timings, 0.5), 2),
+            "p99_ms": round(percentile(timings, 0.99), 2), "max_ms": round(max(timings), 2)}
+
+
 def bench_stats(url: str, *, messages: int, days: int) -> dict[str, Any]:
+    """The message and cost statistics at volume: the rows are priced (as
+    tariffs would price them), so the cost views have as much to add up."""
     with connect(url, autocommit=True) as conn:
         conn.execute(QUERIES["bench_stats_connections"])
+        conn.execute(QUERIES["bench_stats_groups"])
         t0 = time.perf_counter()
         conn.execute(QUERIES["bench_stats_fill"], {"messages": messages, "days": days})
         fill_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         conn.execute(QUERIES["stats_rollup"])
+        conn.execute(QUERIES["cost_rollup"])
         rollup_s = time.perf_counter() - t0
-        timings = []
-        rows: list[Any] = []
-        for _ in range(20):
-            t0 = time.perf_counter()
-            rows = conn.execute(QUERIES["bench_stats_query"], {"days": days}).fetchall()
-            timings.append((time.perf_counter() - t0) * 1000)
+        counts = _time_query(conn, QUERIES["bench_stats_query"], {"days": days})
+        costs = [{"query": what, **_time_query(conn, BENCH_QUERIES[name], {"days": days})}
+                 for name, what in COST_QUERIES.items()]
         total = conn.execute(QUERIES["bench_stats_total"]).fetchone()
     return {
         "benchmark": "stats",
         "messages": messages,
+        "days": days,
         "messages_in_database": total["messages"] if total else None,
         "fill_s": round(fill_s, 1),
         "rollup_s": round(rollup_s, 2),
         "query": "messages per day and connection over the whole period (hub.stats_by_connection_day)",
-        "result_rows": len(rows),
-        "p50_ms": round(percentile(timings, 0.5), 2),
-        "max_ms": round(max(timings), 2),
+        **counts,
+        "cost_queries": costs,
         "machine": machine(),
     }
 

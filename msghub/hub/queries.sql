@@ -113,6 +113,9 @@ SELECT hub.expire_queued_v1() AS expired
 -- name: stats_rollup
 SELECT hub.stats_rollup_v1() AS folded
 
+-- name: cost_rollup
+SELECT hub.cost_rollup_v1() AS folded
+
 -- name: purge_events
 DELETE FROM hub.events
 WHERE done_at < now() - make_interval(days => hub.setting_int('event_retention_days')::integer)
@@ -296,18 +299,28 @@ INSERT INTO hub.connections (name, kind, channels)
 SELECT 'bench-stats-' || n, 'loopback', '{sms,mms,email}' FROM generate_series(1, 10) n
 ON CONFLICT (name) DO NOTHING
 
+-- name: bench_stats_groups
+INSERT INTO hub.groups (name)
+SELECT 'bench-stats-' || n FROM generate_series(1, 5) n
+ON CONFLICT (name) DO NOTHING
+
 -- name: bench_stats_fill
+-- priced as tariffs would (40 destination prefixes, a price each), owned by five groups
 INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, body, status,
-                          created_at, segments)
+                          created_at, segments, owner_group_id, unit_price, currency, tariff_prefix,
+                          estimated_cost)
 SELECT CASE WHEN n %% 10 = 0 THEN 'email' ELSE 'sms' END,
        CASE WHEN n %% 3 = 0 THEN 'in' ELSE 'out' END,
        c.id, '+15550000', ARRAY['+1555' || lpad((n %% 10000000)::text, 7, '0')], 'bench stats',
        CASE WHEN n %% 3 = 0 THEN 'received' WHEN n %% 17 = 0 THEN 'failed' ELSE 'delivered' END,
        now() - make_interval(days => (n %% %(days)s)::integer, secs => (n %% 86400)::double precision),
-       1 + (n %% 4 = 0)::integer
+       1 + (n %% 4 = 0)::integer, g.id, 0.04 + (n %% 40) * 0.001, 'EUR', '+' || (10 + n %% 40),
+       (0.04 + (n %% 40) * 0.001) * (1 + (n %% 4 = 0)::integer)
 FROM generate_series(1, %(messages)s) n
 JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM hub.connections
       WHERE name LIKE 'bench-stats-%%') c ON c.k = n %% 10
+JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM hub.groups
+      WHERE name LIKE 'bench-stats-%%') g ON g.k = n %% 5
 
 -- name: bench_memory_fill
 INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, body, status)

@@ -10,4 +10,5 @@ EVENT_TYPES = (
     "data_imported",
     "schedule",
     "http_response",
+    "quota_warning",
 )

@@ -371,3 +371,32 @@ LIMIT %(limit)s
 
 -- name: api_cancel
 SELECT hub.cancel_v1(%(id)s) AS cancelled
+
+-- name: compose_price
+-- what one recipient's copy would cost (schema/90_costs.sql), as the signed-in user routes it
+SELECT connection, parts, parts_transliterated, unit_price, currency, cost, cost_transliterated
+FROM hub.estimate_cost_v1(%(channel)s, %(recipient)s, %(text)s, %(connection)s, 0)
+
+-- name: stats_costs_by_connection
+-- cost of the messages the user sees, by connection, channel and currency (hub.stats_costs)
+SELECT coalesce(connection, '(none)') AS connection, channel, direction, currency,
+       sum(messages)::bigint AS messages, sum(estimated) AS estimated, sum(cost) AS cost
+FROM hub.stats_costs
+WHERE day BETWEEN %(from)s AND %(to)s
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+
+-- name: stats_costs_rows
+-- every dimension of hub.stats_costs, for the CSV download
+SELECT day, coalesce(connection, '') AS connection, coalesce(username, '') AS username,
+       coalesce(group_name, '') AS group_name, channel, direction, prefix, currency, messages, estimated, cost
+FROM hub.stats_costs
+WHERE day BETWEEN %(from)s AND %(to)s
+ORDER BY day, connection, username, group_name, channel, direction, prefix, currency
+
+-- name: cost_form_choices
+-- what the tariff and quota forms offer: connections, users, groups
+SELECT 'connection' AS kind, name FROM hub.connections
+UNION ALL SELECT 'user', username FROM hub.users
+UNION ALL SELECT 'group', name FROM hub.groups
+ORDER BY 1, 2

@@ -4,6 +4,7 @@ error, a text cut short. Registered on the templates' environment (common.py).""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from msghub.rules.events import EVENT_TYPES
@@ -18,6 +19,7 @@ EVENT_WORDS = {
     "data_imported": "data is imported",
     "schedule": "on a schedule",
     "http_response": "a web call answers",
+    "quota_warning": "a quota reaches its warning level",
 }
 assert set(EVENT_WORDS) == set(EVENT_TYPES), "every event type has words"
 
@@ -61,7 +63,19 @@ def filter_rows(rows: Iterable[Mapping[str, Any]], q: str, fields: tuple[str, ..
     return kept
 
 
+def money(amount: Decimal | None) -> str:
+    """0.27 -> '0.27', 0.135 -> '0.135', 2 -> '2.00' (at most four decimals)."""
+    if amount is None:
+        return ""
+    shown = amount.quantize(Decimal("0.0001")).normalize()
+    exponent = shown.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        shown = amount.quantize(Decimal("0.01"))
+    return f"{shown:f}"
+
+
 def install(env: Any) -> None:
+    env.filters["money"] = money
     env.filters["event_words"] = event_words
     env.filters["shorten"] = shorten
     env.globals["current_error"] = current_error

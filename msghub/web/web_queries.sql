@@ -100,7 +100,7 @@ WHERE p.message_id = %(message_id)s AND p.id = %(part_id)s
 
 -- name: message_meta
 SELECT m.meta, m.delivery_report, m.valid_until, m.send_at, m.segments, m.operator_ref, m.folder_id,
-       m.attempts, m.created_by
+       m.attempts, m.created_by, m.estimated_cost, m.cost, m.currency, m.unit_price, m.route_reason
 FROM hub.messages m WHERE m.id = %(id)s
 
 -- name: change_watermark

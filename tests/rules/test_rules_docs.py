@@ -200,6 +200,9 @@ _SAMPLES: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {
         },
     ),
     "schedule": (None, {"schedule": "daily-report", "due_at": "2026-11-26T08:00:00+00:00"}),
+    "quota_warning": (None, {"quota": "sales monthly", "quota_id": 3, "unit": "money", "currency": "EUR",
+                             "limit": 500, "used": 402.5, "percent": 80, "period": "month",
+                             "period_start": "2026-11-01", "user_id": None, "group_id": 2}),
     # the answer's event carries the message of the event that asked
     "http_response": (
         {},
@@ -246,7 +249,7 @@ def sample_input(source: str) -> dict[str, Any]:
         if "text" in given:
             row["body"] = given["text"]
         message = message_for_rules(row)
-    with_connection = kind not in ("data_imported", "schedule", "http_response")
+    with_connection = kind not in ("data_imported", "schedule", "http_response", "quota_warning")
     event = event_for_rules(
         {
             "id": 1001,

@@ -10,6 +10,7 @@ import pytest
 
 from msghub.services.blocking import call
 from msghub.services.users import add_user
+from tests.hubproc import wait_for
 from tests.web.test_browser import CHROMIUM, WAIT_MS, _shot, browser, hub, shots  # noqa: F401 (fixtures)
 from tests.web_admin.helpers import PASSWORD
 
@@ -70,6 +71,9 @@ def test_import_shows_progress_then_the_result(browser, hub, shots, tmp_path):  
 
 def test_connections_stats_and_api_keys(browser, hub, shots):  # noqa: F811
     page = _admin_page(browser, hub)
+    # the page shows the state it reads: wait until the hub holds the link (slow on a loaded machine)
+    wait_for(lambda: hub["db"].execute("SELECT 1 FROM hub.connection_status WHERE name = 'loop' AND state = 'up'")
+             .fetchone(), what="the loop connection up")
     page.goto(hub["url"] + "/connections")
     assert page.inner_text("tr[data-connection=loop] span.state-up") == "up"
     _shot(page, shots, "connections")

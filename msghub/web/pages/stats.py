@@ -2,23 +2,29 @@
 bar charts drawn on the server as SVG (no script, nothing to load).
 
 The numbers come from hub.stats_by_connection_day and hub.stats_by_user_day
-(schema/70_views.sql), exact at every moment, and count the messages the
+(schema/70_views.sql), and the costs from hub.stats_costs (90_costs.sql, also
+as CSV at /stats/costs.csv), exact at every moment, and count the messages the
 signed-in user sees (admins: every message); totals by user show admins
 every user and everyone else their own line only.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from msghub.web.common import render, require_user, user_tx
+from msghub.web.display import money
 from msghub.web.queries import ADMIN_QUERIES
 from msghub.web.security import SessionUser
 
@@ -122,6 +128,31 @@ def horizontal_chart(totals: list[tuple[str, int]]) -> Chart:
     return Chart(CHART_WIDTH, height, bars, labels, 0, not bars)
 
 
+def cost_chart(costs: list[dict[str, Any]]) -> Chart:
+    """One bar per connection and currency: what its messages cost (bars
+    compare within a currency only, each scaled to its currency's largest)."""
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in costs:
+        totals[(row["connection"], row["currency"])] += row["cost"] or Decimal(0)
+    ranked = sorted(totals.items(), key=lambda item: (item[0][1], -item[1], item[0][0]))[:30]
+    largest: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, currency), total in ranked:
+        largest[currency] = max(largest[currency], total)
+    row_h = 22
+    left = 200
+    bars: list[Bar] = []
+    labels: list[Label] = []
+    for index, ((name, currency), total) in enumerate(ranked):
+        y = 8 + index * row_h
+        share = float(total / largest[currency]) if largest[currency] else 0.0
+        width = round((CHART_WIDTH - left - 120) * share, 1)
+        shown = f"{money(total)} {currency}"
+        bars.append(Bar(left, y, width, row_h - 6, "sent", f"{name}: {shown}"))
+        labels.append(Label(left - 6, y + row_h - 10, f"{name[:18]} ({currency})", "end"))
+        labels.append(Label(round(left + width + 6, 1), y + row_h - 10, shown, "start"))
+    return Chart(CHART_WIDTH, max(row_h * len(ranked) + 16, 40), bars, labels, 0, not bars)
+
+
 def _series(row: dict[str, Any]) -> dict[str, int]:
     sent = int(row["sent"])
     received = int(row["received"])
@@ -177,6 +208,8 @@ async def stats(request: Request, user: SessionUser) -> Response:
         by_user = await (await conn.execute(ADMIN_QUERIES["stats_by_user"], {"from": start, "to": end})).fetchall()
         by_device = await (await conn.execute(ADMIN_QUERIES["stats_by_modem_device"], {"from": start, "to": end})
                            ).fetchall()
+        costs = await (await conn.execute(ADMIN_QUERIES["stats_costs_by_connection"], {"from": start, "to": end})
+                       ).fetchall()
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SERIES, 0))
     for row in by_connection:
@@ -203,6 +236,8 @@ async def stats(request: Request, user: SessionUser) -> Response:
             "by_user": by_user,
             "connection_totals": sorted(connection_totals.items()),
             "by_device": by_device,
+            "costs": costs,
+            "cost_chart": cost_chart(costs),
             "chart": stacked_chart(days, per_day),
             "user_chart": horizontal_chart(ranked),
             "all_users": user.role == "admin",
@@ -210,4 +245,38 @@ async def stats(request: Request, user: SessionUser) -> Response:
     )
 
 
-routes: list[BaseRoute] = [Route("/stats", stats)]
+COST_COLUMNS = ("day", "connection", "username", "group_name", "channel", "direction", "prefix", "currency",
+                "messages", "estimated", "cost")
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV field a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _NUMBER.fullmatch(text) else text
+
+
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+@require_user
+async def costs_csv(request: Request, user: SessionUser) -> Response:
+    """The cost statistics of the chosen days as CSV, one row per day,
+    connection, user, group, channel, direction, prefix and currency."""
+    today = dt.datetime.now(dt.UTC).date()
+    start = _date(request.query_params.get("from", ""), today - dt.timedelta(days=DEFAULT_DAYS - 1))
+    end = _date(request.query_params.get("to", ""), today)
+    if start is None or end is None or start > end or (end - start).days >= MAX_DAYS:
+        return PlainTextResponse(f"Give from and to as YYYY-MM-DD, at most {MAX_DAYS} days apart.",
+                                 status_code=400)
+    async with user_tx(request) as conn:
+        rows = await (await conn.execute(ADMIN_QUERIES["stats_costs_rows"], {"from": start, "to": end})).fetchall()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COST_COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_cell(row[c]) for c in COST_COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="msghub-costs-{start}-{end}.csv"'})
+
+
+routes: list[BaseRoute] = [Route("/stats", stats), Route("/stats/costs.csv", costs_csv)]

@@ -1,8 +1,8 @@
 // The compose page: live SMS character and segment counter with the
 // encoding and a transliteration hint (counting in sms.js), a send button
 // that refuses what the channel cannot carry, previews of attached images,
-// fields shown per channel, the browser's time zone. Recipients are chips
-// (recipients.js).
+// fields shown per channel, the browser's time zone, the price before
+// sending (POST /compose/price). Recipients are chips (recipients.js).
 (function () {
   "use strict";
   var form = document.getElementById("compose");
@@ -100,4 +100,45 @@
   text.addEventListener("input", count);
   showFields();
   count();
+
+  // The price before sending (POST /compose/price): asked again a moment
+  // after the text, the recipients (chips change the hidden "to" without an
+  // event, hence the check every second), the channel or the connection change.
+  var price = document.getElementById("price");
+  var asked = "";
+  var timer = null;
+  function priceFields() {
+    var data = new FormData(form);
+    data.delete("files");
+    data.delete("kept_file");
+    return data;
+  }
+  function priceKey(data) {
+    return ["to", "text", "channel", "transliterate", "connection"].map(function (name) {
+      return data.getAll(name).join("\u0001");
+    }).join("\u0000");
+  }
+  function askPrice() {
+    var data = priceFields();
+    var key = priceKey(data);
+    if (key === asked) { return; }
+    asked = key;
+    fetch("/compose/price", {method: "POST", body: data, credentials: "same-origin",
+                             headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {label: ""}; })
+      .then(function (answer) {
+        if (asked !== key) { return; }  // a newer question is on its way
+        price.textContent = answer.label || "";
+        price.hidden = !answer.label;
+      })
+      .catch(function () { price.hidden = true; });
+  }
+  function soon() {
+    clearTimeout(timer);
+    timer = setTimeout(askPrice, 300);
+  }
+  text.addEventListener("input", soon);
+  form.addEventListener("change", soon);
+  setInterval(askPrice, 1000);
+  askPrice();
 }());
