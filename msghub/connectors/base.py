@@ -168,6 +168,12 @@ class Connector(abc.ABC):
     receives_http: ClassVar[bool] = False
 
     @classmethod
+    def channels_for(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The channels a connection with this config carries (a modem with
+        an MMSC URL carries MMS too); stored on the connection's row."""
+        return cls.channels
+
+    @classmethod
     def with_defaults(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         """The config with each declared setting it lacks at its default (a
         config stored by an older msghub may lack a setting added since)."""

@@ -67,7 +67,7 @@ RETURNING id
 
 -- name: update_connection
 UPDATE hub.connections
-SET config = %(config)s, enabled = %(enabled)s, is_default = %(is_default)s,
+SET config = %(config)s, channels = %(channels)s, enabled = %(enabled)s, is_default = %(is_default)s,
     max_attempts = %(max_attempts)s, updated_at = now()
 WHERE id = %(id)s
 
