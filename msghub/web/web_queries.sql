@@ -65,9 +65,10 @@ WHERE m.user_id = %(user_id)s ORDER BY g.name
 
 -- name: message_parts
 -- (with the bytes of short plain-text parts, shown on the page, and of an
--- e-mail's HTML body, shown sanitised)
+-- e-mail's HTML body, shown sanitised, and of an MMS's SMIL, read for its slides)
 SELECT id, seq, content_type, filename, content_id, octet_length(data) AS size,
        CASE WHEN content_type ILIKE 'text/plain%%' AND octet_length(data) <= 65536 THEN data END AS text_data,
+       CASE WHEN content_type ILIKE 'application/smil%%' AND octet_length(data) <= 65536 THEN data END AS smil_data,
        CASE WHEN content_type ILIKE 'text/html%%' AND filename IS NULL AND octet_length(data) <= 1048576
             THEN data END AS html_data
 FROM hub.message_parts WHERE message_id = %(id)s ORDER BY seq
