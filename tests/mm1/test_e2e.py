@@ -12,52 +12,22 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from msghub.devtools.mmsc.mm1 import Push
-from msghub.devtools.mmsc.simulator import MmscConfig
 from msghub.devtools.mmsc.thread import MmscThread
 from msghub.devtools.modem import ModemSimulator
 from msghub.mms import INSERT_ADDRESS, AcknowledgeInd, ContentType, NotifyRespInd, Part
-from msghub.services.blocking import call
-from msghub.services.connections import add_connection
-from msghub.services.tx import SYSTEM
-from tests.hubproc import start_hub, stop_hub, wait_for
+from tests.hubproc import wait_for
+from tests.mm1.world import MMSC_URL, NAME, OWN, PUSH_SENDER, mm1_world
 
-NAME = "phone"
-OWN = "+31600000001"
-PUSH_SENDER = "+31653000000"  # the operator's WAP push originator
-# the MMSC's name resolves nowhere: only the configured proxy reaches it
-MMSC_URL = "http://mmsc.operator.invalid/mms"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 AMR = b"#!AMR\n" + bytes(range(200))
 
 
 @pytest.fixture
 def world(db_url: str, db: Any) -> Iterator[tuple[MmscThread, ModemSimulator, Any]]:
-    modem = ModemSimulator("huawei")
-    path = modem.start()
-    try:
-        with MmscThread(MmscConfig(dr_delay_s=0.3, mm1_fetch_failures=0)) as mmsc:
-            def to_phone(push: Push) -> None:
-                modem.inject_wap_push(PUSH_SENDER, push.user_data)
-
-            mmsc.call(lambda s: setattr(s.mm1, "push_sink", to_phone))
-            base = mmsc.call(lambda s: s.base_url)
-            with psycopg.connect(db_url, row_factory=dict_row) as conn:
-                call(conn, add_connection, SYSTEM, NAME, "modem",
-                     {"port": path, "own_number": OWN, "mms_url": MMSC_URL, "mms_proxy": base,
-                      "mms_local_address": "127.0.0.1", "mms_timeout_s": 20}, is_default=True)  # fmt: skip
-                conn.commit()
-            hub = start_hub(db_url)
-            try:
-                wait_for(lambda: db.execute("SELECT state FROM hub.connections WHERE name = %s", (NAME,))
-                         .fetchone()["state"] == "up", what="the modem connection")  # fmt: skip
-                yield mmsc, modem, db
-            finally:
-                assert stop_hub(hub) == 0
-    finally:
-        modem.stop()
+    with mm1_world(db_url, db) as w:
+        yield w.mmsc, w.modem, w.db
 
 
 def _status(db: Any, correlation_id: str) -> dict[str, Any]:
