@@ -177,3 +177,24 @@ def test_the_modem_inbound_routes_port_2948_to_the_mms_client_and_the_rest_to_sm
             await inbound.handle_pdu("dev", pdu.hex)
 
     asyncio.run(main())
+
+
+def test_the_modem_probe_checks_that_the_mmsc_answers() -> None:
+    from msghub.connectors.modem.connector import ModemConnector
+    from msghub.devtools.modem import ModemSimulator
+
+    with ModemSimulator("generic") as modem:
+        async def main() -> None:
+            mmsc = MmscSimulator(MmscConfig())
+            await mmsc.start()
+            url = mmsc.mm1_url
+            try:
+                good = await ModemConnector.probe(_config(url) | {"port": modem.path})
+                bad = await ModemConnector.probe(_config("http://127.0.0.1:9/mms") | {"port": modem.path})
+            finally:
+                await mmsc.stop()
+            assert good.ok and f"the MMSC answers HTTP 405 at {url}" in good.detail, good.detail
+            assert not bad.ok and "cannot reach the MMSC (http://127.0.0.1:9/mms)" in bad.detail
+            assert "IMEI" in bad.detail  # the device itself was fine
+
+        asyncio.run(main())

@@ -59,6 +59,18 @@ class Mm1Client:
         except MmsError as exc:
             raise PermanentFailure(f"{location} did not give an MMS PDU: {exc}", code="mm1_answer") from None
 
+    async def reach(self) -> str:
+        """Whether the MMSC URL answers over HTTP at all (the "test connection"
+        of a modem with MMS): any HTTP status counts, since MMSCs answer a
+        GET with 200, 400 or 405. Raises TemporaryFailure when nothing answers."""
+        try:
+            response = await self._client.get(self.url)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
+            raise TemporaryFailure(f"cannot reach the MMSC ({self.url}): {exc}", code="mm1_connect") from None
+        except httpx.HTTPError as exc:
+            raise TemporaryFailure(f"no HTTP answer from the MMSC ({self.url}): {exc}", code="mm1_http") from None
+        return f"the MMSC answers HTTP {response.status_code} at {self.url}"
+
     async def _exchange(self, method: str, url: str, body: bytes | None) -> bytes:
         headers = {"Content-Type": MMS_MESSAGE} if body is not None else {}
         try:

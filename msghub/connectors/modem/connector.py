@@ -42,6 +42,7 @@ from msghub.connectors.base import (
     UncertainFailure,
 )
 from msghub.connectors.mm1.agent import Mm1Agent
+from msghub.connectors.mm1.client import Mm1Client
 from msghub.connectors.modem.channel import Urc
 from msghub.connectors.modem.device import (
     Device,
@@ -419,7 +420,8 @@ class ModemConnector(Connector):
     @classmethod
     async def probe(cls, config: dict[str, Any]) -> ProbeResult:
         """Read-only: each port is opened, asked who it is (scan.identify) and
-        closed; nothing is changed on the device and no PIN is entered."""
+        closed; nothing is changed on the device and no PIN is entered. With
+        an mms_url, the MMSC must answer HTTP (through mms_proxy)."""
         from msghub.connectors.modem.scan import identify
 
         full = cls.with_defaults(config)
@@ -441,4 +443,13 @@ class ModemConnector(Connector):
                 details.append(f"{found.port}: {found.manufacturer} {found.model}, IMEI {found.imei or '?'}, "
                                f"SIM {found.sim or '?'}, operator {found.operator or 'none'}"
                                + ("" if found.sms else ", no SMS commands"))
+        if full["mms_url"]:
+            client = Mm1Client(full)
+            try:
+                details.append(await client.reach())
+            except SendFailure as exc:
+                ok = False
+                details.append(exc.reason)
+            finally:
+                await client.aclose()
         return ProbeResult(ok, "; ".join(details))
