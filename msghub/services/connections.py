@@ -184,7 +184,9 @@ async def set_enabled(tx: Tx, actor: Actor, row: ConnectionRow, enabled: bool) -
 
 async def _update(tx: Tx, row: ConnectionRow, config: dict[str, Any], *, enabled: bool, is_default: bool,
                   max_attempts: int) -> None:
-    channels = list(kind_class(row["kind"]).channels_for(config))
+    # a kind no longer installed keeps its channels (it can still be disabled or removed)
+    cls = KINDS.get(row["kind"])
+    channels = list(cls.channels_for(config)) if cls is not None else list(row["channels"])
     try:
         await tx.execute(QUERIES["update_connection"], {
             "id": row["id"], "config": Jsonb(config), "channels": channels, "enabled": enabled,

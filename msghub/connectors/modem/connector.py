@@ -17,6 +17,11 @@ Outcomes of send():
   pool takes the message; with none left, TemporaryFailure.
 A refused message never holds up the ones behind it: each gets its own
 outcome and the worker moves on.
+
+With an mms_url the connection carries MMS too (MM1, msghub/connectors/mm1):
+an MMS is an m-send-req POSTed to the MMSC, not an AT command, and a WAP
+push SMS to port 2948 goes to the MMS client before it could be stored as
+a data SMS (docs/protocols/MM1.md).
 """
 
 from __future__ import annotations
