@@ -4,6 +4,7 @@ process, with a MemoryHub: status codes, what a push becomes, failures."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,3 +199,19 @@ def test_the_modem_probe_checks_that_the_mmsc_answers() -> None:
             assert "IMEI" in bad.detail  # the device itself was fine
 
         asyncio.run(main())
+
+
+def test_a_notification_naming_another_host_is_not_fetched() -> None:
+    async def body(mmsc: MmscSimulator, agent: Mm1Agent, hub: MemoryHub) -> None:
+        push = mmsc.notify_phone(OWN, "+3169", "s", [Part(ContentType("text/plain"), b"x")])
+        # the same simulator under another name: it would answer, were it asked
+        elsewhere = push.location.replace("127.0.0.1", "localhost")
+        forged = NotificationInd(transaction_id="f1", message_class="personal", message_size=1,
+                                 expiry=timedelta(days=1), content_location=elsewhere)  # fmt: skip
+        with pytest.raises(PushError, match=re.escape("not on 127.0.0.1 (mms_fetch_hosts): not fetched")):
+            await agent.handle_push("dev", "+3165", mms_push(encode_pdu(forged)))
+        assert mmsc.mm1.fetches == 0 and hub.delivered == [] and mmsc.mm1.mm1_acks == []
+        agent.fetch_hosts = ("localhost",)  # mms_fetch_hosts=localhost
+        assert await agent.handle_push("dev", "+3165", mms_push(encode_pdu(forged))) == "message"
+
+    _run(body)

@@ -66,7 +66,8 @@ def mm1_world(db_url: str, db: Any, web: bool = False) -> Iterator[World]:
             with psycopg.connect(db_url, row_factory=dict_row) as conn:
                 call(conn, add_connection, SYSTEM, NAME, "modem",
                      {"port": path, "own_number": OWN, "mms_url": MMSC_URL, "mms_proxy": base,
-                      "mms_local_address": "127.0.0.1", "mms_timeout_s": 20}, is_default=True)  # fmt: skip
+                      "mms_local_address": "127.0.0.1", "mms_fetch_hosts": "127.0.0.1",
+                      "mms_timeout_s": 20}, is_default=True)  # fmt: skip
                 conn.commit()
             port = _free_port()
             env = {"MSGHUB_HTTP_PORT": str(port), "MSGHUB_HTTP_HOST": "127.0.0.1"} if web else {}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ from msghub.connectors.base import (
     TemporaryFailure,
     UncertainFailure,
 )
-from msghub.connectors.mm1.client import Mm1Client
+from msghub.connectors.mm1.client import Mm1Client, fetch_hosts
 from msghub.connectors.mm1.content import inbound_message, send_req
 from msghub.connectors.mm1.status import delivery_status, response_name, send_outcome
 from msghub.mms import (
@@ -76,6 +77,9 @@ class Mm1Agent:
         self.own_number = own_number
         self.client = Mm1Client(config)
         self.deferred: list[Deferred] = []
+        # a notification is an SMS anyone can send: fetch only from the operator's hosts
+        self.fetch_hosts = fetch_hosts(str(config.get("mms_fetch_hosts") or "")) or (
+            (urllib.parse.urlsplit(str(config["mms_url"])).hostname or "").lower(),)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -143,6 +147,10 @@ class Mm1Agent:
     async def _notified(self, device: str, notification: NotificationInd) -> str:
         if not notification.content_location:
             raise PushError("m-notification-ind without a Content-Location")
+        host = (urllib.parse.urlsplit(notification.content_location).hostname or "").lower()
+        if host not in self.fetch_hosts:
+            raise PushError(f"m-notification-ind names {notification.content_location}, not on "
+                            f"{', '.join(self.fetch_hosts)} (mms_fetch_hosts): not fetched")  # fmt: skip
         try:
             stored = await self._retrieve(device, notification)
         except TemporaryFailure as exc:

@@ -25,6 +25,11 @@ USER_AGENT = "msghub-mm1"
 RETRY_HTTP = {408, 429}
 
 
+def fetch_hosts(value: str) -> tuple[str, ...]:
+    """The host names of an mms_fetch_hosts setting, in lower case."""
+    return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+
+
 class Mm1Client:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.url = str(config["mms_url"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from msghub.connectors.mm1.client import fetch_hosts
 from msghub.connectors.modem.pool import parse_routes
 from msghub.connectors.modem.transport import is_tcp, split_tcp
 from msghub.connectors.settings import Setting
@@ -66,6 +67,11 @@ def _check_address(value: str) -> str | None:
     return None
 
 
+def _check_hosts(value: str) -> str | None:
+    bad = [h for h in fetch_hosts(value) if "/" in h or ":" in h or " " in h]
+    return f"{bad[0]!r} is not a host name (no scheme, port or path)" if bad else None
+
+
 def init_commands(value: str) -> tuple[str, ...]:
     """Own init commands, separated by | or new lines (a ; belongs to AT)."""
     return tuple(c.strip() for c in value.replace("\n", "|").split("|") if c.strip())
@@ -121,6 +127,9 @@ SETTINGS = (
             "http://HOST:PORT; empty: no proxy", default="", check=_check_url),
     Setting("mms_local_address", str, "send MMS traffic from this address (the device's data connection, "
             "ppp0 or wwan0); empty: by the host's routes", default="", check=_check_address),
+    Setting("mms_fetch_hosts", str, "host names (comma-separated) an MMS notification may send msghub to fetch "
+            "from; empty: only the host of mms_url (a forged notification cannot make msghub fetch elsewhere)",
+            default="", check=_check_hosts),
     Setting("mms_timeout_s", float, "seconds to wait for the MMSC's answer", default=60.0, minimum=0.5,
             maximum=600),
     Setting("mms_max_bytes", int, "largest MMS fetched from the MMSC, in bytes", default=1_000_000,
@@ -154,5 +163,6 @@ class ModemSettings(TypedDict):
     mms_url: str
     mms_proxy: str
     mms_local_address: str
+    mms_fetch_hosts: str
     mms_timeout_s: float
     mms_max_bytes: int
