@@ -168,7 +168,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION hub.outbox_accept_v2() RETURNS trigger
+CREATE FUNCTION hub.outbox_accept_v3() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
 DECLARE
     v_addresses text[] := '{}';
@@ -187,6 +187,9 @@ DECLARE
     v_viewer hub.viewer;
     v_earlier hub.outbox;
     v_parts integer;
+    v_copies jsonb := '{}';
+    v_copy_list text[];
+    v_copy_column text;
 BEGIN
     -- text an integrator writes that PostgreSQL would otherwise refuse late
     -- with an error naming no column (an index row too big), or that a
@@ -327,6 +330,32 @@ BEGIN
         PERFORM hub.outbox_refuse_v1('recipient', 'no recipient: give recipient, recipients or a list with members');
     END IF;
 
+    -- copies (MMS over MM7 or MM1): one message to the recipient with the
+    -- others as Cc (shown to all) and Bcc (hidden), kept in the message's meta
+    FOREACH v_copy_column IN ARRAY ARRAY['cc', 'bcc'] LOOP
+        v_copy_list := CASE v_copy_column WHEN 'cc' THEN NEW.cc ELSE NEW.bcc END;
+        CONTINUE WHEN v_copy_list IS NULL OR cardinality(v_copy_list) = 0;
+        IF NEW.channel <> 'mms' THEN
+            PERFORM hub.outbox_refuse_v1(v_copy_column, format('only an MMS has %s copies; this is %s', v_copy_column, NEW.channel));
+        END IF;
+        IF cardinality(v_addresses) <> 1 THEN
+            PERFORM hub.outbox_refuse_v1(v_copy_column, format('copies go with one recipient, not %s: the MMS is one message to all of them',
+                cardinality(v_addresses)));
+        END IF;
+        IF cardinality(v_copy_list) > 100 THEN
+            PERFORM hub.outbox_refuse_v1(v_copy_column, format('%s copies, more than 100', cardinality(v_copy_list)));
+        END IF;
+        FOREACH v_raw IN ARRAY v_copy_list LOOP
+            v_norm := hub.normalize_address_v1('mms', v_raw);
+            IF v_norm IS NULL THEN
+                PERFORM hub.outbox_refuse_v1(v_copy_column, format('malformed phone number or e-mail address %s',
+                    hub.outbox_quote_v1(v_raw)));
+            END IF;
+            v_copies := jsonb_set(v_copies, ARRAY[v_copy_column],
+                                  coalesce(v_copies -> v_copy_column, '[]') || to_jsonb(v_norm));
+        END LOOP;
+    END LOOP;
+
     -- content
     IF NEW.attachments IS NULL THEN
         IF coalesce(NEW.text, '') = '' THEN
@@ -432,11 +461,11 @@ BEGIN
     WITH queued AS (
         INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
                                   owner_user_id, owner_group_id, created_by, outbox_id, priority, delivery_report,
-                                  transliterate, valid_until, send_at, next_attempt_at, correlation_id)
+                                  transliterate, valid_until, send_at, next_attempt_at, correlation_id, meta)
         SELECT NEW.channel, 'out', coalesce(v_conn.id, hub.route_v1(NEW.channel, a)), NEW.sender, ARRAY[a],
                NEW.subject, coalesce(NEW.text, ''), 'queued', v_user, NEW.owner_group_id, v_user, NEW.id,
                NEW.priority, NEW.delivery_report, NEW.transliterate, NEW.valid_until, NEW.send_at,
-               coalesce(NEW.send_at, now()), NEW.correlation_id
+               coalesce(NEW.send_at, now()), NEW.correlation_id, v_copies
         FROM unnest(v_addresses) WITH ORDINALITY AS r(a, n)
         ORDER BY n
         RETURNING id
@@ -465,7 +494,7 @@ $$;
 
 CREATE TRIGGER outbox_accept
     BEFORE INSERT ON hub.outbox
-    FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v2();
+    FOR EACH ROW EXECUTE FUNCTION hub.outbox_accept_v3();
 
 -- The outbox is a request log: a changed row would no longer say what was
 -- asked, and a deleted one would free its idempotency key for a duplicate.

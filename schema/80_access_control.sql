@@ -74,7 +74,7 @@ END
 $$;
 
 -- Functions integrators call, or that run for them, work with msghub's own
--- rights; each checks what it needs itself (hub.outbox_accept_v2 is declared
+-- rights; each checks what it needs itself (hub.outbox_accept_v3 is declared
 -- SECURITY DEFINER where it is defined).
 ALTER FUNCTION hub.import_to_events_v1() SECURITY DEFINER SET search_path = hub, pg_catalog;
 

@@ -57,6 +57,9 @@ class OutboundMessage:
     valid_until: datetime | None = None
     send_at: datetime | None = None
     attachments: tuple[Attachment, ...] = ()
+    # copies of an MMS (hub.outbox.cc, bcc): kinds that send one MMS to several addresses use them
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -134,11 +134,11 @@ FROM hub.poll_results WHERE poll_id = %(id)s ORDER BY position
 -- name: compose_insert
 -- A message written in the web UI, queued as the signed-in user; the outbox
 -- trigger validates it (schema/50_outbox.sql) and names the bad column.
-INSERT INTO hub.outbox (channel, recipients, list, list_id, sender, subject, text, attachments, connection, send_at,
-                        valid_until, delivery_report, priority, transliterate, created_by)
-VALUES (%(channel)s, %(recipients)s, %(list)s, %(list_id)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s,
-        %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(transliterate)s,
-        %(user_id)s)
+INSERT INTO hub.outbox (channel, recipients, cc, bcc, list, list_id, sender, subject, text, attachments, connection,
+                        send_at, valid_until, delivery_report, priority, transliterate, created_by)
+VALUES (%(channel)s, %(recipients)s, %(cc)s, %(bcc)s, %(list)s, %(list_id)s, %(sender)s, %(subject)s, %(text)s,
+        %(attachments)s, %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s,
+        %(transliterate)s, %(user_id)s)
 RETURNING id, message_count
 
 -- name: compose_recipient_search

@@ -67,6 +67,8 @@ def test_the_send_req_has_a_smil_start_and_the_recipient_as_plmn() -> None:
     assert [p.content_type.media_type for p in req.parts] == ["application/smil", "text/plain"]
     assert req.content_type.param("start") == "<smil>"
     assert send_req(_message(), "t-2").to == ("+31612345678/TYPE=PLMN",)
+    copies = send_req(_message(cc=("+31612345679", "ann@example.org"), bcc=("+31612345680",)), "t-3")
+    assert copies.cc == ("+31612345679/TYPE=PLMN", "ann@example.org") and copies.bcc == ("+31612345680/TYPE=PLMN",)
 
 
 def test_send_returns_the_message_id_and_its_report_arrives_by_push() -> None:

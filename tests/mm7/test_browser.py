@@ -1,6 +1,7 @@
 """In a real browser (Debian's chromium through playwright) against a real
 hub (`msghub run`: connectors, scheduler, web) with an `mm7` connection to
-the MMSC simulator: a user composes an MMS with a photo and a sound, sees
+the MMSC simulator: a user composes an MMS with a photo and a sound (and a
+Cc and a Bcc copy), sees
 it slide by slide before sending, sends it and sees the delivery report; an
 MMS from a phone appears live in the inbox and shows its slides in the
 order of its SMIL. Every wait is bounded."""
@@ -103,8 +104,11 @@ def test_a_user_sends_an_mms_with_a_photo_and_a_sound_and_sees_it_delivered(worl
     page = _page(world)
     try:
         page.goto(world["url"] + "/compose")
+        expect(page.locator("#cc")).to_be_hidden()  # copies are for MMS only
         page.check("input[name=channel][value=mms]")
         page.fill("#to", "+447700900123")
+        page.fill("#cc", "+447700900124")
+        page.fill("#bcc", "+447700900125")
         page.fill("#subject", "From the beach")
         page.fill("#text", "Wish you were here")
         page.set_input_files("#files", [{"name": "beach.jpg", "mimeType": "image/jpeg", "buffer": JPEG},
@@ -127,6 +131,10 @@ def test_a_user_sends_an_mms_with_a_photo_and_a_sound_and_sees_it_delivered(worl
         assert kinds == ["application/smil", "text/plain", "image/jpeg", "audio/amr"]
         assert [p.data for p in held.parts[2:]] == [JPEG, AMR]
         assert held.request.delivery_report is True and held.request.subject == "From the beach"
+        recipients = held.request.recipients
+        assert (recipients.to, recipients.cc, recipients.bcc) == (("+447700900123",), ("+447700900124",),
+                                                                  ("+447700900125",))  # fmt: skip
+        expect(page.locator("#message-view #cc")).to_have_text("+447700900124")
         expect(page.locator("#slides li.slide")).to_have_count(2)  # what was sent, as slides
     finally:
         page.context.close()

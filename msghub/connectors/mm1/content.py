@@ -48,6 +48,7 @@ def send_req(message: OutboundMessage, transaction_id: str) -> SendReq:
     now = datetime.now(UTC).replace(microsecond=0)
     return SendReq(
         transaction_id=transaction_id, date=now, sender=INSERT_ADDRESS, to=(address(message.recipient),),
+        cc=tuple(map(address, message.cc)), bcc=tuple(map(address, message.bcc)),
         subject=message.subject or None, message_class="personal", priority=PRIORITIES.get(message.priority),
         delivery_report=message.delivery_report, read_report=False,
         expiry=message.valid_until if message.valid_until and message.valid_until > now else None,

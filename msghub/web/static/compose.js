@@ -27,6 +27,7 @@
     form.dataset.channel = channel();
     form.querySelectorAll(".only-sms").forEach(function (el) { el.hidden = !sms; });
     form.querySelectorAll(".not-sms").forEach(function (el) { el.hidden = sms; });
+    form.querySelectorAll(".only-mms").forEach(function (el) { el.hidden = channel() !== "mms"; });
   }
 
   var send = document.getElementById("send");
