@@ -1,10 +1,9 @@
 """In a real browser (Debian's chromium through playwright) against a real
 hub (`msghub run`: connectors, scheduler, web) with an `mm7` connection to
 the MMSC simulator: a user composes an MMS with a photo and a sound (and a
-Cc and a Bcc copy), sees
-it slide by slide before sending, sends it and sees the delivery report; an
-MMS from a phone appears live in the inbox and shows its slides in the
-order of its SMIL. Every wait is bounded."""
+Cc and a Bcc copy), sees it slide by slide before sending, sends it and
+sees the delivery report; an MMS from a phone appears live in the inbox and
+shows its slides in the order of its SMIL. Every wait is bounded."""
 
 from __future__ import annotations
 
