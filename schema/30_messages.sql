@@ -76,7 +76,10 @@ CREATE TABLE hub.outbox (
     owner_group_id  bigint REFERENCES hub.groups (id) ON DELETE SET NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     -- filled in by the outbox trigger: how many messages this row queued
-    message_count   integer NOT NULL DEFAULT 0
+    message_count   integer NOT NULL DEFAULT 0,
+    -- MMS copies to these addresses, shown (cc) or not (bcc) to the others
+    cc              text[],
+    bcc             text[]
 );
 
 CREATE TABLE hub.messages (

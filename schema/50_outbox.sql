@@ -191,6 +191,9 @@ DECLARE
     v_size bigint;
     v_lcr boolean;
     v_quotas boolean;
+    v_copies jsonb := '{}';
+    v_copy_list text[];
+    v_copy_column text;
 BEGIN
     -- text an integrator writes that PostgreSQL would otherwise refuse late
     -- with an error naming no column (an index row too big), or that a
@@ -330,6 +333,32 @@ BEGIN
         PERFORM hub.outbox_refuse_v1('recipient', 'no recipient: give recipient, recipients or a list with members');
     END IF;
 
+    -- copies (MMS over MM7 or MM1): one message to the recipient with the
+    -- others as Cc (shown to all) and Bcc (hidden), kept in the message's meta
+    FOREACH v_copy_column IN ARRAY ARRAY['cc', 'bcc'] LOOP
+        v_copy_list := CASE v_copy_column WHEN 'cc' THEN NEW.cc ELSE NEW.bcc END;
+        CONTINUE WHEN v_copy_list IS NULL OR cardinality(v_copy_list) = 0;
+        IF NEW.channel <> 'mms' THEN
+            PERFORM hub.outbox_refuse_v1(v_copy_column, format('only an MMS has %s copies; this is %s', v_copy_column, NEW.channel));
+        END IF;
+        IF cardinality(v_addresses) <> 1 THEN
+            PERFORM hub.outbox_refuse_v1(v_copy_column, format('copies go with one recipient, not %s: the MMS is one message to all of them',
+                cardinality(v_addresses)));
+        END IF;
+        IF cardinality(v_copy_list) > 100 THEN
+            PERFORM hub.outbox_refuse_v1(v_copy_column, format('%s copies, more than 100', cardinality(v_copy_list)));
+        END IF;
+        FOREACH v_raw IN ARRAY v_copy_list LOOP
+            v_norm := hub.normalize_address_v1('mms', v_raw);
+            IF v_norm IS NULL THEN
+                PERFORM hub.outbox_refuse_v1(v_copy_column, format('malformed phone number or e-mail address %s',
+                    hub.outbox_quote_v1(v_raw)));
+            END IF;
+            v_copies := jsonb_set(v_copies, ARRAY[v_copy_column],
+                                  coalesce(v_copies -> v_copy_column, '[]') || to_jsonb(v_norm));
+        END LOOP;
+    END LOOP;
+
     -- content
     IF NEW.attachments IS NULL THEN
         IF coalesce(NEW.text, '') = '' THEN
@@ -448,11 +477,11 @@ BEGIN
         WITH queued AS (
             INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
                                       owner_user_id, owner_group_id, created_by, outbox_id, priority, delivery_report,
-                                      transliterate, valid_until, send_at, next_attempt_at, correlation_id)
+                                      transliterate, valid_until, send_at, next_attempt_at, correlation_id, meta)
             SELECT NEW.channel, 'out', coalesce(v_conn.id, hub.route_v1(NEW.channel, a)), NEW.sender, ARRAY[a],
                    NEW.subject, coalesce(NEW.text, ''), 'queued', v_user, NEW.owner_group_id, v_user, NEW.id,
                    NEW.priority, NEW.delivery_report, NEW.transliterate, NEW.valid_until, NEW.send_at,
-                   coalesce(NEW.send_at, now()), NEW.correlation_id
+                   coalesce(NEW.send_at, now()), NEW.correlation_id, v_copies
             FROM unnest(v_addresses) WITH ORDINALITY AS r(a, n)
             ORDER BY n
             RETURNING id
@@ -483,12 +512,12 @@ BEGIN
         ), queued AS (
             INSERT INTO hub.messages (channel, direction, connection_id, sender, recipients, subject, body, status,
                                       owner_user_id, owner_group_id, created_by, outbox_id, priority, delivery_report,
-                                      transliterate, valid_until, send_at, next_attempt_at, correlation_id,
+                                      transliterate, valid_until, send_at, next_attempt_at, correlation_id, meta,
                                       unit_price, currency, tariff_prefix, bill_retries, estimated_cost, route_reason)
             SELECT NEW.channel, 'out', p.connection_id, NEW.sender, ARRAY[p.a],
                    NEW.subject, coalesce(NEW.text, ''), 'queued', v_user, NEW.owner_group_id, v_user, NEW.id,
                    NEW.priority, NEW.delivery_report, NEW.transliterate, NEW.valid_until, NEW.send_at,
-                   coalesce(NEW.send_at, now()), NEW.correlation_id,
+                   coalesce(NEW.send_at, now()), NEW.correlation_id, v_copies,
                    p.price, p.currency, p.prefix, p.bill_retries, p.price * coalesce(v_parts, 1), p.reason
             FROM priced p
             ORDER BY p.n

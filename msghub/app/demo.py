@@ -26,6 +26,7 @@ DEMO_MODEM = "demo-modem"
 DEMO_ACCOUNT = "demo"
 DEMO_NUMBER = "+15550100"
 HUB_NUMBER = "4000"
+DEMO_PUSH_SENDER = "+15550199"  # the demo MMSC's WAP push originator
 WATCH_S = 20.0
 
 
@@ -49,15 +50,26 @@ def ensure_demo_connection(conn: psycopg.Connection[Any], port: int, password: s
 def ensure_demo_modem(conn: psycopg.Connection[Any]) -> str:
     """A simulated GSM modem (a pseudo-terminal, msghub.devtools.modem) next
     to the SMSC, as connection demo-modem: pick it on the compose page. It
-    lives as long as this process."""
+    sends MMS too (MM1), to an MMSC simulator on loopback whose WAP pushes
+    reach the modem as WAP push SMS. Both live as long as this process."""
+    from msghub.devtools.mmsc.mm1 import Push
+    from msghub.devtools.mmsc.simulator import MmscConfig
+    from msghub.devtools.mmsc.thread import MmscThread
     from msghub.devtools.modem import ModemSimulator
 
     modem = ModemSimulator("huawei", report_delay_s=1.0)
     path = modem.start()
     atexit.register(modem.stop)
-    settings = {"port": path, "own_number": HUB_NUMBER}
+    mmsc = MmscThread(MmscConfig(dr_delay_s=1.0)).__enter__()
+    atexit.register(mmsc.__exit__, None, None, None)
+
+    def to_modem(push: Push) -> None:
+        modem.inject_wap_push(DEMO_PUSH_SENDER, push.user_data)
+
+    mmsc.call(lambda sim: setattr(sim.mm1, "push_sink", to_modem))
+    settings = {"port": path, "own_number": HUB_NUMBER, "mms_url": mmsc.call(lambda sim: sim.mm1_url)}
     call(conn, ensure_connection, SYSTEM, DEMO_MODEM, "modem", settings)
-    print(f"msghub: demo GSM modem simulator on {path} (connection '{DEMO_MODEM}')", flush=True)
+    print(f"msghub: demo GSM modem simulator on {path} (connection '{DEMO_MODEM}', SMS and MMS)", flush=True)
     return path
 
 

@@ -62,6 +62,12 @@ class ClaimedRow(TypedDict):
     send_at: datetime | None
 
 
+class CopiesRow(TypedDict):
+    id: int
+    cc: list[str] | None
+    bcc: list[str] | None
+
+
 class AttachmentRow(TypedDict):
     message_id: int
     content_type: str
@@ -70,12 +76,14 @@ class AttachmentRow(TypedDict):
     content_id: str | None
 
 
-def message_from_row(row: ClaimedRow, attachments: tuple[Attachment, ...]) -> OutboundMessage:
+def message_from_row(row: ClaimedRow, attachments: tuple[Attachment, ...],
+                     copies: CopiesRow | None = None) -> OutboundMessage:
     return OutboundMessage(
         id=row["id"], attempt=row["attempts"], channel=row["channel"], recipient=row["recipients"][0],
         sender=row["sender"], subject=row["subject"], text=row["body"], priority=row["priority"],
         delivery_report=row["delivery_report"], transliterate=row["transliterate"],
         valid_until=row["valid_until"], send_at=row["send_at"], attachments=attachments,
+        cc=tuple(copies["cc"] or ()) if copies else (), bcc=tuple(copies["bcc"] or ()) if copies else (),
     )
 
 
@@ -150,13 +158,17 @@ class ConnectionWorker:
             rows = await QUERIES.all(conn, "claim_outbound", ClaimedRow, {
                 "connection_id": self.connection_id, "node": self.node, "limit": limit})
             attachments: dict[int, list[Attachment]] = defaultdict(list)
+            copies: dict[int, CopiesRow] = {}
             with_parts = [r["id"] for r in rows if r["channel"] != "sms"]
             if with_parts:
                 for part in await QUERIES.all(conn, "message_attachments", AttachmentRow, {"ids": with_parts}):
                     attachments[part["message_id"]].append(Attachment(
                         content_type=part["content_type"], data=bytes(part["data"]),
                         filename=part["filename"], content_id=part["content_id"]))
-        return [message_from_row(r, tuple(attachments[r["id"]])) for r in rows]
+            mms = [r["id"] for r in rows if r["channel"] == "mms"]
+            if mms:
+                copies = {c["id"]: c for c in await QUERIES.all(conn, "message_copies", CopiesRow, {"ids": mms})}
+        return [message_from_row(r, tuple(attachments[r["id"]]), copies.get(r["id"])) for r in rows]
 
     async def _send(self, message: OutboundMessage) -> None:
         try:

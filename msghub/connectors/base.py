@@ -57,6 +57,9 @@ class OutboundMessage:
     valid_until: datetime | None = None
     send_at: datetime | None = None
     attachments: tuple[Attachment, ...] = ()
+    # copies of an MMS (hub.outbox.cc, bcc): kinds that send one MMS to several addresses use them
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,12 @@ class Connector(abc.ABC):
     settings_type: ClassVar[type | None] = None
     # the far side POSTs to the hub's web role (see receive_http)
     receives_http: ClassVar[bool] = False
+
+    @classmethod
+    def channels_for(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The channels a connection with this config carries (a modem with
+        an MMSC URL carries MMS too); stored on the connection's row."""
+        return cls.channels
 
     @classmethod
     def with_defaults(cls, config: Mapping[str, Any]) -> dict[str, Any]:

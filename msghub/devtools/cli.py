@@ -20,7 +20,7 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rls": ("msghub.devtools.bench:bench_rls", ("messages",)),
     "web": ("msghub.devtools.bench_web:main", ("messages",)),
     "rules": ("msghub.devtools.bench_rules:bench_rules", ("messages", "rate")),
-    "mms": ("msghub.devtools.bench_mms:bench_mms", ("messages", "size", "window")),
+    "mms": ("msghub.devtools.bench_mms:bench_mms", ("messages", "size", "window", "via")),
     "modem": ("msghub.devtools.bench_modem:bench_modem", ("messages", "devices", "send_delay_s")),
     "email": ("msghub.devtools.bench_email:bench_email", ("messages", "sessions", "rate")),
     "chaos": ("msghub.devtools.chaos:run_chaos", ("kills", "rate", "mo_rate", "seed")),
@@ -57,7 +57,9 @@ def add_parsers(sub: Any) -> None:
     b_mms = bench.add_parser("mms", help="hub.outbox insert to sent over MM7 to the MMSC simulator")
     b_mms.add_argument("--messages", type=int, default=500)
     b_mms.add_argument("--size", type=int, default=20_000, help="bytes of picture content per message")
-    b_mms.add_argument("--window", type=int, default=8, help="submits in flight at once")
+    b_mms.add_argument("--window", type=int, default=8, help="submits in flight at once (MM7)")
+    b_mms.add_argument("--via", choices=("mm7", "mm1"), default="mm7",
+                       help="mm7: an mm7 connection; mm1: a modem connection's MM1 (m-send-req over HTTP)")
     b_modem = bench.add_parser("modem", help="hub.outbox to sent through simulated modems (pseudo-terminals)")
     b_modem.add_argument("--messages", type=int, default=200)
     b_modem.add_argument("--devices", type=int, default=2)

@@ -10,6 +10,11 @@ SELECT hub.outbox_wait_v1(%(connection_id)s)
 SELECT message_id, content_type, filename, content_id, data
 FROM hub.message_parts WHERE message_id = ANY(%(ids)s) ORDER BY message_id, seq
 
+-- name: message_copies
+-- the Cc and Bcc addresses of claimed MMS (hub.outbox.cc and bcc, kept in meta)
+SELECT id, meta -> 'cc' AS cc, meta -> 'bcc' AS bcc
+FROM hub.messages WHERE id = ANY(%(ids)s) AND (meta ? 'cc' OR meta ? 'bcc')
+
 -- name: record_results
 SELECT hub.record_results_v1(%(ids)s, %(attempts)s, %(outcomes)s, %(refs)s, %(segments)s,
                              %(codes)s, %(reasons)s, %(segment_message_ids)s, %(segment_seqs)s,
@@ -67,7 +72,7 @@ RETURNING id
 
 -- name: update_connection
 UPDATE hub.connections
-SET config = %(config)s, enabled = %(enabled)s, is_default = %(is_default)s,
+SET config = %(config)s, channels = %(channels)s, enabled = %(enabled)s, is_default = %(is_default)s,
     max_attempts = %(max_attempts)s, updated_at = now()
 WHERE id = %(id)s
 

@@ -138,7 +138,7 @@ async def add_connection(tx: Tx, actor: Actor, name: str, kind_name: str, settin
     config = validate_config(cls.settings, settings)
     try:
         row = await (await tx.execute(QUERIES["insert_connection"], {
-            "name": name, "kind": kind_name, "channels": list(cls.channels), "config": Jsonb(config),
+            "name": name, "kind": kind_name, "channels": list(cls.channels_for(config)), "config": Jsonb(config),
             "enabled": enabled, "is_default": is_default, "max_attempts": max_attempts,
         })).fetchone()
     except psycopg.errors.UniqueViolation:
@@ -184,10 +184,13 @@ async def set_enabled(tx: Tx, actor: Actor, row: ConnectionRow, enabled: bool) -
 
 async def _update(tx: Tx, row: ConnectionRow, config: dict[str, Any], *, enabled: bool, is_default: bool,
                   max_attempts: int) -> None:
+    # a kind no longer installed keeps its channels (it can still be disabled or removed)
+    cls = KINDS.get(row["kind"])
+    channels = list(cls.channels_for(config)) if cls is not None else list(row["channels"])
     try:
         await tx.execute(QUERIES["update_connection"], {
-            "id": row["id"], "config": Jsonb(config), "enabled": enabled, "is_default": is_default,
-            "max_attempts": max_attempts,
+            "id": row["id"], "config": Jsonb(config), "channels": channels, "enabled": enabled,
+            "is_default": is_default, "max_attempts": max_attempts,
         })
     except psycopg.errors.CheckViolation as exc:
         raise _check_error(exc, row["name"], max_attempts) from None

@@ -87,3 +87,35 @@ def email_parts(message_id: int, parts: list[dict[str, Any]], allow_images: bool
                  "images_blocked": has_remote_images(html) and not allow_images}
         out.append(p)
     return out
+
+
+SMIL_TYPE = "application/smil"
+SHOWN_KINDS = ("image", "audio", "video", "text")
+
+
+def mms_slides(parts: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(slides, other parts) of an MMS: the slides in its SMIL's order, each
+    {"duration_ms", "parts"} with the parts its items name (only the kinds
+    shown inline); every part no slide shows (the SMIL itself, documents) is
+    an other part, a download. Without a readable SMIL each picture, sound,
+    video or text is a slide of its own, in stored order."""
+    from msghub.mms.smil import slides as smil_slides
+    from msghub.mms.smil import src_key
+
+    smil = next((p for p in parts if base_type(p["content_type"]) == SMIL_TYPE and p.get("smil_data")), None)
+    by_key: dict[str, dict[str, Any]] = {}
+    for p in parts:
+        for key in (p.get("content_id"), p.get("filename")):
+            if key:
+                by_key.setdefault(src_key(key), p)
+    found: list[dict[str, Any]] = []
+    if smil is not None:
+        for slide in smil_slides(bytes(smil["smil_data"])):
+            shown = [by_key[src_key(item.src)] for item in slide.items if src_key(item.src) in by_key]
+            shown = [p for p in shown if p["kind"] in SHOWN_KINDS]
+            if shown:
+                found.append({"duration_ms": slide.duration_ms, "parts": shown})
+    if not found:
+        found = [{"duration_ms": None, "parts": [p]} for p in parts if p["kind"] in SHOWN_KINDS]
+    on_slides = {p["id"] for slide in found for p in slide["parts"]}
+    return found, [p for p in parts if p["id"] not in on_slides]

@@ -65,9 +65,10 @@ WHERE m.user_id = %(user_id)s ORDER BY g.name
 
 -- name: message_parts
 -- (with the bytes of short plain-text parts, shown on the page, and of an
--- e-mail's HTML body, shown sanitised)
+-- e-mail's HTML body, shown sanitised, and of an MMS's SMIL, read for its slides)
 SELECT id, seq, content_type, filename, content_id, octet_length(data) AS size,
        CASE WHEN content_type ILIKE 'text/plain%%' AND octet_length(data) <= 65536 THEN data END AS text_data,
+       CASE WHEN content_type ILIKE 'application/smil%%' AND octet_length(data) <= 65536 THEN data END AS smil_data,
        CASE WHEN content_type ILIKE 'text/html%%' AND filename IS NULL AND octet_length(data) <= 1048576
             THEN data END AS html_data
 FROM hub.message_parts WHERE message_id = %(id)s ORDER BY seq
@@ -133,11 +134,11 @@ FROM hub.poll_results WHERE poll_id = %(id)s ORDER BY position
 -- name: compose_insert
 -- A message written in the web UI, queued as the signed-in user; the outbox
 -- trigger validates it (schema/50_outbox.sql) and names the bad column.
-INSERT INTO hub.outbox (channel, recipients, list, list_id, sender, subject, text, attachments, connection, send_at,
-                        valid_until, delivery_report, priority, transliterate, created_by)
-VALUES (%(channel)s, %(recipients)s, %(list)s, %(list_id)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s,
-        %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(transliterate)s,
-        %(user_id)s)
+INSERT INTO hub.outbox (channel, recipients, cc, bcc, list, list_id, sender, subject, text, attachments, connection,
+                        send_at, valid_until, delivery_report, priority, transliterate, created_by)
+VALUES (%(channel)s, %(recipients)s, %(cc)s, %(bcc)s, %(list)s, %(list_id)s, %(sender)s, %(subject)s, %(text)s,
+        %(attachments)s, %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s,
+        %(transliterate)s, %(user_id)s)
 RETURNING id, message_count
 
 -- name: compose_recipient_search

@@ -185,3 +185,19 @@ def test_a_phone_writes_over_mm1_and_the_hub_receives_it_over_mm7(world: tuple[M
     sizes = [r["size"] for r in db.execute(
         "SELECT length(data) AS size FROM hub.message_parts WHERE message_id = %s ORDER BY seq", (row["id"],))]
     assert sizes == [len("über".encode()), len(JPEG)]
+
+
+def test_cc_and_bcc_copies_travel_in_one_submit(world: tuple[MmscThread, str, Any]) -> None:
+    sim, _, db = world
+    db.execute("INSERT INTO hub.outbox (channel, recipient, cc, bcc, text, delivery_report, correlation_id) "
+               "VALUES ('mms', '+447700900123', '{\"+44 7700 900124\", ann@example.org}', '{+447700900125}', "
+               "'to three people', true, 'mm7-copies')")  # fmt: skip
+    wait_for(lambda: (_status(db, "mm7-copies") or {}).get("status") == "delivered", timeout=60,
+             what="the MMS with copies to be delivered")  # fmt: skip
+    (held,) = [s for s in sim.call(lambda s: list(s.submits)) if s.request.subject is None]
+    recipients = held.request.recipients
+    assert (recipients.to, recipients.cc, recipients.bcc) == (
+        ("+447700900123",), ("+447700900124", "ann@example.org"), ("+447700900125",))
+    assert validate_envelope(held.envelope, "REL-6-MM7-1-4") == "SubmitReq"
+    meta = db.execute("SELECT meta FROM hub.messages WHERE correlation_id = 'mm7-copies'").fetchone()["meta"]
+    assert meta == {"cc": ["+447700900124", "ann@example.org"], "bcc": ["+447700900125"]}

@@ -115,7 +115,7 @@ def test_mms_with_an_image_keeps_the_part(db_url, db):
     assert sent.status_code == 303 and sent.headers["location"].startswith("/messages/")
     part = db.execute("SELECT content_type, filename, data FROM hub.message_parts").fetchone()
     assert (part["content_type"], part["filename"], bytes(part["data"])) == ("image/png", "cat.png", png)
-    assert 'class="part part-image"' in view.text and "?inline=1" in view.text
+    assert 'class="slide-part part-image"' in view.text and "?inline=1" in view.text  # a slide of its own
 
 
 def test_reply_prefills_the_sender(db_url, db):

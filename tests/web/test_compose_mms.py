@@ -67,3 +67,38 @@ def test_what_cannot_fit_is_still_refused(db_url, db):
     sent = _send(db_url, {"files": ("big.png", _noise_png(300, 300), "image/png")})
     assert sent.status_code == 400 and "limit of 100 bytes" in sent.text
     assert _parts(db) == []
+
+
+def _send_copies(db_url, channel, cc, bcc, to="+15550111"):
+    async def scenario(client):
+        await login(client)
+        csrf = csrf_of((await client.get("/compose")).text)
+        sent = await client.post("/compose", data={"csrf_token": csrf, "channel": channel, "to": to, "text": "hi",
+                                                   "cc": cc, "bcc": bcc})  # fmt: skip
+        page = await client.get(sent.headers["location"]) if sent.status_code == 303 else sent
+        return sent, page
+
+    return run_app(db_url, scenario)
+
+
+def test_an_mms_with_cc_and_bcc_is_one_message_with_its_copies(db_url, db):
+    _setup(db, db_url)
+    db.execute("INSERT INTO hub.contacts (name, phone) VALUES ('Bob Builder', '+15550133')")
+    sent, page = _send_copies(db_url, "mms", "+1 555 0122, Bob Builder", "carol@example.org")
+    assert sent.status_code == 303
+    row = db.execute("SELECT recipients, meta FROM hub.messages").fetchone()
+    assert row["recipients"] == ["+15550111"]
+    assert row["meta"] == {"cc": ["+15550122", "+15550133"], "bcc": ["carol@example.org"]}
+    assert '<dd id="cc">+15550122, +15550133</dd>' in page.text and '<dd id="bcc">carol@example.org</dd>' in page.text
+
+
+def test_copies_are_refused_for_other_channels_and_several_recipients(db_url, db):
+    _setup(db, db_url)
+    sent, _ = _send_copies(db_url, "sms", "+15550122", "")
+    assert sent.status_code == 400 and "Only an MMS has copies" in sent.text
+    sent, _ = _send_copies(db_url, "mms", "", "+15550122", to="+15550111, +15550112")
+    assert sent.status_code == 400 and 'id="err-bcc"' in sent.text
+    assert "Copies go with one recipient, not 2" in sent.text
+    sent, _ = _send_copies(db_url, "mms", "Nobody Known", "")
+    assert sent.status_code == 400 and 'id="err-cc"' in sent.text
+    assert db.execute("SELECT count(*) AS n FROM hub.messages").fetchone()["n"] == 0

@@ -158,7 +158,7 @@ class Mm7Connector(Connector):
         now = datetime.now(UTC)
         request = soap.SubmitReq(
             transaction_id=transaction_id, schema=self.schema, mm7_version=_opt(self.config, "mm7_version"),
-            recipients=soap.Recipients(to=(message.recipient,)),
+            recipients=soap.Recipients(to=(message.recipient,), cc=message.cc, bcc=message.bcc),
             vasp_id=_opt(self.config, "vasp_id"), vas_id=_opt(self.config, "vas_id"),
             sender_address=message.sender or _opt(self.config, "sender_address"),
             service_code=_opt(self.config, "service_code"), message_class=_opt(self.config, "message_class"),

@@ -17,6 +17,11 @@ Outcomes of send():
   pool takes the message; with none left, TemporaryFailure.
 A refused message never holds up the ones behind it: each gets its own
 outcome and the worker moves on.
+
+With an mms_url the connection carries MMS too (MM1, msghub/connectors/mm1):
+an MMS is an m-send-req POSTed to the MMSC, not an AT command, and a WAP
+push SMS to port 2948 goes to the MMS client before it could be stored as
+a data SMS (docs/protocols/MM1.md).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from msghub.connectors.base import (
     TemporaryFailure,
     UncertainFailure,
 )
+from msghub.connectors.mm1.agent import Mm1Agent
+from msghub.connectors.mm1.client import Mm1Client
 from msghub.connectors.modem.channel import Urc
 from msghub.connectors.modem.device import (
     Device,
@@ -96,8 +103,9 @@ def describe_signal(rssi: int | None, dbm: int | None) -> str:
 
 class ModemConnector(Connector):
     kind = "modem"
-    channels = ("sms",)
-    description = "SMS through GSM modems, phones and data cards (AT commands, PDU mode; one device or a pool)"
+    channels = ("sms", "mms")
+    description = ("SMS through GSM modems, phones and data cards (AT commands, PDU mode; one device or a pool); "
+                   "MMS too (MM1) with an MMSC URL")
     settings = SETTINGS
     settings_type = ModemSettings
     config: ModemSettings
@@ -116,7 +124,9 @@ class ModemConnector(Connector):
         # under the hub's sending lease.
         self.window = WAITING_PER_DEVICE * len(self.slots)
         self.devices: dict[str, Device] = {}
-        self.inbound = Inbound(name, hub, full["own_number"], float(full["reassembly_timeout_s"]))
+        self.mm1 = Mm1Agent(name, hub, full["own_number"], full) if full["mms_url"] else None
+        self.inbound = Inbound(name, hub, full["own_number"], float(full["reassembly_timeout_s"]),
+                               on_wap_push=self.mm1.handle_push if self.mm1 is not None else None)
         validity = int(full["validity_min"])
         self.submit_options = SubmitOptions(transliterate=bool(full["transliterate"]),
                                             default_validity=timedelta(minutes=validity) if validity else None,
@@ -125,6 +135,10 @@ class ModemConnector(Connector):
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened = False
         self._meta_sent: dict[str, Any] | None = None
+
+    @classmethod
+    def channels_for(cls, config: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("sms", "mms") if config.get("mms_url") else ("sms",)
 
     # -- link ----------------------------------------------------------------
 
@@ -213,6 +227,8 @@ class ModemConnector(Connector):
         await self._close_devices()
         for slot in self.slots:
             slot.up = False
+        if self.mm1 is not None:
+            await self.mm1.aclose()
 
     async def _close_devices(self) -> None:
         for device in list(self.devices.values()):
@@ -222,6 +238,10 @@ class ModemConnector(Connector):
     # -- sending -------------------------------------------------------------
 
     async def send(self, message: OutboundMessage) -> SendResult:
+        if message.channel == "mms":
+            if self.mm1 is None:
+                raise PermanentFailure(f"connection {self.name} sends no MMS: it has no mms_url", code="no_mms")
+            return await self.mm1.send(message)
         parts = submit_pdus(message, self.submit_options)
         tried: set[str] = set()
         while True:
@@ -349,7 +369,12 @@ class ModemConnector(Connector):
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(EXPIRE_EVERY_S)
-            await self.inbound.expire()
+            try:
+                await self.inbound.expire()
+                if self.mm1 is not None:
+                    await self.mm1.retry_deferred()
+            except Exception:
+                log.exception("modem %s: timed work failed; trying again later", self.name)
 
     async def _status_loop(self) -> None:
         interval = float(self.config["status_interval_s"])
@@ -400,7 +425,8 @@ class ModemConnector(Connector):
     @classmethod
     async def probe(cls, config: dict[str, Any]) -> ProbeResult:
         """Read-only: each port is opened, asked who it is (scan.identify) and
-        closed; nothing is changed on the device and no PIN is entered."""
+        closed; nothing is changed on the device and no PIN is entered. With
+        an mms_url, the MMSC must answer HTTP (through mms_proxy)."""
         from msghub.connectors.modem.scan import identify
 
         full = cls.with_defaults(config)
@@ -422,4 +448,13 @@ class ModemConnector(Connector):
                 details.append(f"{found.port}: {found.manufacturer} {found.model}, IMEI {found.imei or '?'}, "
                                f"SIM {found.sim or '?'}, operator {found.operator or 'none'}"
                                + ("" if found.sms else ", no SMS commands"))
+        if full["mms_url"]:
+            client = Mm1Client(full)
+            try:
+                details.append(await client.reach())
+            except SendFailure as exc:
+                ok = False
+                details.append(exc.reason)
+            finally:
+                await client.aclose()
         return ProbeResult(ok, "; ".join(details))

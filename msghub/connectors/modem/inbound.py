@@ -1,6 +1,9 @@
 """What a device receives, turned into hub calls.
 
-SMS-DELIVER: a message (concatenated parts reassembled by the SMS core);
+SMS-DELIVER: a message (concatenated parts reassembled by the SMS core); a
+binary one to WAP push port 2948 goes to on_wap_push first (the MMS client,
+msghub/connectors/mm1), and is stored as a data SMS only when that says it
+is no MMS push;
 SMS-STATUS-REPORT: a delivery report on the segment sent with its TP-MR from
 the same device. The reassembly state lives as long as the connector object
 (one per connection run).
@@ -10,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from msghub.connectors.base import Attachment, DeliveryReport, HubPort, InboundMessage
+from msghub.connectors.mm1.agent import PushError
 from msghub.sms.errors import SmsDecodeError
 from msghub.sms.pdu import PduError, SmsDeliver, SmsStatusReport, decode
 from msghub.sms.reassembly import Fragment, Reassembled, Reassembler
@@ -20,6 +25,9 @@ from msghub.sms.reassembly import Fragment, Reassembled, Reassembler
 log = logging.getLogger(__name__)
 
 BINARY_TYPE = "application/octet-stream"
+WAP_PUSH_PORT = 2948
+# (device key, sender, the push's octets) -> "message", "report", "notice", or None: not for it
+WapPushHandler = Callable[[str, str, bytes], Awaitable[str | None]]
 REPORT_STATUS = {"delivered": "delivered", "pending": "buffered", "failed": "failed"}
 
 
@@ -34,8 +42,10 @@ class InboundError(Exception):
 
 
 class Inbound:
-    def __init__(self, name: str, hub: HubPort, own_number: str, reassembly_timeout_s: float) -> None:
+    def __init__(self, name: str, hub: HubPort, own_number: str, reassembly_timeout_s: float,
+                 on_wap_push: WapPushHandler | None = None) -> None:
         self.name = name
+        self.on_wap_push = on_wap_push
         self.hub = hub
         self.own_number = own_number
         self.reassembler = Reassembler(reassembly_timeout_s)
@@ -66,6 +76,12 @@ class Inbound:
         is_text = isinstance(sms.user_data, str)
         text = sms.user_data if isinstance(sms.user_data, str) else sms.user_data.decode("latin-1")
         concat = sms.udh.concat if sms.udh else None
+        ports = sms.udh.ports if sms.udh else None
+        wap = self.on_wap_push is not None and not is_text and ports is not None and ports.dst == WAP_PUSH_PORT
+        if wap and (concat is None or concat.total <= 1):
+            kind = await self._push(device_key, sender, text.encode("latin-1"))
+            if kind is not None:
+                return kind
         if concat is None or concat.total <= 1:
             meta: dict[str, Any] = {"scts": sms.scts.isoformat(), "device": device_key}
             if sms.message_class is not None:
@@ -74,7 +90,7 @@ class Inbound:
                 meta["udh"] = sms.udh.to_bytes().hex()
             await self.hub.deliver(_message(is_text, self.own_number, sender, text, meta))
             return "message"
-        kind = "text" if is_text else "data"
+        kind = "text" if is_text else ("wap" if wap else "data")
         fragment = Fragment(key=f"{kind}:{device_key}", sender=sender, ref=concat.ref, total=concat.total,
                             seq=concat.seq, text=text, received_at=time.monotonic())
         try:
@@ -86,13 +102,25 @@ class Inbound:
             return "message"
         return "part"
 
+    async def _push(self, device_key: str, sender: str, data: bytes) -> str | None:
+        assert self.on_wap_push is not None
+        try:
+            return await self.on_wap_push(device_key, sender, data)
+        except PushError as exc:
+            raise InboundError(str(exc)) from None
+
     async def _store(self, done: Reassembled) -> None:
         kind, _, device_key = done.key.partition(":")
         meta: dict[str, Any] = {"parts": done.total, "concat_ref": done.ref, "device": device_key}
         if done.partial:
             meta.update(partial=True, missing=list(done.missing), parts_received=done.parts_received)
         try:
+            if kind == "wap" and not done.partial and await self._push(
+                    device_key, done.sender, done.text.encode("latin-1")) is not None:  # fmt: skip
+                return
             await self.hub.deliver(_message(kind == "text", self.own_number, done.sender, done.text, meta))
+        except InboundError as exc:
+            log.warning("%s: dropping a WAP push from %s: %s", self.name, done.sender, exc)
         except Exception:
             self.unstored.append(done)  # the reassembler let it go: keep it here
             raise

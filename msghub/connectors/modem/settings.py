@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from msghub.connectors.mm1.client import fetch_hosts
 from msghub.connectors.modem.pool import parse_routes
 from msghub.connectors.modem.transport import is_tcp, split_tcp
 from msghub.connectors.settings import Setting
@@ -49,6 +50,26 @@ def _check_routes(value: str) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def _check_url(value: str) -> str | None:
+    return None if value == "" or value.startswith(("http://", "https://")) else "an http:// or https:// URL"
+
+
+def _check_address(value: str) -> str | None:
+    import ipaddress
+
+    try:
+        if value:
+            ipaddress.ip_address(value)
+    except ValueError:
+        return "an IP address of this host (the data connection's interface), such as 10.64.12.7"
+    return None
+
+
+def _check_hosts(value: str) -> str | None:
+    bad = [h for h in fetch_hosts(value) if "/" in h or ":" in h or " " in h]
+    return f"{bad[0]!r} is not a host name (no scheme, port or path)" if bad else None
 
 
 def init_commands(value: str) -> tuple[str, ...]:
@@ -100,6 +121,19 @@ SETTINGS = (
             default="", check=_check_routes),
     Setting("reassembly_timeout_s", float, "seconds to wait for the missing parts of a long incoming message",
             default=300.0, minimum=0.5, maximum=86400),
+    Setting("mms_url", str, "MMS through this device (MM1): the operator's MMSC URL, where m-send-req is "
+            "POSTed; empty: no MMS", default="", check=_check_url),
+    Setting("mms_proxy", str, "the operator's MMS proxy (WAP gateway) the MMSC is reached through, "
+            "http://HOST:PORT; empty: no proxy", default="", check=_check_url),
+    Setting("mms_local_address", str, "send MMS traffic from this address (the device's data connection, "
+            "ppp0 or wwan0); empty: by the host's routes", default="", check=_check_address),
+    Setting("mms_fetch_hosts", str, "host names (comma-separated) an MMS notification may send msghub to fetch "
+            "from; empty: only the host of mms_url (a forged notification cannot make msghub fetch elsewhere)",
+            default="", check=_check_hosts),
+    Setting("mms_timeout_s", float, "seconds to wait for the MMSC's answer", default=60.0, minimum=0.5,
+            maximum=600),
+    Setting("mms_max_bytes", int, "largest MMS fetched from the MMSC, in bytes", default=1_000_000,
+            minimum=1000, maximum=100_000_000),
 )
 
 
@@ -126,3 +160,9 @@ class ModemSettings(TypedDict):
     per_day: int
     routes: str
     reassembly_timeout_s: float
+    mms_url: str
+    mms_proxy: str
+    mms_local_address: str
+    mms_fetch_hosts: str
+    mms_timeout_s: float
+    mms_max_bytes: int

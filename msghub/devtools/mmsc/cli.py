@@ -2,7 +2,8 @@
 
     msghub simulate mmsc --port 8090 --hub-url http://127.0.0.1:8080/mm7/operator \\
         [--account vasp:secret] [--hub-account mmsc:secret] [--dr-delay 1] [--rr-delay 3] \\
-        [--fault +99=2002] [--deliver-every 10 --deliver-from +15550123 --deliver-to 1234]
+        [--fault +99=2002] [--deliver-every 10 --deliver-from +15550123 --deliver-to 1234] \
+        [--modem-control http://127.0.0.1:8091 [--push-from +31653000000]] [--mm1-fetch-failures 1]
 
 It prints "listening on URL", flushed, so a script can read the port of --port 0.
 """
@@ -12,11 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import signal
 import sys
+from datetime import UTC, datetime
+
+import httpx
 
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA, SCHEMA_VERSIONS
+from msghub.devtools.mmsc.mm1 import Push
 from msghub.devtools.mmsc.simulator import MmscConfig, MmscSimulator
+from msghub.devtools.modem.sms import wap_push_pdus
 
 
 def _account(value: str) -> tuple[str, str]:
@@ -51,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mm1-path", default="/mms", help="the phones' MMSC URL path (MM1: m-send-req, retrieval)")
     parser.add_argument("--mm1-notify", action="store_true",
                         help="an MMS submitted over MM7 also waits for its phone behind a WAP push notification")
+    parser.add_argument("--mm1-fetch-failures", type=int, default=0,
+                        help="the first N retrievals of an MMS answer HTTP 503 (the phone must try again)")
+    parser.add_argument("--modem-control", default="",
+                        help="a modem simulator's control URL: WAP pushes (notifications, delivery reports) go "
+                             "to the phone as WAP push SMS through it")
+    parser.add_argument("--push-from", default="+31653000000", help="the originator of those WAP push SMS")
     parser.add_argument("--deliver-every", type=float, help="send a DeliverReq to the hub every N seconds")
     parser.add_argument("--deliver-from", default="+15550100")
     parser.add_argument("--deliver-to", default="1234")
@@ -63,12 +76,39 @@ def config_from(args: argparse.Namespace) -> MmscConfig:
                       auth=args.auth, hub_url=args.hub_url, hub_username=hub_user, hub_password=hub_password,
                       hub_auth=args.hub_auth, dr_delay_s=args.dr_delay, dr_status=args.dr_status,
                       rr_delay_s=args.rr_delay, faults=dict(args.fault), schema=args.schema,
-                      mm1_path=args.mm1_path, mm1_notify=args.mm1_notify)  # fmt: skip
+                      mm1_path=args.mm1_path, mm1_notify=args.mm1_notify,
+                      mm1_fetch_failures=args.mm1_fetch_failures)  # fmt: skip
+
+
+def push_to_modem(sim: MmscSimulator, control_url: str, sender: str) -> set[asyncio.Task[None]]:
+    """Hands every WAP push of the simulator to a modem simulator's control
+    API (POST /inject_pdu, one SMS-DELIVER per part); returns the running posts."""
+    tasks: set[asyncio.Task[None]] = set()
+    ref = itertools.count(1)
+
+    async def post(user_data: bytes) -> None:
+        when = datetime.now(UTC).replace(microsecond=0)
+        pdus = wap_push_pdus(sender, user_data, scts=when, smsc="+31653131313", ref=next(ref) % 256)
+        async with httpx.AsyncClient(timeout=10) as client:
+            for pdu in pdus:
+                answer = await client.post(control_url.rstrip("/") + "/inject_pdu", json={"pdu": pdu.hex})
+                if answer.status_code != 200:
+                    print(f"the modem simulator refused a push: HTTP {answer.status_code}", flush=True)
+
+    def sink(push: Push) -> None:
+        task = asyncio.get_running_loop().create_task(post(push.user_data))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    sim.mm1.push_sink = sink
+    return tasks
 
 
 async def serve(args: argparse.Namespace) -> None:
     sim = MmscSimulator(config_from(args))
     await sim.start()
+    if args.modem_control:
+        push_to_modem(sim, args.modem_control, args.push_from)
     print(f"listening on {sim.url} (MM7) and {sim.mm1_url} (MM1)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

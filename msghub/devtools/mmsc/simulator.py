@@ -27,7 +27,7 @@ from starlette.routing import Route
 from msghub.connectors.mm7 import httpauth, mime, soap
 from msghub.connectors.mm7.errors import UNSUPPORTED_OPERATION, Mm7Error
 from msghub.connectors.mm7.status import DEFAULT_SCHEMA
-from msghub.devtools.mmsc.mm1 import Mm1Side, Push
+from msghub.devtools.mmsc.mm1 import Mm1Side, ProxyForm, Push
 from msghub.mms import ContentType, Part
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class MmscConfig:
     schema: str = DEFAULT_SCHEMA  # of what the simulator starts (DeliverReq); answers use the request's
     mm1_path: str = "/mms"  # the phones' MMSC URL (m-send-req, retrieval)
     mm1_notify: bool = False  # a submitted MMS also waits for its phone (an m-notification-ind push)
+    mm1_fetch_failures: int = 0  # the first this many retrievals answer HTTP 503 (the phone must try again)
 
 
 @dataclass
@@ -104,7 +105,8 @@ class MmscSimulator:
         return self.mm1.notify_phone(to, sender, subject, parts, self.base_url)
 
     async def start(self) -> None:
-        app = Starlette(routes=[Route(self.config.path, self._endpoint, methods=["POST"]), *self.mm1.routes()])
+        app = ProxyForm(Starlette(routes=[Route(self.config.path, self._endpoint, methods=["POST"]),
+                                          *self.mm1.routes()]), self.mm1)  # fmt: skip
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((self.config.host, self.config.port))
@@ -124,6 +126,7 @@ class MmscSimulator:
         log.info("MMSC simulator listening on %s", self.url)
 
     async def stop(self) -> None:
+        await self.mm1.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

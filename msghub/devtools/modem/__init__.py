@@ -73,6 +73,8 @@ What the network does:
       direct; <mode> 0 buffers the indications until +CNMI mode 1/2 (bfr 0 flushes).
       A full memory holds the message back until a +CMGD frees a slot.
   inject_pdu(hex, *, message_class=None): a ready-made PDU (with SMSC field), e.g. a capture
+  inject_wap_push(sender, push): a WAP push SMS to port 2948 (8-bit, concatenated when
+      long) carrying a WSP push: what an MMSC sends a phone (the MMSC simulator's pushes)
   inject_status_report(mr, recipient, status=0): a status report now (also a stray one)
   Status reports: after a send with TP-SRR, report_delay_s later, as +CNMI <ds>
       says: 1 +CDS: <len> + PDU, 2 stored in "SR" + +CDSI: "SR",<index>, 0 none.

@@ -258,6 +258,18 @@ class ModemSimulator:
         self._loop.wake()
         return result
 
+    def inject_wap_push(self, sender: str, push: bytes) -> list[int | None]:
+        """A WAP push SMS (port 2948) carrying `push`, the WSP push an MMSC
+        sends a phone (msghub.mms.push); delivered as inject_sms delivers."""
+        when = datetime.now(UTC).replace(microsecond=0)
+        with self._changed:
+            self._ref = (self._ref + 1) % 256
+            parts = pdus.wap_push_pdus(sender, push, scts=when, smsc=self.state.smsc, ref=self._ref)
+            result = [deliver(self._engine, part, None) for part in parts]
+            self._changed.notify_all()
+        self._loop.wake()
+        return result
+
     def inject_pdu(self, pdu: str, *, message_class: int | None = None) -> int | None:
         """A ready-made PDU (hex with the SMSC field), e.g. a capture: an
         SMS-DELIVER as inject_sms delivers it; ConfigError if it is not hex."""

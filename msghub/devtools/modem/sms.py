@@ -50,6 +50,29 @@ def deliver_pdus(sender: str, text: str, *, scts: datetime, smsc: str, ref: int,
     return pdus
 
 
+WAP_PUSH_PORT = 2948  # the WAP push port of the MMS user agent
+WAP_SOURCE_PORT = 9200  # the push initiator's (a WAP gateway's connectionless port)
+SMS_OCTETS = 140
+
+
+def wap_push_pdus(sender: str, push: bytes, *, scts: datetime, smsc: str, ref: int) -> list[Pdu]:
+    """A WSP push (an MMS notification or delivery report) as the network's
+    WAP push SMS: 8-bit, 16-bit application ports, concatenated when long."""
+    ports = (0x05, (WAP_PUSH_PORT >> 8, WAP_PUSH_PORT & 0xFF, WAP_SOURCE_PORT >> 8, WAP_SOURCE_PORT & 0xFF))
+    room = SMS_OCTETS - 1 - (2 + 4)  # UDHL, the port IE
+    chunks = [push] if len(push) <= room else [push[i:i + room - 5] for i in range(0, len(push), room - 5)]
+    pdus = []
+    for seq, chunk in enumerate(chunks, start=1):
+        elements: list[tuple[int, bytes]] = [(ports[0], bytes(ports[1]))]
+        if len(chunks) > 1:
+            elements.insert(0, (0x00, bytes((ref, len(chunks), seq))))
+        msg = SmsDeliver(sender=address(sender), scts=scts, user_data=chunk, alphabet="8bit", udh=Udh(tuple(elements)),
+                         smsc=Address.of(smsc), more_messages=seq < len(chunks))  # fmt: skip
+        hex_pdu, length = encode(msg)
+        pdus.append(Pdu(hex_pdu, length, "deliver"))
+    return pdus
+
+
 def status_report_pdu(mr: int, recipient: str, *, scts: datetime, discharge: datetime, status: int,
                       smsc: str) -> Pdu:
     msg = SmsStatusReport(mr=mr, recipient=address(recipient), scts=scts, discharge=discharge, status=status,

@@ -47,6 +47,8 @@ FIELD_OF_COLUMN = {
     "connection": "connection",
     "priority": "priority",
     "channel": "channel",
+    "cc": "cc",
+    "bcc": "bcc",
 }
 # plainer words for the refusals people meet most
 FRIENDLY = (
@@ -68,6 +70,8 @@ class Draft:
     channel: str = "sms"
     to: str = ""
     to_list: str = ""
+    cc: str = ""  # MMS copies: shown to every recipient
+    bcc: str = ""  # and hidden ones
     sender: str = ""
     subject: str = ""
     text: str = ""
@@ -165,6 +169,8 @@ async def _draft_of(form: FormData) -> tuple[Draft, dict[str, str], list[dict[st
         channel=text.get("channel", "sms"),
         to=text.get("to", ""),
         to_list=text.get("list", ""),
+        cc=text.get("cc", ""),
+        bcc=text.get("bcc", ""),
         sender=text.get("sender", "").strip(),
         subject=text.get("subject", ""),
         text=text.get("text", ""),
@@ -245,15 +251,28 @@ async def compose_send(request: Request, user: SessionUser) -> Response:
         where, reason = channel_refusal(draft.channel, draft.text, files, draft.transliterate)
         if where:
             errors[where] = reason
+    copies: dict[str, list[str] | None] = {"cc": None, "bcc": None}
     if not errors:
         async with user_tx(request) as conn:
             resolved = await resolve_names(conn, recipients(draft.to), draft.channel)
+            for name, raw in (("cc", draft.cc), ("bcc", draft.bcc)):
+                if not recipients(raw):
+                    continue
+                if draft.channel != "mms":  # the fields show only for MMS, but a form without scripts has them
+                    errors[name] = "Only an MMS has copies: choose MMS, or empty Cc and Bcc."
+                    continue
+                found = await resolve_names(conn, recipients(raw), "mms")
+                if found.error:
+                    errors[name] = found.error
+                copies[name] = found.addresses or None
         if resolved.error:
             errors["to"] = resolved.error
     if not errors and resolved is not None:
         params = {
             "channel": draft.channel,
             "recipients": resolved.addresses or None,
+            "cc": copies["cc"],
+            "bcc": copies["bcc"],
             # the form names a list by id (names repeat across owners); a name still works
             "list_id": int(draft.to_list) if _is_id(draft.to_list) else None,
             "list": None if _is_id(draft.to_list) else draft.to_list or None,

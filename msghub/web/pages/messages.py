@@ -20,7 +20,7 @@ from msghub.web.common import (
     user_tx,
 )
 from msghub.web.pages.outbox import queued_banner
-from msghub.web.parts import PART_CSP, disposition, email_parts, part_view, served_type
+from msghub.web.parts import PART_CSP, disposition, email_parts, mms_slides, part_view, served_type
 from msghub.web.queries import WEB_QUERIES
 from msghub.web.security import SessionUser
 
@@ -125,14 +125,18 @@ async def message(request: Request, user: SessionUser) -> Response:
         conversation = await (await conn.execute(WEB_QUERIES["message_conversation"], {"id": message_id})).fetchall()
         history = await (await conn.execute(QUERIES["message_history"], {"id": message_id})).fetchall()
         assignees = await (await conn.execute(QUERIES["assignees"])).fetchall()
+    views = email_parts(message_id, [part_view(p) for p in parts], request.query_params.get("images") == "1")
+    slides, others = mms_slides(views) if row["channel"] == "mms" and views else ([], views)
     return render(
         request,
         "message.html",
         {
             "message": row,
             "meta": meta,
-            "parts": email_parts(message_id, [part_view(p) for p in parts],
-                                 request.query_params.get("images") == "1"),
+            "parts": others,
+            "slides": slides,
+            # the body of an MMS is its text parts joined: shown on the slides instead
+            "slide_text": any(p["kind"] == "text" for slide in slides for p in slide["parts"]),
             "conversation": conversation if len(conversation) > 1 else [],
             "history": history,
             "assignees": assignees,

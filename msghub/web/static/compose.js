@@ -1,8 +1,9 @@
 // The compose page: live SMS character and segment counter with the
 // encoding and a transliteration hint (counting in sms.js), a send button
-// that refuses what the channel cannot carry, previews of attached images,
-// fields shown per channel, the browser's time zone, the price before
-// sending (POST /compose/price). Recipients are chips (recipients.js).
+// that refuses what the channel cannot carry, previews of attached files
+// (an MMS slide by slide), fields shown per channel, the browser's time
+// zone, the price before sending (POST /compose/price). Recipients are chips
+// (recipients.js).
 (function () {
   "use strict";
   var form = document.getElementById("compose");
@@ -26,6 +27,7 @@
     form.dataset.channel = channel();
     form.querySelectorAll(".only-sms").forEach(function (el) { el.hidden = !sms; });
     form.querySelectorAll(".not-sms").forEach(function (el) { el.hidden = sms; });
+    form.querySelectorAll(".only-mms").forEach(function (el) { el.hidden = channel() !== "mms"; });
   }
 
   var send = document.getElementById("send");
@@ -70,34 +72,71 @@
     }
   }
 
+  function figureOf(file, note) {
+    var figure = document.createElement("figure");
+    var media = null;
+    if (/^image\/(png|jpeg|gif|webp|bmp)$/.test(file.type)) {
+      media = document.createElement("img");
+      media.alt = file.name;
+    } else if (/^audio\//.test(file.type)) {
+      media = document.createElement("audio");
+      media.controls = true;
+    } else if (/^video\//.test(file.type)) {
+      media = document.createElement("video");
+      media.controls = true;
+    }
+    if (media) {
+      media.src = URL.createObjectURL(file);
+      figure.appendChild(media);
+    }
+    var caption = document.createElement("figcaption");
+    caption.textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)" + (note || "");
+    figure.appendChild(caption);
+    return figure;
+  }
+
+  // An MMS is previewed slide by slide as the hub will build its SMIL
+  // (msghub/connectors/mm7/content.py): one slide per picture, sound or
+  // video, the text on the first; other files travel without a slide.
   function preview() {
     previews.replaceChildren();
-    Array.prototype.forEach.call(files.files || [], function (file) {
-      var figure = document.createElement("figure");
-      if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) {
-        var img = document.createElement("img");
-        img.src = URL.createObjectURL(file);
-        img.alt = file.name;
-        figure.appendChild(img);
-      } else if (/^audio\//.test(file.type)) {
-        var audio = document.createElement("audio");
-        audio.controls = true;
-        audio.src = URL.createObjectURL(file);
-        figure.appendChild(audio);
+    var all = Array.prototype.slice.call(files.files || []);
+    if (channel() !== "mms") {
+      all.forEach(function (file) { previews.appendChild(figureOf(file)); });
+      return;
+    }
+    var media = all.filter(function (f) { return /^(image|audio|video)\//.test(f.type); });
+    var others = all.filter(function (f) { return media.indexOf(f) < 0; });
+    var slides = media.map(function (f) { return [f]; });
+    if (!slides.length && (text.value || others.length)) { slides = [[]]; }
+    slides.forEach(function (slide, i) {
+      var box = document.createElement("section");
+      box.className = "slide";
+      box.dataset.slide = String(i + 1);
+      var title = document.createElement("h3");
+      title.textContent = "Slide " + (i + 1) + " of " + slides.length;
+      box.appendChild(title);
+      if (i === 0 && text.value) {
+        var words = document.createElement("p");
+        words.className = "slide-text";
+        words.textContent = text.value;
+        box.appendChild(words);
       }
-      var caption = document.createElement("figcaption");
-      caption.textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)";
-      figure.appendChild(caption);
-      previews.appendChild(figure);
+      slide.forEach(function (file) { box.appendChild(figureOf(file)); });
+      previews.appendChild(box);
     });
+    others.forEach(function (file) { previews.appendChild(figureOf(file, " · attached, on no slide")); });
   }
 
   form.addEventListener("change", function (event) {
-    if (event.target.name === "channel") { showFields(); count(); }
+    if (event.target.name === "channel") { showFields(); count(); preview(); }
     if (event.target === translit) { count(); }
     if (event.target === files) { preview(); }
   });
-  text.addEventListener("input", count);
+  text.addEventListener("input", function () {
+    count();
+    if (channel() === "mms") { preview(); }
+  });
   showFields();
   count();
 
