@@ -325,12 +325,12 @@ UPDATE hub.api_keys SET last_used_at = now()
 WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 
 -- name: api_outbox_insert
-INSERT INTO hub.outbox (channel, recipient, recipients, list, sender, subject, text, attachments, connection,
-                        send_at, valid_until, delivery_report, priority, transliterate, idempotency_key,
+INSERT INTO hub.outbox (channel, recipient, recipients, cc, bcc, list, sender, subject, text, attachments,
+                        connection, send_at, valid_until, delivery_report, priority, transliterate, idempotency_key,
                         correlation_id)
-VALUES (%(channel)s, %(recipient)s, %(recipients)s, %(list)s, %(sender)s, %(subject)s, %(text)s, %(attachments)s,
-        %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s, %(transliterate)s,
-        %(idempotency_key)s, %(correlation_id)s)
+VALUES (%(channel)s, %(recipient)s, %(recipients)s, %(cc)s, %(bcc)s, %(list)s, %(sender)s, %(subject)s, %(text)s,
+        %(attachments)s, %(connection)s, %(send_at)s, %(valid_until)s, %(delivery_report)s, %(priority)s,
+        %(transliterate)s, %(idempotency_key)s, %(correlation_id)s)
 RETURNING id
 
 -- name: api_outbox_by_key

@@ -242,3 +242,42 @@ def test_json_and_multipart_describe_the_same_attachment(db_url, db):
     parts = db.execute("SELECT message_id, content_type, filename, data FROM hub.message_parts "
                        "WHERE message_id = ANY(%s) AND filename = 'p.png' ORDER BY message_id", (list(ids),)).fetchall()
     assert [(p["content_type"], bytes(p["data"])) for p in parts] == [("image/png", PNG)] * 2
+
+
+def test_an_mms_with_copies_through_json_and_multipart(db_url, db):
+    _loopback(db)
+    key = api_key(db_url, user(db_url, "alice"))
+    picture = [{"filename": "a.png", "content_type": "image/png", "data": base64.b64encode(PNG).decode()}]
+
+    async def scenario(client):
+        as_json = await client.post("/api/v1/messages", headers=_auth(key), json={
+            "to": "+4917000001", "channel": "mms", "text": "site", "attachments": picture,
+            "cc": "+4917000002", "bcc": ["+4917000003", "boss@example.org"]})
+        as_form = await client.post("/api/v1/messages", headers=_auth(key),
+                                    data={"to": "+4917000001", "channel": "mms", "text": "site",
+                                          "cc": ["+4917000004", "+4917000005"]},
+                                    files=[("attachment", ("a.png", PNG, "image/png"))])
+        on_sms = await client.post("/api/v1/messages", headers=_auth(key), json={
+            "to": "+4917000001", "text": "hi", "cc": ["+4917000002"]})
+        malformed = await client.post("/api/v1/messages", headers=_auth(key), json={
+            "to": "+4917000001", "channel": "mms", "text": "hi", "bcc": [7]})
+        too_many = await client.post("/api/v1/messages", headers=_auth(key), json={
+            "to": "+4917000001", "channel": "mms", "text": "hi", "cc": ["+4917000002"] * 101})
+        return as_json, as_form, on_sms, malformed, too_many
+
+    as_json, as_form, on_sms, malformed, too_many = run(db_url, scenario)
+    assert as_json.status_code == 201, as_json.text
+    assert as_form.status_code == 201, as_form.text
+
+    def copies(answer) -> object:
+        [message] = answer.json()["messages"]
+        return db.execute("SELECT meta FROM hub.messages WHERE id = %s", (message["id"],)).fetchone()["meta"]
+
+    assert copies(as_json) == {"cc": ["+4917000002"], "bcc": ["+4917000003", "boss@example.org"]}
+    assert copies(as_form) == {"cc": ["+4917000004", "+4917000005"]}
+    # the outbox's own refusal, naming the column, as for SQL integrators
+    assert on_sms.status_code == 422 and on_sms.json()["error"]["field"] == "cc", on_sms.text
+    assert "only an MMS has cc copies" in on_sms.json()["error"]["message"]
+    assert malformed.status_code == 400 and malformed.json()["error"]["field"] == "bcc"
+    assert too_many.status_code == 400 and too_many.json()["error"]["field"] == "cc"
+    assert "cc" in api.KNOWN_FIELDS and "bcc" in api.KNOWN_FIELDS

@@ -49,7 +49,10 @@ PRIORITIES = {"bulk": 0, "normal": 1, "high": 2, "urgent": 3}
 _STRING_FIELDS = ("channel", "text", "subject", "sender", "list", "connection", "idempotency_key", "correlation_id")
 _BOOL_FIELDS = ("delivery_report", "transliterate")
 _TIME_FIELDS = ("send_at", "valid_until")
-KNOWN_FIELDS = frozenset(("to", "attachments", "priority", *_STRING_FIELDS, *_BOOL_FIELDS, *_TIME_FIELDS))
+_COPY_FIELDS = ("cc", "bcc")  # MMS copies (MM7, MM1): one message to `to` with the others as Cc and Bcc
+MAX_COPIES = 100  # hub.outbox refuses more; said here before the database is asked
+KNOWN_FIELDS = frozenset(("to", "attachments", "priority", *_STRING_FIELDS, *_BOOL_FIELDS, *_TIME_FIELDS,
+                          *_COPY_FIELDS))
 MAX_STRING = {"idempotency_key": 200, "correlation_id": 200, "subject": 998, "text": 1_000_000}
 # requests a minute one key may make (per hub process); more answer 429 with Retry-After
 KEY_RATE_PER_MINUTE = int(os.environ.get("MSGHUB_API_KEY_RATE_PER_MINUTE") or 1200)
@@ -186,6 +189,14 @@ def outbox_params(body: Any) -> dict[str, Any]:
         params["recipients"] = to
     elif to is not None:
         raise ApiFailure(400, "invalid", "to must be an address or a non-empty list of addresses", "to")
+    for name in _COPY_FIELDS:
+        copies = body.get(name)
+        if isinstance(copies, str):
+            copies = [copies]
+        if copies is not None and not (isinstance(copies, list) and all(isinstance(c, str) for c in copies)
+                                       and len(copies) <= MAX_COPIES):
+            raise ApiFailure(400, "invalid", f"{name} must be an address or a list of at most {MAX_COPIES}", name)
+        params[name] = copies or None
     if to is None and params["list"] is None:
         raise ApiFailure(400, "invalid", "give to (an address or a list of them) or list (a distribution list)", "to")
     for name in _BOOL_FIELDS:
@@ -238,6 +249,8 @@ async def _form_fields(items: list[tuple[str, str | UploadFile]]) -> dict[str, A
                                 "content_type": value.content_type or "application/octet-stream"})
         elif name == "to":
             recipients.append(value)
+        elif name in _COPY_FIELDS:
+            body.setdefault(name, []).append(value)
         elif name in body:
             raise ApiFailure(400, "invalid", f"{name} is given twice", name)
         elif name in _BOOL_FIELDS:

@@ -35,6 +35,8 @@ _FIELD_DOC = {
     "delivery_report": "ask the operator for a delivery report",
     "transliterate": "replace characters outside the GSM alphabet by look-alikes (SMS)",
     "send_at": "send then, not now", "valid_until": "give up after it",
+    "cc": "MMS only, with one recipient in to: copies every recipient sees",
+    "bcc": "MMS only, with one recipient in to: hidden copies",
 }
 
 
@@ -52,6 +54,9 @@ def _send_schema() -> dict[str, Any]:
                    "description": "phone numbers or e-mail addresses"}
     props["priority"] = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 3},
                                    {"type": "string", "enum": list(api.PRIORITIES)}], "default": 1}
+    for name in api._COPY_FIELDS:
+        props[name] = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"},
+                                                      "maxItems": api.MAX_COPIES}]}
     props["attachments"] = {"type": "array", "items": {
         "type": "object", "additionalProperties": False,
         "properties": {"filename": {"type": "string"}, "content_type": {"type": "string"},
@@ -66,6 +71,8 @@ def _multipart_schema(send: dict[str, Any]) -> dict[str, Any]:
     """The same fields as form fields: to repeated, attachments as file parts."""
     props = {name: value for name, value in send["properties"].items() if name != "attachments"}
     props["to"] = {"type": "array", "items": {"type": "string"}, "description": "repeat the field per recipient"}
+    for name in api._COPY_FIELDS:
+        props[name] = {"type": "array", "items": {"type": "string"}, "description": "repeat the field per copy"}
     props["attachment"] = {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"},
                            "description": "file parts (any field name): each is an attachment, its filename and "
                                           "Content-Type kept"}
