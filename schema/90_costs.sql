@@ -261,6 +261,18 @@ CREATE TABLE hub.quota_usage (
     PRIMARY KEY (quota_id, period_start)
 );
 
+-- What each message was charged against each quota, so that a message the
+-- operator never took (failed before it was submitted, cancelled) gives its
+-- share back (hub.quota_refund_v1). Rows only where a quota applied.
+CREATE TABLE hub.quota_charges (
+    message_id   bigint NOT NULL REFERENCES hub.messages (id) ON DELETE CASCADE,
+    quota_id     bigint NOT NULL REFERENCES hub.quotas (id) ON DELETE CASCADE,
+    period_start date NOT NULL,
+    amount       numeric(18, 6) NOT NULL,
+    PRIMARY KEY (message_id, quota_id)
+);
+CREATE INDEX quota_charges_quota ON hub.quota_charges (quota_id);
+
 -- The start (UTC) of the period a quota counts now.
 CREATE FUNCTION hub.quota_period_start_v1(p_period text) RETURNS date
 LANGUAGE sql STABLE AS $$
@@ -315,6 +327,11 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value', SCHEMA = 'hub', TABLE = 'outbox',
                       HINT = format('the quota counts again from the next %s (UTC)', v_quota.period);
         END IF;
+        INSERT INTO hub.quota_charges (message_id, quota_id, period_start, amount)
+        SELECT m.id, v_quota.id, v_start, CASE WHEN v_quota.unit = 'messages' THEN 1 ELSE m.estimated_cost END
+        FROM hub.messages m
+        WHERE m.id = ANY (p_message_ids) AND (v_quota.connection_id IS NULL OR m.connection_id = v_quota.connection_id)
+          AND (v_quota.unit = 'messages' OR (m.currency = v_quota.currency AND m.estimated_cost > 0));
         IF v_quota.warn_percent IS NOT NULL AND NOT v_warned AND v_used * 100 >= v_quota.amount * v_quota.warn_percent THEN
             UPDATE hub.quota_usage SET warned = true WHERE quota_id = v_quota.id AND period_start = v_start;
             INSERT INTO hub.events (type, payload)
@@ -327,6 +344,27 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- A message that failed before the operator took it (no operator
+-- reference: refused, expired, cancelled in the queue) costs nothing, and
+-- gives back what it was charged, in the period it was charged in.
+CREATE FUNCTION hub.quota_refund_v1() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = hub, pg_catalog AS $$
+BEGIN
+    WITH given_back AS (
+        DELETE FROM hub.quota_charges WHERE message_id = NEW.id RETURNING quota_id, period_start, amount
+    )
+    UPDATE hub.quota_usage u SET used = greatest(u.used - g.amount, 0)
+    FROM given_back g
+    WHERE u.quota_id = g.quota_id AND u.period_start = g.period_start;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER messages_quota_refund
+    AFTER UPDATE OF status ON hub.messages
+    FOR EACH ROW WHEN (NEW.status = 'failed' AND OLD.status <> 'failed' AND NEW.operator_ref IS NULL)
+    EXECUTE FUNCTION hub.quota_refund_v1();
 
 -- What the quotas used in their current period.
 CREATE VIEW hub.quota_status AS
@@ -552,7 +590,8 @@ BEGIN
 END
 $$;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON hub.tariffs, hub.quotas, hub.quota_usage, hub.cost_daily, hub.cost_deltas,
+GRANT SELECT, INSERT, UPDATE, DELETE ON hub.tariffs, hub.quotas, hub.quota_usage, hub.quota_charges, hub.cost_daily,
+    hub.cost_deltas,
     hub.quota_status, hub.stats_costs TO msghub_app;
 GRANT USAGE, SELECT ON SEQUENCE hub.tariffs_id_seq, hub.quotas_id_seq TO msghub_app;
 GRANT SELECT ON hub.stats_costs TO msghub_integrator;

@@ -178,3 +178,33 @@ def test_parallel_senders_never_overshoot(db_url, db):
     assert total["cost"] == Decimal("3.00") and total["n"] == 30
     assert usage == {"sales daily": Decimal("3"), "sales messages": Decimal("30")}
     assert len(refused) == 80 - 15 and all("quota 'sales daily' of 3.00 EUR" in r for r in refused)
+
+
+def _used(db, name):
+    return db.execute("SELECT used FROM hub.quota_status WHERE name = %s", (name,)).fetchone()["used"]
+
+
+def test_a_message_the_operator_never_took_gives_its_share_back(db_url, db):
+    op = connection(db, "op1", is_default=True)
+    tariff(db, op, "0.25")
+    alice = user(db, "alice")
+    _quota(db, "alice daily", amount="2", user_id=alice)
+    _quota(db, "alice money", unit="money", amount="10", currency="EUR", user_id=alice)
+    with as_user(db_url, alice) as conn:
+        [cancelled] = queue(conn)
+        [taken] = queue(conn)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="quota 'alice daily'"):
+            queue(conn)
+        # cancelled in the queue (hub.cancel_v1: failed, no operator reference): its share comes back
+        assert conn.execute("SELECT hub.cancel_v1(%s) AS ok", (cancelled["id"],)).fetchone()["ok"] is True
+        assert _used(db, "alice daily") == 1 and _used(db, "alice money") == Decimal("0.25")
+        queue(conn)  # fits again
+    # failed after the operator took it: billed, so nothing comes back
+    db.execute("UPDATE hub.messages SET status = 'failed', operator_ref = 'ref-1' WHERE id = %s", (taken["id"],))
+    assert _used(db, "alice daily") == 2 and _used(db, "alice money") == Decimal("0.50")
+    # given back once only, even if the row changes again
+    db.execute("UPDATE hub.messages SET status = 'queued' WHERE id = %s", (cancelled["id"],))
+    db.execute("UPDATE hub.messages SET status = 'failed' WHERE id = %s", (cancelled["id"],))
+    assert _used(db, "alice daily") == 2
+    assert db.execute("SELECT count(*) AS n FROM hub.quota_charges WHERE message_id = %s",
+                      (cancelled["id"],)).fetchone()["n"] == 0
