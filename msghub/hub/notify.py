@@ -16,7 +16,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-from msghub.hub.db import connect_async
+from msghub.hub.db import DatabaseError, connect_async
 from msghub.hub.queries import QUERIES
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ class Listener:
         while not self._stopping:
             try:
                 await self._listen()
-            except (psycopg.OperationalError, OSError) as exc:
+            # DatabaseError: no server to reconnect to yet (it is restarting)
+            except (psycopg.OperationalError, OSError, DatabaseError) as exc:
                 self.connected.clear()
                 log.warning("notification listener lost its connection (%s); reconnecting", exc)
                 self._wake_all()  # whatever was missed is found by looking
